@@ -1,0 +1,23 @@
+//! Cascade's Durable Objects.
+//!
+//! - [`TenantHub`]: one per tenant. Authoritative for the tenant's layers, its sequence number
+//!   and its WebSocket rooms (hibernating sockets, tagged by room).
+//! - [`PlatformHub`]: exactly one. Authoritative for the platform layers and the platform
+//!   sequence number.
+//!
+//! Both keep their state in the object's own SQLite storage ([`store`]) and buffer their event
+//! history in an outbox table that an alarm flushes to D1 ([`outbox`]), so an acknowledged
+//! write is durable in the object before D1 ever sees it, and a crash in between loses nothing.
+//!
+//! The Worker talks to a hub over the internal HTTP interface described in [`internal`].
+
+mod core;
+pub mod internal;
+pub mod outbox;
+mod platform_hub;
+mod reply;
+pub mod store;
+mod tenant_hub;
+
+pub use platform_hub::{PlatformHub, PLATFORM_HUB_NAME};
+pub use tenant_hub::TenantHub;

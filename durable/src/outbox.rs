@@ -1,0 +1,108 @@
+//! The history outbox: event rows buffered in the hub's SQLite and flushed to D1 by an alarm.
+//!
+//! A row enters the outbox in the same atomic run of writes as the change it describes, so
+//! the hub never acknowledges a change whose history could be lost. The alarm copies rows to
+//! D1 with `INSERT OR IGNORE` on the unique `(hub, seq)` key, then deletes them here: a crash
+//! between the two copies the same rows again and D1 keeps one of each.
+
+use serde::{Deserialize, Serialize};
+use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, Result, SqlStorage};
+
+use crate::store::{as_u64, sql_int};
+
+/// Most rows one flush sends to D1 in a single batch.
+pub const FLUSH_BATCH: usize = 100;
+
+/// One event as recorded in D1's `sync_events` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryRow {
+    /// Hub that applied the event: a tenant id, or `platform`.
+    pub hub: String,
+    /// Tenant id, absent for platform events.
+    pub tenant_id: Option<String>,
+    /// The hub's sequence number for the event.
+    pub seq: u64,
+    /// Namespace (the seed's event `type`).
+    pub event_type: String,
+    /// The seed's `action` (`update`, `create`, ...).
+    pub action: String,
+    /// Scope written: `platform`, `tenant` or `user`.
+    pub scope: String,
+    /// Target of the write (tenant or user id).
+    pub target_id: Option<String>,
+    /// What happened (`applied`, `refused`, ...).
+    pub outcome: String,
+    /// Who made the change.
+    pub triggered_by: String,
+    /// Time spent applying the change in the hub, in milliseconds.
+    pub duration_ms: f64,
+    /// Error text when the outcome is a failure.
+    pub error: Option<String>,
+    /// Unix time in milliseconds.
+    pub created_at: u64,
+}
+
+#[derive(Deserialize)]
+struct OutboxRow {
+    seq: f64,
+    row: String,
+}
+
+/// Adds `row` to the outbox. Call it in the same run of synchronous writes as the change.
+pub fn push(sql: &SqlStorage, row: &HistoryRow) -> Result<()> {
+    let text = serde_json::to_string(row)?;
+    sql.exec(
+        "INSERT INTO outbox (seq, row) VALUES (?, ?)",
+        vec![sql_int(row.seq)?, text.into()],
+    )?;
+    Ok(())
+}
+
+/// Sends up to [`FLUSH_BATCH`] buffered rows to D1 and removes them from the outbox once D1
+/// has them. Returns how many rows were flushed; an error leaves every row in place.
+pub async fn flush(sql: &SqlStorage, db: &D1Database) -> Result<usize> {
+    let rows: Vec<OutboxRow> = sql
+        .exec(
+            "SELECT seq, row FROM outbox ORDER BY seq LIMIT ?",
+            vec![sql_int(FLUSH_BATCH as u64)?],
+        )?
+        .to_array()?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut statements = Vec::with_capacity(rows.len());
+    for stored in &rows {
+        let row: HistoryRow = serde_json::from_str(&stored.row)?;
+        statements.push(insert_statement(db, &row)?);
+    }
+    db.batch(statements).await?;
+    let last = rows.last().map_or(0, |r| as_u64(r.seq));
+    sql.exec("DELETE FROM outbox WHERE seq <= ?", vec![sql_int(last)?])?;
+    Ok(rows.len())
+}
+
+fn insert_statement(db: &D1Database, row: &HistoryRow) -> Result<worker::D1PreparedStatement> {
+    let opt = |s: &Option<String>| s.as_deref().map_or(JsValue::NULL, JsValue::from_str);
+    db.prepare(
+        "INSERT OR IGNORE INTO sync_events
+           (hub, tenant_id, seq, event_type, action, scope, target_id, outcome, triggered_by,
+            duration_ms, error, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )
+    .bind(&[
+        JsValue::from_str(&row.hub),
+        opt(&row.tenant_id),
+        JsValue::from_f64(row.seq as f64),
+        JsValue::from_str(&row.event_type),
+        JsValue::from_str(&row.action),
+        JsValue::from_str(&row.scope),
+        opt(&row.target_id),
+        JsValue::from_str(&row.outcome),
+        JsValue::from_str(&row.triggered_by),
+        JsValue::from_f64(row.duration_ms),
+        opt(&row.error),
+        JsValue::from_f64(row.created_at as f64),
+    ])
+}

@@ -1,0 +1,191 @@
+//! A hub's own SQLite storage: namespace layers, the sequence number, and bookkeeping.
+//!
+//! Invariants:
+//! - `seq` only grows, by one per applied change; a layer's `version` is the `seq` of its last
+//!   write, so versions are comparable across namespaces of one hub.
+//! - A change is stored with synchronous `exec` calls and no `await` between them: the runtime
+//!   commits such a run of writes atomically, and holds the hub's response until it is durable
+//!   (the output gate), so an acknowledged write is never lost.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use worker::{Result, SqlStorage, SqlStorageValue};
+
+/// Schema of a hub's storage; every statement is idempotent.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS layers (
+  scope TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  PRIMARY KEY (scope, subject, namespace)
+);
+CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, row TEXT NOT NULL);
+";
+
+/// A stored layer document and its version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    /// The layer's own values.
+    pub doc: Map<String, Value>,
+    /// Hub `seq` of the last write, 0 when never written.
+    pub version: u64,
+}
+
+/// Typed access to one hub's SQLite storage.
+pub struct Store {
+    sql: SqlStorage,
+}
+
+#[derive(Deserialize)]
+struct LayerRow {
+    doc: String,
+    version: f64,
+}
+
+#[derive(Deserialize)]
+struct MetaRow {
+    value: String,
+}
+
+#[derive(Deserialize)]
+struct CountRow {
+    n: f64,
+}
+
+impl Store {
+    /// Wraps the hub's SQL handle; call [`Store::create_schema`] before use.
+    pub fn new(sql: SqlStorage) -> Self {
+        Self { sql }
+    }
+
+    /// Creates the tables on first use (idempotent).
+    pub fn create_schema(&self) -> Result<()> {
+        self.sql.exec(SCHEMA, None)?;
+        Ok(())
+    }
+
+    /// The underlying SQL handle (for the outbox, which shares the database).
+    pub fn sql(&self) -> &SqlStorage {
+        &self.sql
+    }
+
+    /// Reads a metadata value.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        let rows: Vec<MetaRow> = self
+            .sql
+            .exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])?
+            .to_array()?;
+        Ok(rows.into_iter().next().map(|r| r.value))
+    }
+
+    /// Writes a metadata value.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            vec![key.into(), value.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Removes a metadata value.
+    pub fn delete_meta(&self, key: &str) -> Result<()> {
+        self.sql
+            .exec("DELETE FROM meta WHERE key = ?", vec![key.into()])?;
+        Ok(())
+    }
+
+    /// Reads a numeric metadata value (0 when absent or unreadable).
+    pub fn counter(&self, key: &str) -> Result<u64> {
+        Ok(self.meta(key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// Adds one to a numeric metadata value and returns the new value.
+    pub fn bump(&self, key: &str) -> Result<u64> {
+        let next = self.counter(key)? + 1;
+        self.set_meta(key, &next.to_string())?;
+        Ok(next)
+    }
+
+    /// The hub's current sequence number.
+    pub fn seq(&self) -> Result<u64> {
+        self.counter("seq")
+    }
+
+    /// Reads one layer; a layer never written is empty at version 0.
+    pub fn layer(&self, scope: &str, subject: &str, namespace: &str) -> Result<Layer> {
+        let rows: Vec<LayerRow> = self
+            .sql
+            .exec(
+                "SELECT doc, version FROM layers WHERE scope = ? AND subject = ? AND namespace = ?",
+                vec![scope.into(), subject.into(), namespace.into()],
+            )?
+            .to_array()?;
+        match rows.into_iter().next() {
+            None => Ok(Layer {
+                doc: Map::new(),
+                version: 0,
+            }),
+            Some(row) => {
+                let doc = serde_json::from_str(&row.doc).map_err(|e| {
+                    worker::Error::RustError(format!("corrupt layer document: {e}"))
+                })?;
+                Ok(Layer {
+                    doc,
+                    version: as_u64(row.version),
+                })
+            }
+        }
+    }
+
+    /// Writes one layer at `version`.
+    pub fn put_layer(
+        &self,
+        scope: &str,
+        subject: &str,
+        namespace: &str,
+        doc: &Map<String, Value>,
+        version: u64,
+    ) -> Result<()> {
+        let text = serde_json::to_string(doc)?;
+        self.sql.exec(
+            "INSERT INTO layers (scope, subject, namespace, doc, version) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT(scope, subject, namespace) DO UPDATE SET doc = excluded.doc, version = excluded.version",
+            vec![
+                scope.into(),
+                subject.into(),
+                namespace.into(),
+                text.into(),
+                sql_int(version)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Counts the rows of `table` (a fixed table name from this crate, never user input).
+    pub fn count(&self, table: &'static str) -> Result<u64> {
+        let rows: Vec<CountRow> = self
+            .sql
+            .exec(&format!("SELECT COUNT(*) AS n FROM {table}"), None)?
+            .to_array()?;
+        Ok(rows.first().map_or(0, |r| as_u64(r.n)))
+    }
+}
+
+/// SQLite integers reach Rust as JavaScript numbers; every value stored here is a
+/// non-negative integer far below 2^53, so the conversion is exact.
+pub(crate) fn as_u64(n: f64) -> u64 {
+    if n.is_finite() && n >= 0.0 {
+        n as u64
+    } else {
+        0
+    }
+}
+
+/// Binds a `u64` as an SQLite integer, refusing values JavaScript cannot hold exactly.
+pub(crate) fn sql_int(n: u64) -> Result<SqlStorageValue> {
+    let n = i64::try_from(n).map_err(|_| worker::Error::RustError("integer overflow".into()))?;
+    SqlStorageValue::try_from_i64(n)
+}

@@ -1,0 +1,1 @@
+//! Cascade's pure sync engine: layers, rules, resolution, conflicts, history (issue 3).

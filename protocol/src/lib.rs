@@ -1,0 +1,16 @@
+//! Cascade's wire types, shared by the server (Worker and Durable Objects) and the clients.
+//!
+//! Everything here is plain data with serde: no I/O, no runtime. `docs/PROTOCOL.md` is the
+//! prose version of this module; keep the two in step.
+//!
+//! Frames are JSON objects tagged by `type`. A server frame that changes configuration always
+//! carries the hub's `seq`: the tenant-wide sequence number the change was applied at. Clients
+//! remember the last `seq` they applied and resume from it.
+
+mod frames;
+mod names;
+mod problem;
+
+pub use frames::{ConfigChange, ServerFrame, StoredDocument};
+pub use names::{event_name_for_namespace, is_valid_name, room, MAX_NAME_LEN};
+pub use problem::{Problem, PROBLEM_CONTENT_TYPE};

@@ -1,0 +1,50 @@
+//! RFC 7807 problem details: the one error shape of the HTTP API, reused on the WebSocket.
+
+use serde::{Deserialize, Serialize};
+
+/// Media type of a problem response.
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// An RFC 7807 problem document with Cascade's stable error `code`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// URI reference naming the problem type (`about:blank` when the code says it all).
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short summary of the problem type.
+    pub title: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// Precise explanation of this occurrence.
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `CASCADE:Config:NotAnObject`.
+    pub code: String,
+}
+
+impl Problem {
+    /// Builds a problem with `about:blank` as its type.
+    pub fn new(status: u16, code: &str, title: &str, detail: impl Into<String>) -> Self {
+        Self {
+            problem_type: "about:blank".to_owned(),
+            title: title.to_owned(),
+            status,
+            detail: detail.into(),
+            code: code.to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serializes_with_rfc7807_field_names() {
+        let p = Problem::new(404, "CASCADE:Tenant:NotFound", "Not Found", "no tenant 'x'");
+        let v = serde_json::to_value(&p).expect("serializes");
+        assert_eq!(v["type"], "about:blank");
+        assert_eq!(v["status"], 404);
+        assert_eq!(v["code"], "CASCADE:Tenant:NotFound");
+        assert_eq!(v["detail"], "no tenant 'x'");
+    }
+}

@@ -1,0 +1,63 @@
+# Shared by scripts/dev, scripts/test and scripts/build: installs what is missing (and only
+# that), with pinned versions, and exports the variables the build needs.
+# Source it; do not run it.
+
+CASCADE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WORKER_BUILD_VERSION=0.8.7
+
+log() { printf '\033[1m[cascade]\033[0m %s\n' "$*" >&2; }
+
+# The wasm-bindgen version in Cargo.lock: the CLI must match it exactly.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$CASCADE_ROOT/Cargo.lock"
+}
+
+ensure_wasm_target() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+}
+
+# ensure_cargo_tool BINARY CRATE VERSION [extra cargo-install flags]
+ensure_cargo_tool() {
+  local bin=$1 crate=$2 version=$3; shift 3
+  if "$bin" --version 2>/dev/null | grep -qF " $version"; then return; fi
+  log "installing $crate $version (once; takes a few minutes)"
+  cargo install "$crate" --version "$version" "$@"
+}
+
+ensure_build_tools() {
+  ensure_wasm_target
+  ensure_cargo_tool worker-build worker-build "$WORKER_BUILD_VERSION" --locked
+  # wasm-bindgen-cli does not build with --locked here; its version is pinned exactly instead.
+  ensure_cargo_tool wasm-bindgen wasm-bindgen-cli "$(wasm_bindgen_version)"
+}
+
+ensure_npm_packages() {
+  local stamp="$CASCADE_ROOT/node_modules/.cascade-lock-sha"
+  local want
+  want=$(sha256sum "$CASCADE_ROOT/package-lock.json" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
+  log "installing npm packages (npm ci)"
+  (cd "$CASCADE_ROOT" && npm ci --no-audit --no-fund)
+  echo "$want" > "$stamp"
+}
+
+# worker-build would download wasm-bindgen and wasm-opt from a host this machine cannot
+# reach; point it at the local ones instead (see docs/TOOLCHAIN.md).
+export_build_env() {
+  WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
+  WASM_OPT_BIN="$CASCADE_ROOT/node_modules/binaryen/bin/wasm-opt"
+  export WASM_BINDGEN_BIN WASM_OPT_BIN
+  # wrangler must not prompt or phone home from scripts.
+  export WRANGLER_SEND_METRICS=false
+}
+
+ensure_all() {
+  ensure_build_tools
+  ensure_npm_packages
+  export_build_env
+}
+
+wrangler() { "$CASCADE_ROOT/node_modules/.bin/wrangler" "$@"; }

@@ -1,0 +1,220 @@
+//! Health checks: the cron handler asks every tenant's hub for its status, classifies each
+//! tenant, and stores a snapshot in D1; `GET /v1/status` serves the latest snapshot.
+//!
+//! A tenant whose hub cannot be reached, or that reports an error, is `failed`; one whose
+//! history is still waiting to reach D1 is `pending`; otherwise `success`. A failure in one
+//! tenant never stops the check for the others.
+
+use cascade_durable::internal::HubStatus;
+use futures::future::join_all;
+use serde::{Deserialize, Serialize};
+use worker::wasm_bindgen::JsValue;
+use worker::{Env, Method, Response};
+
+use crate::hubs::Hub;
+use crate::problem::ApiError;
+use crate::tenants;
+
+/// How many hubs are asked at once (well below the runtime's subrequest limits).
+pub const STATUS_BATCH: usize = 50;
+
+/// A tenant's sync state in a health snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantState {
+    /// Everything applied and recorded.
+    Success,
+    /// Some configurations have conflicts or pending changes.
+    Partial,
+    /// The hub failed or could not be reached.
+    Failed,
+    /// Changes are waiting to be applied or recorded.
+    Pending,
+}
+
+/// One tenant's line in a snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantHealth {
+    /// Tenant id.
+    pub tenant: String,
+    /// Its state.
+    pub state: TenantState,
+    /// The hub's report, when it answered.
+    pub hub: Option<HubStatus>,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+}
+
+/// A stored health snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    /// Unix milliseconds when taken.
+    pub taken_at: u64,
+    /// The cron expression that triggered it.
+    pub cron: String,
+    /// Share of tenants in `success`, in percent (100 with no tenants).
+    pub health_pct: f64,
+    /// Count per state.
+    pub counts: Counts,
+    /// Every tenant's line.
+    pub tenants: Vec<TenantHealth>,
+}
+
+/// Tenants per state.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Counts {
+    /// Tenants in `success`.
+    pub success: u32,
+    /// Tenants in `partial`.
+    pub partial: u32,
+    /// Tenants in `failed`.
+    pub failed: u32,
+    /// Tenants in `pending`.
+    pub pending: u32,
+}
+
+/// Classifies a hub's report.
+pub fn classify(status: &HubStatus) -> TenantState {
+    if status.last_error.is_some() {
+        TenantState::Failed
+    } else if status.outbox_pending > 0 {
+        TenantState::Pending
+    } else {
+        TenantState::Success
+    }
+}
+
+/// Summarises tenant lines into counts and the health percentage.
+pub fn summarise(lines: &[TenantHealth]) -> (Counts, f64) {
+    let mut counts = Counts::default();
+    for line in lines {
+        match line.state {
+            TenantState::Success => counts.success += 1,
+            TenantState::Partial => counts.partial += 1,
+            TenantState::Failed => counts.failed += 1,
+            TenantState::Pending => counts.pending += 1,
+        }
+    }
+    let pct = if lines.is_empty() {
+        100.0
+    } else {
+        f64::from(counts.success) * 100.0 / lines.len() as f64
+    };
+    (counts, pct)
+}
+
+/// Runs one health check and stores its snapshot.
+pub async fn run_check(env: &Env, cron: &str) -> Result<Snapshot, ApiError> {
+    let tenants = tenants::list(env).await?;
+    let mut lines = Vec::with_capacity(tenants.len());
+    for batch in tenants.chunks(STATUS_BATCH) {
+        lines.extend(join_all(batch.iter().map(|t| tenant_health(env, t.id.clone()))).await);
+    }
+    let (counts, health_pct) = summarise(&lines);
+    let snapshot = Snapshot {
+        taken_at: worker::js_sys::Date::now() as u64,
+        cron: cron.to_owned(),
+        health_pct,
+        counts,
+        tenants: lines,
+    };
+    tenants::db(env)?
+        .prepare("INSERT INTO health_snapshots (taken_at, cron, health_pct, snapshot) VALUES (?1, ?2, ?3, ?4)")
+        .bind(&[
+            JsValue::from_f64(snapshot.taken_at as f64),
+            JsValue::from_str(cron),
+            JsValue::from_f64(health_pct),
+            JsValue::from_str(&serde_json::to_string(&snapshot)?),
+        ])?
+        .run()
+        .await?;
+    Ok(snapshot)
+}
+
+async fn tenant_health(env: &Env, tenant: String) -> TenantHealth {
+    let status = match Hub::tenant(env, &tenant) {
+        Ok(hub) => {
+            hub.call::<(), HubStatus>(Method::Get, "/status", None)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match status {
+        Ok(hub) => TenantHealth {
+            tenant,
+            state: classify(&hub),
+            error: hub.last_error.clone(),
+            hub: Some(hub),
+        },
+        Err(e) => TenantHealth {
+            tenant,
+            state: TenantState::Failed,
+            hub: None,
+            error: Some(e.to_problem().detail),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct SnapshotRow {
+    snapshot: String,
+}
+
+/// `GET /v1/status`: the latest snapshot (404 before the first check ran).
+pub async fn latest(env: &Env) -> Result<Response, ApiError> {
+    let row: Option<SnapshotRow> = tenants::db(env)?
+        .prepare("SELECT snapshot FROM health_snapshots ORDER BY id DESC LIMIT 1")
+        .first(None)
+        .await?;
+    match row {
+        Some(row) => {
+            let snapshot: Snapshot = serde_json::from_str(&row.snapshot)?;
+            Ok(Response::from_json(&snapshot)?)
+        }
+        None => Err(ApiError::NoSnapshot),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(outbox_pending: u64, last_error: Option<&str>) -> HubStatus {
+        HubStatus {
+            hub: "t".into(),
+            seq: 1,
+            connections: 0,
+            outbox_pending,
+            wakes: 1,
+            last_error: last_error.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn classification() {
+        assert_eq!(classify(&status(0, None)), TenantState::Success);
+        assert_eq!(classify(&status(3, None)), TenantState::Pending);
+        assert_eq!(classify(&status(3, Some("d1 down"))), TenantState::Failed);
+    }
+
+    #[test]
+    fn health_percentage_counts_only_success() {
+        let line = |state| TenantHealth {
+            tenant: "t".into(),
+            state,
+            hub: None,
+            error: None,
+        };
+        let (counts, pct) = summarise(&[
+            line(TenantState::Success),
+            line(TenantState::Failed),
+            line(TenantState::Pending),
+            line(TenantState::Success),
+        ]);
+        assert_eq!((counts.success, counts.failed, counts.pending), (2, 1, 1));
+        assert!((pct - 50.0).abs() < f64::EPSILON);
+        assert!((summarise(&[]).1 - 100.0).abs() < f64::EPSILON);
+    }
+}

@@ -1,0 +1,80 @@
+//! Addressing the Durable Objects: one `TenantHub` per tenant (named by tenant id) and the one
+//! `PlatformHub`, over the internal interface documented in `cascade_durable::internal`.
+
+use cascade_durable::internal::{BASE_URL, HUB_NAME_HEADER};
+use cascade_durable::PLATFORM_HUB_NAME;
+use cascade_protocol::Problem;
+use serde::{de::DeserializeOwned, Serialize};
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
+
+use crate::problem::ApiError;
+
+/// Binding name of the `TenantHub` namespace in `wrangler.toml`.
+pub const TENANT_HUB_BINDING: &str = "TENANT_HUB";
+/// Binding name of the `PlatformHub` namespace in `wrangler.toml`.
+pub const PLATFORM_HUB_BINDING: &str = "PLATFORM_HUB";
+
+/// A hub to call: its stub and the name it answers to.
+pub struct Hub {
+    stub: Stub,
+    name: String,
+}
+
+impl Hub {
+    /// The hub of `tenant` (an already validated tenant id).
+    pub fn tenant(env: &Env, tenant: &str) -> Result<Self, ApiError> {
+        let stub = env
+            .durable_object(TENANT_HUB_BINDING)?
+            .get_by_name(tenant)?;
+        Ok(Self {
+            stub,
+            name: tenant.to_owned(),
+        })
+    }
+
+    /// The platform hub.
+    pub fn platform(env: &Env) -> Result<Self, ApiError> {
+        let stub = env
+            .durable_object(PLATFORM_HUB_BINDING)?
+            .get_by_name(PLATFORM_HUB_NAME)?;
+        Ok(Self {
+            stub,
+            name: PLATFORM_HUB_NAME.to_owned(),
+        })
+    }
+
+    /// Calls the hub and decodes its JSON answer. A problem answered by the hub becomes
+    /// [`ApiError::Hub`] and reaches the client as it is.
+    pub async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ApiError> {
+        let headers = Headers::new();
+        headers.set(HUB_NAME_HEADER, &self.name)?;
+        let mut init = RequestInit::new();
+        init.with_method(method).with_headers(headers);
+        if let Some(body) = body {
+            let text = serde_json::to_string(body)?;
+            init.with_body(Some(text.into()));
+        }
+        let req = Request::new_with_init(&format!("{BASE_URL}{path}"), &init)?;
+        let mut resp = self.stub.fetch_with_request(req).await?;
+        if resp.status_code() >= 400 {
+            let problem: Problem = resp.json().await?;
+            return Err(ApiError::Hub(problem));
+        }
+        Ok(resp.json().await?)
+    }
+
+    /// Hands a WebSocket upgrade request to the hub, which accepts the socket itself.
+    pub async fn connect(&self, req: &Request) -> Result<Response, ApiError> {
+        let headers = req.headers().clone();
+        headers.set(HUB_NAME_HEADER, &self.name)?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Get).with_headers(headers);
+        let forwarded = Request::new_with_init(&format!("{BASE_URL}/connect"), &init)?;
+        Ok(self.stub.fetch_with_request(forwarded).await?)
+    }
+}

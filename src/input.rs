@@ -1,0 +1,140 @@
+//! Reading client input under limits: path names, JSON bodies (size, depth, shape).
+//!
+//! Limits protect the hubs: a document is stored whole and sent to every client, so an
+//! unbounded one would cost every connected socket.
+
+use cascade_protocol::is_valid_name;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use worker::Request;
+
+use crate::problem::ApiError;
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Deepest JSON nesting accepted (objects and arrays).
+pub const MAX_JSON_DEPTH: usize = 32;
+
+/// Checks a path parameter against the identifier rule shared by tenants, users and
+/// namespaces.
+pub fn name(what: &'static str, value: &str) -> Result<String, ApiError> {
+    if is_valid_name(value) {
+        Ok(value.to_owned())
+    } else {
+        Err(ApiError::InvalidName {
+            what,
+            value: value.chars().take(80).collect(),
+        })
+    }
+}
+
+/// Reads the body as JSON of type `T` after checking its size and nesting depth.
+pub async fn json_body<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    parse_json(&bytes)
+}
+
+/// Parses `bytes` as JSON of type `T` under the size and depth limits.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::BodyTooLarge {
+            size: bytes.len(),
+            limit: MAX_BODY_BYTES,
+        });
+    }
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    let depth = depth(&value);
+    if depth > MAX_JSON_DEPTH {
+        return Err(ApiError::TooDeep {
+            depth,
+            limit: MAX_JSON_DEPTH,
+        });
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::MalformedJson(e.to_string()))
+}
+
+/// Takes a configuration document out of a value, refusing anything but an object.
+pub fn config_object(value: Value) -> Result<Map<String, Value>, ApiError> {
+    match value {
+        Value::Object(map) => Ok(map),
+        Value::Array(_) => Err(ApiError::NotAnObject("an array")),
+        Value::String(_) => Err(ApiError::NotAnObject("a string")),
+        Value::Number(_) => Err(ApiError::NotAnObject("a number")),
+        Value::Bool(_) => Err(ApiError::NotAnObject("a boolean")),
+        Value::Null => Err(ApiError::NotAnObject("null")),
+    }
+}
+
+/// Nesting depth of a JSON value: scalars are 0, `{}` and `[]` are 1.
+///
+/// serde_json itself stops at 128 levels; this limit is lower and gives a clear error.
+pub fn depth(value: &Value) -> usize {
+    match value {
+        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn depth_counts_containers() {
+        assert_eq!(depth(&json!(1)), 0);
+        assert_eq!(depth(&json!({})), 1);
+        assert_eq!(depth(&json!({"a": [1, {"b": 2}]})), 3);
+    }
+
+    #[test]
+    fn parse_refuses_oversized_deep_and_malformed_bodies() {
+        let big = vec![b' '; MAX_BODY_BYTES + 1];
+        assert!(matches!(
+            parse_json::<Value>(&big),
+            Err(ApiError::BodyTooLarge { .. })
+        ));
+
+        let deep = "[".repeat(MAX_JSON_DEPTH + 1) + &"]".repeat(MAX_JSON_DEPTH + 1);
+        assert!(matches!(
+            parse_json::<Value>(deep.as_bytes()),
+            Err(ApiError::TooDeep { depth: 33, .. })
+        ));
+
+        let ok = "[".repeat(MAX_JSON_DEPTH) + &"]".repeat(MAX_JSON_DEPTH);
+        assert!(parse_json::<Value>(ok.as_bytes()).is_ok());
+
+        assert!(matches!(
+            parse_json::<Value>(b"{\"a\":"),
+            Err(ApiError::MalformedJson(_))
+        ));
+    }
+
+    #[test]
+    fn only_objects_are_configuration_documents() {
+        assert!(config_object(json!({"a": 1})).is_ok());
+        assert!(matches!(
+            config_object(json!([1])),
+            Err(ApiError::NotAnObject("an array"))
+        ));
+        assert!(matches!(
+            config_object(json!(null)),
+            Err(ApiError::NotAnObject("null"))
+        ));
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert_eq!(name("tenant", "acme").ok().as_deref(), Some("acme"));
+        assert!(matches!(
+            name("tenant", "../x"),
+            Err(ApiError::InvalidName { what: "tenant", .. })
+        ));
+    }
+}

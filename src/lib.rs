@@ -1,0 +1,43 @@
+//! Cascade's Worker: the edge entry point.
+//!
+//! It authenticates and validates every request, routes it to the right Durable Object
+//! (`TenantHub` per tenant, `PlatformHub` for the platform), serves the dashboard's static
+//! assets (by the runtime, before this code runs), and runs the cron health check.
+//!
+//! Modules, one job each:
+//! - [`routes`]: the route table and dispatch.
+//! - [`problem`]: the one place where errors become `application/problem+json`.
+//! - [`input`]: reading request bodies and path parameters under size and depth limits.
+//! - [`hubs`]: addressing Durable Objects.
+//! - [`config`], [`tenants`], [`connect`], [`history`], [`health`]: the endpoints.
+
+pub mod config;
+pub mod connect;
+pub mod health;
+pub mod history;
+pub mod hubs;
+pub mod input;
+pub mod problem;
+pub mod routes;
+pub mod tenants;
+
+pub use cascade_durable::{PlatformHub, TenantHub};
+
+use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
+
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    routes::dispatch(req, env).await
+}
+
+#[event(scheduled)]
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    if let Err(e) = health::run_check(&env, &event.cron()).await {
+        worker::console_error!("health check failed: {e}");
+    }
+}

@@ -1,0 +1,389 @@
+//! The one helper that starts and stops Cascade's local runtime for end-to-end tests.
+//!
+//! [`Runtime::start`] applies the D1 migrations to a fresh state folder and starts
+//! `wrangler dev` (workerd underneath) on 127.0.0.1 with free ports; dropping the [`Runtime`]
+//! stops the whole process group.
+//! The Worker is built once per test run by `scripts/build` (a no-op when the build is newer
+//! than the sources); the runtime is then started with `CASCADE_PREBUILT=1` so it does not
+//! rebuild on its own.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// How long the runtime may take to answer its first request.
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn wrangler() -> PathBuf {
+    root().join("node_modules/.bin/wrangler")
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Where a runtime keeps its D1 and Durable Object state; shared by restarts.
+#[derive(Clone)]
+pub struct State(Arc<TempDir>);
+
+impl State {
+    /// A fresh, empty state folder with the D1 migrations applied.
+    pub fn fresh() -> Self {
+        build_worker_once();
+        let dir = tempfile::Builder::new()
+            .prefix("cascade-e2e-")
+            .tempdir()
+            .unwrap();
+        let out = Command::new(wrangler())
+            .current_dir(root())
+            .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+            .arg(dir.path())
+            .envs(quiet_env())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "applying migrations failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self(Arc::new(dir))
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+/// Runs `scripts/build` once per test process; every test waits for it.
+fn build_worker_once() {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg("scripts/build")
+            .current_dir(root())
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    });
+    if let Err(log) = built {
+        panic!("scripts/build failed:\n{log}");
+    }
+}
+
+fn quiet_env() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("CI", "true"),
+        ("WRANGLER_SEND_METRICS", "false"),
+        ("CASCADE_PREBUILT", "1"),
+        ("NO_COLOR", "1"),
+    ]
+}
+
+/// A running `wrangler dev`.
+pub struct Runtime {
+    child: Option<Child>,
+    /// HTTP port on 127.0.0.1.
+    pub port: u16,
+    /// Its state folder.
+    pub state: State,
+    log: PathBuf,
+}
+
+impl Runtime {
+    /// Starts a runtime on fresh state.
+    pub fn start() -> Self {
+        Self::start_on(State::fresh())
+    }
+
+    /// Starts a runtime on existing state (a restart).
+    pub fn start_on(state: State) -> Self {
+        let port = free_port();
+        let inspector = free_port();
+        let log = state.path().join(format!("wrangler-{port}.log"));
+        let log_file = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(wrangler());
+        cmd.current_dir(root())
+            .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--inspector-port", &inspector.to_string()])
+            .arg("--persist-to")
+            .arg(state.path())
+            .args([
+                "--test-scheduled",
+                "--show-interactive-dev-session=false",
+                "--live-reload=false",
+            ])
+            .envs(quiet_env())
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file);
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let child = cmd.spawn().unwrap();
+        let mut rt = Self {
+            child: Some(child),
+            port,
+            state,
+            log,
+        };
+        rt.wait_ready();
+        rt
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Ok((200, _, _)) = try_request(self, "GET", "/v1/health", None) {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!(
+                    "wrangler dev exited ({status}) before serving:\n{}",
+                    self.log_text()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "wrangler dev not ready in {START_TIMEOUT:?}:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// What the runtime printed so far.
+    pub fn log_text(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = std::fs::File::open(&self.log) {
+            let _ = f.read_to_string(&mut s);
+        }
+        s
+    }
+
+    /// `http://127.0.0.1:{port}{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Stops the runtime and everything it started (workerd), and waits for them.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let group = format!("-{}", child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = child.wait();
+    }
+
+    /// Sends a request and returns status, headers (lower-case names) and the JSON body
+    /// (`Value::Null` when empty or not JSON).
+    pub fn request(&self, method: &str, path: &str, body: Option<&str>) -> Reply {
+        let (status, headers, body) = try_request(self, method, path, body).unwrap();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> Reply {
+        self.request("GET", path, None)
+    }
+
+    /// `PUT path` with a JSON body.
+    pub fn put_json(&self, path: &str, body: &Value) -> Reply {
+        self.request("PUT", path, Some(&body.to_string()))
+    }
+
+    /// Registers a tenant and checks it was created.
+    pub fn create_tenant(&self, id: &str) {
+        let reply = self.put_json(
+            &format!("/v1/tenants/{id}"),
+            &serde_json::json!({"name": id}),
+        );
+        assert!(
+            reply.status == 201 || reply.status == 200,
+            "create tenant {id}: {reply:?}"
+        );
+    }
+
+    /// Opens a WebSocket to `path` (with query) and returns it with a read timeout set.
+    pub fn websocket(&self, path: &str) -> Socket {
+        let stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let url = format!("ws://127.0.0.1:{}{path}", self.port);
+        let (socket, _) = tungstenite::client(url.as_str(), stream).unwrap();
+        Socket(socket)
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Headers with lower-case names.
+    pub headers: Vec<(String, String)>,
+    /// Parsed JSON body.
+    pub body: Value,
+}
+
+impl Reply {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts this is a problem+json answer with `status` and `code`.
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{self:?}"
+        );
+        assert_eq!(self.body["code"], code, "{self:?}");
+        assert_eq!(self.body["status"], status, "{self:?}");
+        assert!(
+            self.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{self:?}"
+        );
+    }
+}
+
+/// Status, headers and JSON body.
+type RawReply = (u16, Vec<(String, String)>, Value);
+
+fn try_request(
+    rt: &Runtime,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Result<RawReply, ureq::Error> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let url = rt.url(path);
+    let mut resp = match (method, body) {
+        ("GET", _) => agent.get(&url).call()?,
+        ("PUT", Some(b)) => agent.put(&url).content_type("application/json").send(b)?,
+        ("PUT", None) => agent.put(&url).send_empty()?,
+        ("POST", Some(b)) => agent.post(&url).content_type("application/json").send(b)?,
+        ("POST", None) => agent.post(&url).send_empty()?,
+        ("DELETE", _) => agent.delete(&url).call()?,
+        _ => panic!("unsupported method {method}"),
+    };
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let text = resp.body_mut().read_to_string()?;
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Ok((status, headers, body))
+}
+
+/// A test WebSocket client.
+pub struct Socket(tungstenite::WebSocket<TcpStream>);
+
+impl Socket {
+    /// The next text frame as JSON (skipping control frames); panics after the read timeout.
+    pub fn next_json(&mut self) -> Value {
+        loop {
+            match self.0.read().expect("websocket frame before the timeout") {
+                tungstenite::Message::Text(text) => {
+                    return serde_json::from_str(text.as_str()).unwrap()
+                }
+                tungstenite::Message::Close(frame) => panic!("socket closed: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Sends a text frame.
+    pub fn send_text(&mut self, text: &str) {
+        self.0.send(tungstenite::Message::text(text)).unwrap();
+    }
+
+    /// Whether a frame arrives within `wait` (used to show that nothing was sent).
+    pub fn frame_within(&mut self, wait: Duration) -> Option<Value> {
+        self.0.get_mut().set_read_timeout(Some(wait)).unwrap();
+        let got = match self.0.read() {
+            Ok(tungstenite::Message::Text(text)) => {
+                Some(serde_json::from_str(text.as_str()).unwrap())
+            }
+            _ => None,
+        };
+        self.0
+            .get_mut()
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        got
+    }
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, for at most `within`.
+pub fn eventually<T>(within: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "condition not met within {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
