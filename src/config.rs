@@ -1,18 +1,21 @@
 //! Configuration documents: read and replace the platform layer and a tenant's layer of one
-//! namespace. Reads carry the version as an `ETag`.
+//! namespace. Reads carry the version as an `ETag`; writes take `If-Match` (a stale version is
+//! refused with 412, so no update is lost) and `Idempotency-Key` (a retry gets the first
+//! answer and applies nothing).
 
 use cascade_durable::internal::{LayerWrite, WriteAck};
 use cascade_protocol::StoredDocument;
 use serde_json::Value;
 use worker::{Env, Method, Request, Response};
 
+use crate::auth::Principal;
 use crate::hubs::Hub;
 use crate::input;
 use crate::problem::ApiError;
 use crate::tenants;
 
-/// Who a write is attributed to until requests are authenticated.
-const ANONYMOUS_ACTOR: &str = "api";
+/// Longest accepted `Idempotency-Key`.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
 /// `GET /v1/tenants/{tenant}/config/{namespace}`.
 pub async fn get_tenant(env: &Env, tenant: &str, namespace: &str) -> Result<Response, ApiError> {
@@ -27,15 +30,16 @@ pub async fn get_tenant(env: &Env, tenant: &str, namespace: &str) -> Result<Resp
 pub async fn put_tenant(
     env: &Env,
     mut req: Request,
+    principal: &Principal,
     tenant: &str,
     namespace: &str,
 ) -> Result<Response, ApiError> {
-    let write = layer_write(&mut req).await?;
+    let write = layer_write(&mut req, principal).await?;
     tenants::require(env, tenant).await?;
     let ack: WriteAck = Hub::tenant(env, tenant)?
         .call(Method::Put, &format!("/layers/{namespace}"), Some(&write))
         .await?;
-    with_etag(Response::from_json(&ack)?, ack.version)
+    ack_response(&ack)
 }
 
 /// `GET /v1/platform/config/{namespace}`.
@@ -50,21 +54,66 @@ pub async fn get_platform(env: &Env, namespace: &str) -> Result<Response, ApiErr
 pub async fn put_platform(
     env: &Env,
     mut req: Request,
+    principal: &Principal,
     namespace: &str,
 ) -> Result<Response, ApiError> {
-    let write = layer_write(&mut req).await?;
+    let write = layer_write(&mut req, principal).await?;
     let ack: WriteAck = Hub::platform(env)?
         .call(Method::Put, &format!("/layers/{namespace}"), Some(&write))
         .await?;
-    with_etag(Response::from_json(&ack)?, ack.version)
+    ack_response(&ack)
 }
 
-async fn layer_write(req: &mut Request) -> Result<LayerWrite, ApiError> {
+/// Reads a whole-document write: the body, the caller, and the write's guards.
+async fn layer_write(req: &mut Request, principal: &Principal) -> Result<LayerWrite, ApiError> {
+    let if_match = match req.headers().get("if-match")? {
+        Some(value) => Some(parse_if_match(&value)?),
+        None => None,
+    }
+    .flatten();
+    let idempotency_key = match req.headers().get("idempotency-key")? {
+        Some(key) => Some(check_idempotency_key(key)?),
+        None => None,
+    };
     let body: Value = input::json_body(req).await?;
     Ok(LayerWrite {
         config: input::config_object(body)?,
-        triggered_by: ANONYMOUS_ACTOR.to_owned(),
+        triggered_by: principal.sub.clone(),
+        if_match,
+        idempotency_key,
     })
+}
+
+/// Parses `If-Match`: one entity tag as sent in `ETag` (`"v3"`, weak `W/"v3"` accepted), or
+/// `*` (any version: no check).
+pub fn parse_if_match(value: &str) -> Result<Option<u64>, ApiError> {
+    let value = value.trim();
+    if value == "*" {
+        return Ok(None);
+    }
+    value
+        .trim_start_matches("W/")
+        .strip_prefix("\"v")
+        .and_then(|rest| rest.strip_suffix('"'))
+        .and_then(|n| n.parse().ok())
+        .map(Some)
+        .ok_or_else(|| ApiError::BadHeader {
+            name: "If-Match",
+            problem: format!("expected an ETag such as \"v3\" (from a GET), got {value:.40}"),
+        })
+}
+
+fn check_idempotency_key(key: String) -> Result<String, ApiError> {
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY_LEN
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(ApiError::BadHeader {
+            name: "Idempotency-Key",
+            problem: format!("must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"),
+        });
+    }
+    Ok(key)
 }
 
 /// The strong entity tag of a document version.
@@ -72,7 +121,52 @@ pub fn etag(version: u64) -> String {
     format!("\"v{version}\"")
 }
 
+fn ack_response(ack: &WriteAck) -> Result<Response, ApiError> {
+    let mut resp = with_etag(Response::from_json(ack)?, ack.version)?;
+    if ack.replayed {
+        resp.headers_mut().set("idempotent-replayed", "true")?;
+    }
+    Ok(resp)
+}
+
 fn with_etag(mut resp: Response, version: u64) -> Result<Response, ApiError> {
     resp.headers_mut().set("etag", &etag(version))?;
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_accepts_our_etags_and_star() {
+        assert_eq!(parse_if_match("\"v3\"").ok(), Some(Some(3)));
+        assert_eq!(parse_if_match("W/\"v12\"").ok(), Some(Some(12)));
+        assert_eq!(parse_if_match("*").ok(), Some(None));
+        for bad in ["v3", "\"3\"", "\"vx\"", ""] {
+            assert!(
+                matches!(
+                    parse_if_match(bad),
+                    Err(ApiError::BadHeader {
+                        name: "If-Match",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn etags_round_trip_through_if_match() {
+        assert_eq!(parse_if_match(&etag(42)).ok(), Some(Some(42)));
+    }
+
+    #[test]
+    fn idempotency_keys_are_bounded_visible_ascii() {
+        assert!(check_idempotency_key("order-42/retry".into()).is_ok());
+        assert!(check_idempotency_key(String::new()).is_err());
+        assert!(check_idempotency_key("has space".into()).is_err());
+        assert!(check_idempotency_key("k".repeat(256)).is_err());
+    }
 }

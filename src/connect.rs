@@ -1,29 +1,35 @@
-//! `GET /v1/connect`: the WebSocket entry. The Worker checks the request; the tenant's hub
-//! accepts the socket with the Hibernation API.
+//! `GET /v1/connect`: the WebSocket entry. The Worker authenticates and authorizes the
+//! caller; the tenant's hub accepts the socket with the Hibernation API and tags it with the
+//! caller's rooms.
 
+use cascade_durable::internal::Member;
 use worker::{Env, Request, Response};
 
+use crate::auth::{Principal, Role};
 use crate::hubs::Hub;
-use crate::input;
 use crate::problem::ApiError;
 use crate::tenants;
 
-/// Upgrades to a WebSocket attached to the hub of the tenant named by `?tenant=`.
-pub async fn connect(env: &Env, req: Request) -> Result<Response, ApiError> {
+/// Upgrades to a WebSocket attached to the hub of `tenant`.
+pub async fn connect(
+    env: &Env,
+    req: Request,
+    principal: &Principal,
+    tenant: &str,
+) -> Result<Response, ApiError> {
     let upgrade = req.headers().get("upgrade")?.unwrap_or_default();
     if !upgrade.eq_ignore_ascii_case("websocket") {
         return Err(ApiError::UpgradeRequired);
     }
-    let url = req.url()?;
-    let tenant = url
-        .query_pairs()
-        .find(|(k, _)| k == "tenant")
-        .map(|(_, v)| v.into_owned())
-        .ok_or(ApiError::BadQuery {
-            name: "tenant",
-            problem: "required".into(),
-        })?;
-    let tenant = input::name("tenant", &tenant)?;
-    tenants::require(env, &tenant).await?;
-    Hub::tenant(env, &tenant)?.connect(&req).await
+    tenants::require(env, tenant).await?;
+    let member = Member {
+        sub: principal.sub.clone(),
+        role: match principal.role {
+            Role::PlatformAdmin => "platform-admin",
+            Role::TenantAdmin => "tenant-admin",
+            Role::User => "user",
+        }
+        .to_owned(),
+    };
+    Hub::tenant(env, tenant)?.connect(&req, &member).await
 }

@@ -1,7 +1,7 @@
 //! Addressing the Durable Objects: one `TenantHub` per tenant (named by tenant id) and the one
 //! `PlatformHub`, over the internal interface documented in `cascade_durable::internal`.
 
-use cascade_durable::internal::{BASE_URL, HUB_NAME_HEADER};
+use cascade_durable::internal::{Member, BASE_URL, HUB_NAME_HEADER, MEMBER_HEADER};
 use cascade_durable::PLATFORM_HUB_NAME;
 use cascade_protocol::Problem;
 use serde::{de::DeserializeOwned, Serialize};
@@ -69,9 +69,12 @@ impl Hub {
     }
 
     /// Hands a WebSocket upgrade request to the hub, which accepts the socket itself.
-    pub async fn connect(&self, req: &Request) -> Result<Response, ApiError> {
+    pub async fn connect(&self, req: &Request, member: &Member) -> Result<Response, ApiError> {
         let headers = req.headers().clone();
         headers.set(HUB_NAME_HEADER, &self.name)?;
+        headers.set(MEMBER_HEADER, &serde_json::to_string(member)?)?;
+        // The hub needs the upgrade, not the caller's credentials.
+        headers.delete("authorization")?;
         let mut init = RequestInit::new();
         init.with_method(Method::Get).with_headers(headers);
         let forwarded = Request::new_with_init(&format!("{BASE_URL}/connect"), &init)?;

@@ -8,9 +8,11 @@
 //! - [`routes`]: the route table and dispatch.
 //! - [`problem`]: the one place where errors become `application/problem+json`.
 //! - [`input`]: reading request bodies and path parameters under size and depth limits.
+//! - [`auth`]: JWT authentication and role-based access.
 //! - [`hubs`]: addressing Durable Objects.
 //! - [`config`], [`tenants`], [`connect`], [`history`], [`health`]: the endpoints.
 
+pub mod auth;
 pub mod config;
 pub mod connect;
 pub mod health;

@@ -57,6 +57,14 @@ pub enum ApiError {
     /// A WebSocket endpoint was called without an upgrade.
     #[error("this endpoint only accepts WebSocket upgrades (send 'Upgrade: websocket')")]
     UpgradeRequired,
+    /// A request header is malformed.
+    #[error("header '{name}': {problem}")]
+    BadHeader {
+        /// Header name.
+        name: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// A query parameter is missing or malformed.
     #[error("query parameter '{name}': {problem}")]
     BadQuery {
@@ -65,6 +73,12 @@ pub enum ApiError {
         /// What is wrong with it.
         problem: String,
     },
+    /// The request carries no valid credentials.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
     /// No health check has run yet.
     #[error("no health snapshot yet: the cron health check has not run")]
     NoSnapshot,
@@ -80,6 +94,8 @@ impl ApiError {
     /// HTTP status, stable code and title of this error.
     fn parts(&self) -> (u16, &'static str, &'static str) {
         match self {
+            Self::Unauthenticated(_) => (401, "CASCADE:Auth:Unauthenticated", "Unauthorized"),
+            Self::Forbidden(_) => (403, "CASCADE:Auth:Forbidden", "Forbidden"),
             Self::NoSnapshot => (404, "CASCADE:Health:NoSnapshot", "Not Found"),
             Self::Hub(_) => (502, "CASCADE:Hub", "Bad Gateway"),
             Self::InvalidName { .. } => (400, "CASCADE:Request:InvalidName", "Bad Request"),
@@ -93,6 +109,7 @@ impl ApiError {
                 (405, "CASCADE:Route:MethodNotAllowed", "Method Not Allowed")
             }
             Self::UpgradeRequired => (426, "CASCADE:Connect:UpgradeRequired", "Upgrade Required"),
+            Self::BadHeader { .. } => (400, "CASCADE:Request:BadHeader", "Bad Request"),
             Self::BadQuery { .. } => (400, "CASCADE:Request:BadQuery", "Bad Request"),
             Self::Internal(_) => (500, "CASCADE:Internal", "Internal Server Error"),
         }
@@ -112,7 +129,12 @@ impl ApiError {
         if let Self::Internal(detail) = &self {
             worker::console_error!("internal error: {detail}");
         }
-        problem_response(&self.to_problem())
+        let mut resp = problem_response(&self.to_problem())?;
+        if matches!(self, Self::Unauthenticated(_)) {
+            resp.headers_mut()
+                .set("www-authenticate", "Bearer realm=\"cascade\"")?;
+        }
+        Ok(resp)
     }
 }
 
@@ -133,6 +155,10 @@ pub fn problem_response(problem: &Problem) -> worker::Result<Response> {
     let mut resp = Response::from_json(problem)?.with_status(problem.status);
     resp.headers_mut()
         .set("content-type", PROBLEM_CONTENT_TYPE)?;
+    if let Some(seconds) = problem.retry_after {
+        resp.headers_mut()
+            .set("retry-after", &seconds.to_string())?;
+    }
     Ok(resp)
 }
 

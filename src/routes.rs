@@ -6,6 +6,7 @@
 
 use worker::{Env, Method, Request, Response};
 
+use crate::auth::{self, access::Rule, Principal};
 use crate::problem::ApiError;
 use crate::{config, connect, health, history, input, tenants};
 
@@ -34,6 +35,8 @@ pub enum Endpoint {
     PutPlatformConfig,
     /// `GET /v1/connect`: WebSocket upgrade.
     Connect,
+    /// `GET /v1/openapi.json`: this API's OpenAPI 3.1 document.
+    OpenApi,
 }
 
 /// Method, path pattern and endpoint of every route.
@@ -69,7 +72,11 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
         Endpoint::PutPlatformConfig,
     ),
     (Method::Get, "/v1/connect", Endpoint::Connect),
+    (Method::Get, "/v1/openapi.json", Endpoint::OpenApi),
 ];
+
+/// The OpenAPI 3.1 document served at `/v1/openapi.json` (also `docs/openapi.json`).
+pub const OPENAPI_JSON: &str = include_str!("../docs/openapi.json");
 
 /// What a path resolves to: the endpoint and its path parameters.
 #[derive(Debug, PartialEq, Eq)]
@@ -141,37 +148,87 @@ pub async fn dispatch(req: Request, env: Env) -> worker::Result<Response> {
 
 async fn handle(req: Request, env: &Env) -> Result<Response, ApiError> {
     let matched = resolve(&req.method(), &req.path())?;
+    if auth::access::rule(matched.endpoint) == Rule::Public {
+        return match matched.endpoint {
+            Endpoint::OpenApi => {
+                let mut resp = Response::ok(OPENAPI_JSON)?;
+                resp.headers_mut().set("content-type", "application/json")?;
+                Ok(resp)
+            }
+            _ => Ok(Response::from_json(&serde_json::json!({ "ok": true }))?),
+        };
+    }
+    let principal = auth::authenticate(&req, env)?;
+    let tenant = addressed_tenant(&req, &matched, &principal)?;
+    auth::authorize(&principal, &matched, tenant.as_deref())?;
+    serve(req, env, &matched, &principal, tenant).await
+}
+
+/// The tenant a request addresses: the `{tenant}` path parameter, or for a WebSocket connect
+/// the `tenant` query parameter, defaulting to the caller's own tenant.
+fn addressed_tenant(
+    req: &Request,
+    matched: &Matched,
+    principal: &Principal,
+) -> Result<Option<String>, ApiError> {
+    if matched.params.iter().any(|(k, _)| k == "tenant") {
+        return matched.name("tenant").map(Some);
+    }
+    if matched.endpoint == Endpoint::Connect {
+        let url = req.url()?;
+        let given = url
+            .query_pairs()
+            .find(|(k, _)| k == "tenant")
+            .map(|(_, v)| v.into_owned());
+        return match given.or_else(|| principal.tenant.clone()) {
+            Some(t) => input::name("tenant", &t).map(Some),
+            None => Err(ApiError::BadQuery {
+                name: "tenant",
+                problem: "required for platform admins".into(),
+            }),
+        };
+    }
+    Ok(None)
+}
+
+async fn serve(
+    req: Request,
+    env: &Env,
+    matched: &Matched,
+    principal: &Principal,
+    tenant: Option<String>,
+) -> Result<Response, ApiError> {
+    let tenant = || {
+        tenant
+            .clone()
+            .ok_or_else(|| ApiError::Internal("route without a tenant".into()))
+    };
     match matched.endpoint {
-        Endpoint::Health => Ok(Response::from_json(&serde_json::json!({ "ok": true }))?),
+        Endpoint::Health | Endpoint::OpenApi => {
+            Err(ApiError::Internal("public route reached serve".into()))
+        }
         Endpoint::Status => health::latest(env).await,
         Endpoint::ListTenants => Ok(Response::from_json(&tenants::list(env).await?)?),
         Endpoint::GetTenant => Ok(Response::from_json(
-            &tenants::require(env, &matched.name("tenant")?).await?,
+            &tenants::require(env, &tenant()?).await?,
         )?),
         Endpoint::PutTenant => {
-            let tenant = matched.name("tenant")?;
             let mut req = req;
             let body = input::json_body(&mut req).await?;
-            tenants::put(env, &tenant, body).await
+            tenants::put(env, &tenant()?, body).await
         }
         Endpoint::GetTenantConfig => {
-            config::get_tenant(env, &matched.name("tenant")?, &matched.name("namespace")?).await
+            config::get_tenant(env, &tenant()?, &matched.name("namespace")?).await
         }
         Endpoint::PutTenantConfig => {
-            config::put_tenant(
-                env,
-                req,
-                &matched.name("tenant")?,
-                &matched.name("namespace")?,
-            )
-            .await
+            config::put_tenant(env, req, principal, &tenant()?, &matched.name("namespace")?).await
         }
-        Endpoint::TenantHistory => history::list(env, &req, &matched.name("tenant")?).await,
+        Endpoint::TenantHistory => history::list(env, &req, &tenant()?).await,
         Endpoint::GetPlatformConfig => config::get_platform(env, &matched.name("namespace")?).await,
         Endpoint::PutPlatformConfig => {
-            config::put_platform(env, req, &matched.name("namespace")?).await
+            config::put_platform(env, req, principal, &matched.name("namespace")?).await
         }
-        Endpoint::Connect => connect::connect(env, req).await,
+        Endpoint::Connect => connect::connect(env, req, principal, &tenant()?).await,
     }
 }
 
@@ -197,6 +254,36 @@ mod tests {
             resolve(&Method::Delete, "/v1/tenants/acme/config/auth"),
             Err(ApiError::MethodNotAllowed { .. })
         ));
+    }
+
+    /// The OpenAPI document and the route table describe exactly the same operations.
+    #[test]
+    fn openapi_document_matches_the_route_table() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).expect("valid JSON");
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut documented: Vec<(String, String)> = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for method in item.as_object().expect("path item").keys() {
+                documented.push((method.to_uppercase(), path.clone()));
+            }
+        }
+        let mut served: Vec<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, p, _)| {
+                let path = p
+                    .split('/')
+                    .map(|s| {
+                        s.strip_prefix(':')
+                            .map_or(s.to_owned(), |n| format!("{{{n}}}"))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("/");
+                (m.to_string(), path)
+            })
+            .collect();
+        documented.sort();
+        served.sort();
+        assert_eq!(documented, served);
     }
 
     #[test]

@@ -19,8 +19,23 @@ use serde_json::{Map, Value};
 /// Header carrying the hub's name (the tenant id, or `platform`).
 pub const HUB_NAME_HEADER: &str = "x-cascade-hub";
 
+/// Header carrying the connecting [`Member`] as JSON on `GET /connect`.
+pub const MEMBER_HEADER: &str = "x-cascade-member";
+
+/// The WebSocket subprotocol Cascade speaks; browsers offer it next to `bearer.<jwt>`.
+pub const SUBPROTOCOL: &str = "cascade";
+
 /// Base URL of internal calls.
 pub const BASE_URL: &str = "https://hub.internal";
+
+/// Who is connecting, as authenticated by the Worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Member {
+    /// Subject (user or service id).
+    pub sub: String,
+    /// Role: `platform-admin`, `tenant-admin` or `user`.
+    pub role: String,
+}
 
 /// A whole-document write of one namespace layer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -30,6 +45,12 @@ pub struct LayerWrite {
     pub config: Map<String, Value>,
     /// Who made the change.
     pub triggered_by: String,
+    /// `If-Match`: the version the writer read; the write is refused if the document moved on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_match: Option<u64>,
+    /// `Idempotency-Key`: a retry with the same key gets the first answer and applies nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }
 
 /// What a hub answers once a write is durable.
@@ -43,6 +64,9 @@ pub struct WriteAck {
     /// Whether the document changed (a write of identical content changes nothing and takes
     /// no sequence number).
     pub changed: bool,
+    /// Whether this answer is the replay of an earlier request with the same idempotency key.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replayed: bool,
 }
 
 /// A hub's own view of its health, for the health check and the dashboard.

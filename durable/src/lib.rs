@@ -15,6 +15,7 @@ mod core;
 pub mod internal;
 pub mod outbox;
 mod platform_hub;
+pub mod rate;
 mod reply;
 pub mod store;
 mod tenant_hub;

@@ -50,11 +50,10 @@ impl DurableObject for PlatformHub {
             (Method::Put, ["layers", namespace]) => {
                 let namespace = (*namespace).to_owned();
                 let write: LayerWrite = req.json().await?;
-                let written = self
-                    .core
+                self.core
                     .write_layer(&hub, "platform", PLATFORM_HUB_NAME, &namespace, write)
-                    .await?;
-                reply::json(&written.ack)
+                    .await?
+                    .response()
             }
             _ => reply::problem(
                 404,

@@ -16,8 +16,12 @@ pub fn problem(
     title: &str,
     detail: impl Into<String>,
 ) -> Result<Response> {
-    let body = Problem::new(status, code, title, detail);
-    let mut resp = Response::from_json(&body)?.with_status(status);
+    problem_document(&Problem::new(status, code, title, detail))
+}
+
+/// A problem+json response for a problem document.
+pub fn problem_document(problem: &Problem) -> Result<Response> {
+    let mut resp = Response::from_json(problem)?.with_status(problem.status);
     resp.headers_mut()
         .set("content-type", PROBLEM_CONTENT_TYPE)?;
     Ok(resp)

@@ -23,6 +23,13 @@ CREATE TABLE IF NOT EXISTS layers (
   PRIMARY KEY (scope, subject, namespace)
 );
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, row TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency (
+  key TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
 ";
 
 /// A stored layer document and its version.
@@ -48,6 +55,24 @@ struct LayerRow {
 #[derive(Deserialize)]
 struct MetaRow {
     value: String,
+}
+
+/// The answer given to a request that carried an idempotency key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAnswer {
+    /// Fingerprint of the request, so a key reused for another request is caught.
+    pub fingerprint: String,
+    /// HTTP status answered.
+    pub status: u16,
+    /// JSON body answered.
+    pub body: String,
+}
+
+#[derive(Deserialize)]
+struct AnswerRow {
+    fingerprint: String,
+    status: f64,
+    body: String,
 }
 
 #[derive(Deserialize)]
@@ -159,6 +184,48 @@ impl Store {
                 namespace.into(),
                 text.into(),
                 sql_int(version)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The stored answer to an earlier request with this idempotency key.
+    pub fn idempotent_answer(&self, key: &str) -> Result<Option<StoredAnswer>> {
+        let rows: Vec<AnswerRow> = self
+            .sql
+            .exec(
+                "SELECT fingerprint, status, body FROM idempotency WHERE key = ?",
+                vec![key.into()],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().next().map(|r| StoredAnswer {
+            fingerprint: r.fingerprint,
+            status: as_u64(r.status) as u16,
+            body: r.body,
+        }))
+    }
+
+    /// Records the answer to a request with an idempotency key, and forgets keys older than
+    /// `expire_before_ms`.
+    pub fn remember_answer(
+        &self,
+        key: &str,
+        answer: &StoredAnswer,
+        now_ms: u64,
+        expire_before_ms: u64,
+    ) -> Result<()> {
+        self.sql.exec(
+            "DELETE FROM idempotency WHERE created_at < ?",
+            vec![sql_int(expire_before_ms)?],
+        )?;
+        self.sql.exec(
+            "INSERT OR REPLACE INTO idempotency (key, fingerprint, status, body, created_at) VALUES (?, ?, ?, ?, ?)",
+            vec![
+                key.into(),
+                answer.fingerprint.as_str().into(),
+                sql_int(u64::from(answer.status))?,
+                answer.body.as_str().into(),
+                sql_int(now_ms)?,
             ],
         )?;
         Ok(())

@@ -11,8 +11,8 @@ use worker::{
     WebSocket, WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
 };
 
-use crate::core::HubCore;
-use crate::internal::LayerWrite;
+use crate::core::{HubCore, WriteOutcome};
+use crate::internal::{LayerWrite, Member, MEMBER_HEADER, SUBPROTOCOL};
 use crate::reply;
 
 /// Text frame a client sends as a heartbeat; answered by the runtime, not by the hub.
@@ -41,7 +41,7 @@ impl DurableObject for TenantHub {
         let path = req.path();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match (req.method(), segments.as_slice()) {
-            (Method::Get, ["connect"]) => self.accept_socket(&tenant),
+            (Method::Get, ["connect"]) => self.accept_socket(&tenant, &req),
             (Method::Get, ["status"]) => reply::json(&self.core.status(&tenant)?),
             (Method::Get, ["layers", namespace]) => {
                 let layer = self.core.store.layer("tenant", &tenant, namespace)?;
@@ -56,14 +56,21 @@ impl DurableObject for TenantHub {
             (Method::Put, ["layers", namespace]) => {
                 let namespace = (*namespace).to_owned();
                 let write: LayerWrite = req.json().await?;
-                let written = self
+                let outcome = self
                     .core
                     .write_layer(&tenant, "tenant", &tenant, &namespace, write)
                     .await?;
-                if let Some(change) = written.change {
-                    self.broadcast(&room::tenant(&tenant), &ServerFrame::for_change(change))?;
+                if let WriteOutcome::Applied {
+                    change: Some(change),
+                    ..
+                } = &outcome
+                {
+                    self.broadcast(
+                        &room::tenant(&tenant),
+                        &ServerFrame::for_change(change.clone()),
+                    )?;
                 }
-                reply::json(&written.ack)
+                outcome.response()
             }
             _ => reply::problem(
                 404,
@@ -121,21 +128,48 @@ impl DurableObject for TenantHub {
 }
 
 impl TenantHub {
-    /// Accepts a WebSocket with the Hibernation API, tagged with the tenant's room, and greets
-    /// it with the hub's current `seq`.
-    fn accept_socket(&self, tenant: &str) -> Result<Response> {
+    /// Accepts a WebSocket with the Hibernation API, tagged with the rooms of the member the
+    /// Worker authenticated (`tenant:{id}`, plus `tenant:{id}:admins` for admins and
+    /// `user:{id}` for users), and greets it with the hub's current `seq`.
+    fn accept_socket(&self, tenant: &str, req: &Request) -> Result<Response> {
+        let member: Member = match req.headers().get(MEMBER_HEADER)? {
+            Some(json) => serde_json::from_str(&json)?,
+            None => {
+                return reply::problem(
+                    400,
+                    "CASCADE:Hub:Anonymous",
+                    "Bad Request",
+                    "connect without a member",
+                );
+            }
+        };
+        let mut tags = vec![room::tenant(tenant)];
+        match member.role.as_str() {
+            "tenant-admin" | "platform-admin" => tags.push(room::tenant_admins(tenant)),
+            _ => tags.push(room::user(&member.sub)),
+        }
+        let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
         let pair = WebSocketPair::new()?;
-        let tenant_room = room::tenant(tenant);
         self.core
             .state
-            .accept_websocket_with_tags(&pair.server, &[tenant_room.as_str()]);
+            .accept_websocket_with_tags(&pair.server, &tag_refs);
         let heartbeat = WebSocketRequestResponsePair::new(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE)?;
         self.core.state.set_websocket_auto_response(&heartbeat);
         pair.server.send(&ServerFrame::Hello {
             tenant: tenant.to_owned(),
             seq: self.core.store.seq()?,
         })?;
-        Response::from_websocket(pair.client)
+        let mut resp = Response::from_websocket(pair.client)?;
+        // A browser that offered our subprotocol (to carry its token) must see it accepted.
+        let offered = req
+            .headers()
+            .get("sec-websocket-protocol")?
+            .unwrap_or_default();
+        if offered.split(',').any(|p| p.trim() == SUBPROTOCOL) {
+            resp.headers_mut()
+                .set("sec-websocket-protocol", SUBPROTOCOL)?;
+        }
+        Ok(resp)
     }
 
     /// Sends `frame` to every socket in `room`. The frame is encoded once. A socket that fails

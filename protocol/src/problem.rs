@@ -19,6 +19,13 @@ pub struct Problem {
     pub detail: String,
     /// Stable machine-readable code, e.g. `CASCADE:Config:NotAnObject`.
     pub code: String,
+    /// Seconds to wait before retrying (rate limits); also sent as `Retry-After`.
+    #[serde(
+        default,
+        rename = "retryAfter",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -30,7 +37,14 @@ impl Problem {
             status,
             detail: detail.into(),
             code: code.to_owned(),
+            retry_after: None,
         }
+    }
+
+    /// Adds the number of seconds after which a retry may succeed.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 }
 

@@ -19,6 +19,33 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
+/// The HS256 secret every test runtime is started with.
+pub const TEST_JWT_SECRET: &str = "cascade-e2e-secret-0123456789abcdef";
+
+/// Mints an HS256 token for the test runtimes, valid for an hour.
+pub fn token(role: &str, tenant: Option<&str>, sub: &str) -> String {
+    token_with(
+        &serde_json::json!({"sub": sub, "role": role, "tid": tenant}),
+        3600,
+        TEST_JWT_SECRET,
+    )
+}
+
+/// Mints an HS256 token with the given custom claims, expiring `ttl_secs` from now (negative:
+/// already expired), signed with `secret`.
+pub fn token_with(custom: &Value, ttl_secs: i64, secret: &str) -> String {
+    use jwt_compact::{alg::Hs256, alg::Hs256Key, AlgorithmExt, Claims, Header};
+    let mut claims = Claims::new(custom.clone());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    claims.expiration = chrono::DateTime::from_timestamp(now + ttl_secs, 0);
+    Hs256
+        .token(&Header::empty(), &claims, &Hs256Key::new(secret.as_bytes()))
+        .unwrap()
+}
+
 /// How long the runtime may take to answer its first request.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -110,6 +137,8 @@ fn quiet_env() -> Vec<(&'static str, &'static str)> {
 /// A running `wrangler dev`.
 pub struct Runtime {
     child: Option<Child>,
+    /// Token sent by [`Runtime::get`], [`Runtime::put_json`], ... (a platform admin's).
+    pub admin_token: String,
     /// HTTP port on 127.0.0.1.
     pub port: u16,
     /// Its state folder.
@@ -125,6 +154,11 @@ impl Runtime {
 
     /// Starts a runtime on existing state (a restart).
     pub fn start_on(state: State) -> Self {
+        Self::start_with(state, &[])
+    }
+
+    /// Starts a runtime on `state` with extra Worker variables (`NAME`, `value`).
+    pub fn start_with(state: State, vars: &[(&str, &str)]) -> Self {
         let port = free_port();
         let inspector = free_port();
         let log = state.path().join(format!("wrangler-{port}.log"));
@@ -140,14 +174,21 @@ impl Runtime {
                 "--show-interactive-dev-session=false",
                 "--live-reload=false",
             ])
+            .args(["--var", &format!("JWT_SECRET:{TEST_JWT_SECRET}")])
+            .args(
+                vars.iter()
+                    .flat_map(|(k, v)| ["--var".to_owned(), format!("{k}:{v}")]),
+            )
             .envs(quiet_env())
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().unwrap())
             .stderr(log_file);
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let child = cmd.spawn().unwrap();
+        let admin_token = token("platform-admin", None, "e2e-platform-admin");
         let mut rt = Self {
             child: Some(child),
+            admin_token,
             port,
             state,
             log,
@@ -159,7 +200,7 @@ impl Runtime {
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            if let Ok((200, _, _)) = try_request(self, "GET", "/v1/health", None) {
+            if let Ok((200, _, _)) = try_request(self, None, "GET", "/v1/health", None) {
                 return;
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
@@ -206,15 +247,37 @@ impl Runtime {
         let _ = child.wait();
     }
 
-    /// Sends a request and returns status, headers (lower-case names) and the JSON body
-    /// (`Value::Null` when empty or not JSON).
+    /// Sends a request as a platform admin and returns status, headers (lower-case names)
+    /// and the JSON body (`Value::Null` when empty or not JSON).
     pub fn request(&self, method: &str, path: &str, body: Option<&str>) -> Reply {
-        let (status, headers, body) = try_request(self, method, path, body).unwrap();
+        let auth = format!("Bearer {}", self.admin_token);
+        self.request_with(&[("authorization", &auth)], method, path, body)
+    }
+
+    /// Sends a request with exactly the given headers (no token unless given).
+    pub fn request_with(
+        &self,
+        headers: &[(&str, &str)],
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Reply {
+        let (status, headers, body) = try_request(self, Some(headers), method, path, body).unwrap();
         Reply {
             status,
             headers,
             body,
         }
+    }
+
+    /// Sends a request with `token` as bearer.
+    pub fn request_as(&self, token: &str, method: &str, path: &str, body: Option<&str>) -> Reply {
+        self.request_with(
+            &[("authorization", &format!("Bearer {token}"))],
+            method,
+            path,
+            body,
+        )
     }
 
     /// `GET path`.
@@ -239,15 +302,45 @@ impl Runtime {
         );
     }
 
-    /// Opens a WebSocket to `path` (with query) and returns it with a read timeout set.
+    /// Opens a WebSocket to `path` (with query) as a platform admin.
     pub fn websocket(&self, path: &str) -> Socket {
+        self.websocket_as(&self.admin_token, path)
+    }
+
+    /// Opens a WebSocket to `path` with `token` in the Authorization header.
+    pub fn websocket_as(&self, token: &str, path: &str) -> Socket {
+        let auth = format!("Bearer {token}");
+        self.try_websocket(&[("authorization", &auth)], path)
+            .unwrap()
+    }
+
+    /// Opens a WebSocket with the given headers; the HTTP status if the handshake is refused.
+    pub fn try_websocket(&self, headers: &[(&str, &str)], path: &str) -> Result<Socket, u16> {
+        use tungstenite::client::IntoClientRequest;
         let stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
         let url = format!("ws://127.0.0.1:{}{path}", self.port);
-        let (socket, _) = tungstenite::client(url.as_str(), stream).unwrap();
-        Socket(socket)
+        let mut request = url.into_client_request().unwrap();
+        for (k, v) in headers {
+            let name = tungstenite::http::HeaderName::from_bytes(k.as_bytes()).unwrap();
+            request.headers_mut().insert(name, v.parse().unwrap());
+        }
+        match tungstenite::client(request, stream) {
+            Ok((socket, resp)) => {
+                let protocol = resp
+                    .headers()
+                    .get("sec-websocket-protocol")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                Ok(Socket(socket, protocol))
+            }
+            Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(resp))) => {
+                Err(resp.status().as_u16())
+            }
+            Err(e) => panic!("websocket handshake: {e}"),
+        }
     }
 }
 
@@ -299,6 +392,7 @@ type RawReply = (u16, Vec<(String, String)>, Value);
 
 fn try_request(
     rt: &Runtime,
+    headers: Option<&[(&str, &str)]>,
     method: &str,
     path: &str,
     body: Option<&str>,
@@ -309,15 +403,15 @@ fn try_request(
         .build()
         .into();
     let url = rt.url(path);
-    let mut resp = match (method, body) {
-        ("GET", _) => agent.get(&url).call()?,
-        ("PUT", Some(b)) => agent.put(&url).content_type("application/json").send(b)?,
-        ("PUT", None) => agent.put(&url).send_empty()?,
-        ("POST", Some(b)) => agent.post(&url).content_type("application/json").send(b)?,
-        ("POST", None) => agent.post(&url).send_empty()?,
-        ("DELETE", _) => agent.delete(&url).call()?,
-        _ => panic!("unsupported method {method}"),
-    };
+    let mut builder = ureq::http::Request::builder().method(method).uri(&url);
+    for (k, v) in headers.unwrap_or_default() {
+        builder = builder.header(*k, *v);
+    }
+    if body.is_some() {
+        builder = builder.header("content-type", "application/json");
+    }
+    let request = builder.body(body.unwrap_or_default().to_owned()).unwrap();
+    let mut resp = agent.run(request)?;
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
@@ -335,7 +429,7 @@ fn try_request(
 }
 
 /// A test WebSocket client.
-pub struct Socket(tungstenite::WebSocket<TcpStream>);
+pub struct Socket(tungstenite::WebSocket<TcpStream>, Option<String>);
 
 impl Socket {
     /// The next text frame as JSON (skipping control frames); panics after the read timeout.
@@ -349,6 +443,11 @@ impl Socket {
                 _ => continue,
             }
         }
+    }
+
+    /// The subprotocol the server accepted, if any.
+    pub fn protocol(&self) -> Option<String> {
+        self.1.clone()
     }
 
     /// Sends a text frame.

@@ -1,0 +1,251 @@
+//! End-to-end: the admin API's guards on the real local runtime — JWT authentication, role
+//! checks, optimistic concurrency (ETag / If-Match), idempotent retries, write rate limits.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use serde_json::json;
+use support::{token, token_with, Runtime, State, TEST_JWT_SECRET};
+
+const CONFIG: &str = "/v1/tenants/acme/config/notifications";
+
+fn runtime_with_two_tenants() -> Runtime {
+    let rt = Runtime::start();
+    rt.create_tenant("acme");
+    rt.create_tenant("globex");
+    rt
+}
+
+#[test]
+fn requests_without_a_valid_token_are_refused() {
+    let rt = runtime_with_two_tenants();
+    let body = Some("{}");
+
+    let none = rt.request_with(&[], "PUT", CONFIG, body);
+    none.assert_problem(401, "CASCADE:Auth:Unauthenticated");
+    assert_eq!(
+        none.header("www-authenticate"),
+        Some("Bearer realm=\"cascade\"")
+    );
+
+    let admin = json!({"sub": "a", "role": "platform-admin"});
+    let cases = [
+        ("expired", token_with(&admin, -120, TEST_JWT_SECRET)),
+        ("wrong key", token_with(&admin, 600, "some-other-secret")),
+        ("garbage", "not.a.jwt".to_owned()),
+    ];
+    for (what, bad) in &cases {
+        let reply = rt.request_as(bad, "PUT", CONFIG, body);
+        assert_eq!(reply.status, 401, "{what}: {reply:?}");
+        assert_eq!(reply.body["code"], "CASCADE:Auth:Unauthenticated", "{what}");
+    }
+
+    // alg "none" and a tampered payload.
+    let good = token("tenant-admin", Some("globex"), "eve");
+    let parts: Vec<&str> = good.split('.').collect();
+    let b64 = |v: serde_json::Value| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let escalated = b64(json!({"sub": "eve", "role": "platform-admin", "exp": 4_000_000_000u64}));
+    let none_alg = format!(
+        "{}.{}.",
+        b64(json!({"alg": "none", "typ": "JWT"})),
+        escalated
+    );
+    let tampered = format!("{}.{}.{}", parts[0], escalated, parts[2]);
+    for bad in [none_alg, tampered] {
+        rt.request_as(&bad, "PUT", CONFIG, body)
+            .assert_problem(401, "CASCADE:Auth:Unauthenticated");
+    }
+
+    // Nothing was written.
+    assert_eq!(rt.get(CONFIG).body["version"], 0);
+    // Public endpoints need no token.
+    assert_eq!(rt.request_with(&[], "GET", "/v1/health", None).status, 200);
+    let openapi = rt.request_with(&[], "GET", "/v1/openapi.json", None);
+    assert_eq!(openapi.status, 200);
+    assert_eq!(openapi.body["openapi"], "3.1.0");
+}
+
+#[test]
+fn each_role_reaches_only_what_it_may() {
+    let rt = runtime_with_two_tenants();
+    let acme_admin = token("tenant-admin", Some("acme"), "ann");
+    let acme_user = token("user", Some("acme"), "ulla");
+    let doc = r#"{"email": true}"#;
+
+    // A tenant admin: its own tenant, nothing else — and no existence leaks.
+    assert_eq!(
+        rt.request_as(&acme_admin, "PUT", CONFIG, Some(doc)).status,
+        200
+    );
+    assert_eq!(rt.request_as(&acme_admin, "GET", CONFIG, None).status, 200);
+    assert_eq!(
+        rt.request_as(&acme_admin, "GET", "/v1/tenants/acme/history", None)
+            .status,
+        200
+    );
+    for (method, path) in [
+        ("PUT", "/v1/tenants/globex/config/notifications"),
+        ("GET", "/v1/tenants/globex/config/notifications"),
+        ("GET", "/v1/tenants/no-such-tenant/config/notifications"),
+        ("GET", "/v1/tenants"),
+        ("PUT", "/v1/tenants/acme"),
+        ("PUT", "/v1/platform/config/auth"),
+        ("GET", "/v1/status"),
+    ] {
+        let reply = rt.request_as(&acme_admin, method, path, Some(doc));
+        reply.assert_problem(403, "CASCADE:Auth:Forbidden");
+    }
+
+    // A user: no admin resource at all.
+    for (method, path) in [
+        ("PUT", CONFIG),
+        ("GET", CONFIG),
+        ("GET", "/v1/tenants/acme"),
+    ] {
+        rt.request_as(&acme_user, method, path, Some(doc))
+            .assert_problem(403, "CASCADE:Auth:Forbidden");
+    }
+
+    // Writes are attributed to the caller.
+    let history = support::eventually(std::time::Duration::from_secs(15), || {
+        let h = rt.request_as(&acme_admin, "GET", "/v1/tenants/acme/history", None);
+        (h.body["entries"].as_array().map_or(0, Vec::len) == 1).then_some(h)
+    });
+    assert_eq!(history.body["entries"][0]["triggeredBy"], "ann");
+}
+
+#[test]
+fn websockets_authenticate_by_header_subprotocol_or_query() {
+    let rt = runtime_with_two_tenants();
+    let user = token("user", Some("acme"), "ulla");
+
+    // Header; the tenant defaults to the caller's own.
+    let mut by_header = rt.websocket_as(&user, "/v1/connect");
+    assert_eq!(by_header.next_json()["tenant"], "acme");
+
+    // Browser style: the token as a subprotocol next to "cascade", which is echoed back.
+    let protocols = format!("cascade, bearer.{user}");
+    let mut by_protocol = rt
+        .try_websocket(&[("sec-websocket-protocol", &protocols)], "/v1/connect")
+        .unwrap();
+    assert_eq!(by_protocol.next_json()["type"], "hello");
+    assert_eq!(by_protocol.protocol().as_deref(), Some("cascade"));
+
+    let mut by_query = rt
+        .try_websocket(&[], &format!("/v1/connect?tenant=acme&access_token={user}"))
+        .unwrap();
+    assert_eq!(by_query.next_json()["type"], "hello");
+
+    // Refused: no token, another tenant.
+    assert_eq!(
+        rt.try_websocket(&[], "/v1/connect?tenant=acme").err(),
+        Some(401)
+    );
+    let auth = format!("Bearer {user}");
+    assert_eq!(
+        rt.try_websocket(&[("authorization", &auth)], "/v1/connect?tenant=globex")
+            .err(),
+        Some(403)
+    );
+
+    // Every socket of the tenant sees a change.
+    rt.put_json(CONFIG, &json!({"email": true}));
+    for socket in [&mut by_header, &mut by_protocol, &mut by_query] {
+        assert_eq!(socket.next_json()["seq"], 1);
+    }
+}
+
+/// `PUT CONFIG` as the platform admin with `If-Match: etag`.
+fn put_if_match(rt: &Runtime, etag: &str, body: &str) -> support::Reply {
+    let auth = format!("Bearer {}", rt.admin_token);
+    rt.request_with(
+        &[("authorization", &auth), ("if-match", etag)],
+        "PUT",
+        CONFIG,
+        Some(body),
+    )
+}
+
+#[test]
+fn if_match_lets_one_of_two_racing_writers_win_and_loses_nothing() {
+    let rt = runtime_with_two_tenants();
+    rt.put_json(CONFIG, &json!({"email": true, "sms": false}));
+    let etag = rt.get(CONFIG).header("etag").unwrap().to_owned();
+    assert_eq!(etag, "\"v1\"");
+
+    // Alice and Bob both read v1; Alice writes first.
+    let alice = put_if_match(&rt, &etag, r#"{"email": false, "sms": false}"#);
+    let bob = put_if_match(&rt, &etag, r#"{"email": true, "sms": true}"#);
+    assert_eq!(alice.status, 200, "{alice:?}");
+    bob.assert_problem(412, "CASCADE:Config:VersionMismatch");
+    let after = rt.get(CONFIG);
+    assert_eq!(after.body["config"], json!({"email": false, "sms": false}));
+
+    // Bob re-reads, reapplies his change on top of Alice's, and wins this time.
+    let etag = after.header("etag").unwrap().to_owned();
+    assert_eq!(
+        put_if_match(&rt, &etag, r#"{"email": false, "sms": true}"#).status,
+        200
+    );
+    assert_eq!(
+        rt.get(CONFIG).body["config"],
+        json!({"email": false, "sms": true})
+    );
+
+    put_if_match(&rt, "yesterday", "{}").assert_problem(400, "CASCADE:Request:BadHeader");
+}
+
+#[test]
+fn idempotent_retries_apply_once() {
+    let rt = runtime_with_two_tenants();
+    let auth = format!("Bearer {}", rt.admin_token);
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("idempotency-key", "req-7f3a"),
+    ];
+    let first = rt.request_with(&headers, "PUT", CONFIG, Some(r#"{"email": true}"#));
+    assert_eq!(first.status, 200);
+    assert_eq!(first.body["seq"], 1);
+    assert_eq!(first.header("idempotent-replayed"), None);
+
+    let retry = rt.request_with(&headers, "PUT", CONFIG, Some(r#"{"email": true}"#));
+    assert_eq!(retry.status, 200);
+    assert_eq!(retry.body["seq"], 1);
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+
+    // The same key for a different request is refused, and applies nothing.
+    let misuse = rt.request_with(&headers, "PUT", CONFIG, Some(r#"{"email": false}"#));
+    misuse.assert_problem(422, "CASCADE:Idempotency:KeyReused");
+    assert_eq!(rt.get(CONFIG).body["config"], json!({"email": true}));
+
+    // The sequence did not move for the retry: the next change is seq 2.
+    assert_eq!(rt.put_json(CONFIG, &json!({"email": false})).body["seq"], 2);
+}
+
+#[test]
+fn writes_beyond_the_rate_limit_get_429_with_retry_after() {
+    let rt = Runtime::start_with(
+        State::fresh(),
+        &[("WRITE_RATE_PER_SEC", "0.2"), ("WRITE_BURST", "2")],
+    );
+    rt.create_tenant("acme");
+    assert_eq!(rt.put_json(CONFIG, &json!({"n": 1})).status, 200);
+    assert_eq!(rt.put_json(CONFIG, &json!({"n": 2})).status, 200);
+    let limited = rt.put_json(CONFIG, &json!({"n": 3}));
+    limited.assert_problem(429, "CASCADE:RateLimit:Writes");
+    let retry_after: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=5).contains(&retry_after), "Retry-After {retry_after}");
+    assert_eq!(limited.body["retryAfter"], retry_after);
+    // The refused write changed nothing; other tenants are not limited by acme's writes.
+    assert_eq!(rt.get(CONFIG).body["config"], json!({"n": 2}));
+    rt.create_tenant("globex");
+    assert_eq!(
+        rt.put_json("/v1/tenants/globex/config/notifications", &json!({"n": 1}))
+            .status,
+        200
+    );
+}
