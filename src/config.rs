@@ -1,9 +1,13 @@
-//! Configuration documents: read and replace the platform layer and a tenant's layer of one
-//! namespace. Reads carry the version as an `ETag`; writes take `If-Match` (a stale version is
-//! refused with 412, so no update is lost) and `Idempotency-Key` (a retry gets the first
-//! answer and applies nothing).
+//! Configuration documents: read and replace the platform layer, a tenant's layer and a
+//! user's layer of one namespace, and read effective configs. Reads carry the namespace
+//! version as an `ETag`; writes take `If-Match` (a stale version is refused with 412, so no
+//! update is lost) and `Idempotency-Key` (a retry gets the first answer and applies nothing).
+//!
+//! Every tenant-side write carries the tenant's registry entry and the sync rules, read from
+//! D1 for that write, so the hub applies it under the rules as they are now.
 
-use cascade_durable::internal::{LayerWrite, WriteAck};
+use cascade_durable::internal::{HubContext, LayerWrite, WriteAck, WriteGuard};
+use cascade_durable::registry;
 use cascade_protocol::StoredDocument;
 use serde_json::Value;
 use worker::{Env, Method, Request, Response};
@@ -17,25 +21,56 @@ use crate::tenants;
 /// Longest accepted `Idempotency-Key`.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
-/// `GET /v1/tenants/{tenant}/config/{namespace}`.
-pub async fn get_tenant(env: &Env, tenant: &str, namespace: &str) -> Result<Response, ApiError> {
+/// Which document of a tenant hub to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The layer's own values.
+    Layer,
+    /// The resolved (effective) config.
+    Effective,
+}
+
+/// `GET` a tenant's or a user's layer or effective config.
+pub async fn get_tenant_side(
+    env: &Env,
+    tenant: &str,
+    user: Option<&str>,
+    namespace: &str,
+    view: View,
+) -> Result<Response, ApiError> {
     tenants::require(env, tenant).await?;
+    let base = match view {
+        View::Layer => "layers",
+        View::Effective => "effective",
+    };
+    let path = match user {
+        Some(u) => format!("/{base}/{namespace}?user={u}"),
+        None => format!("/{base}/{namespace}"),
+    };
     let doc: StoredDocument = Hub::tenant(env, tenant)?
-        .call::<(), _>(Method::Get, &format!("/layers/{namespace}"), None)
+        .call::<(), _>(Method::Get, &path, None)
         .await?;
     with_etag(Response::from_json(&doc)?, doc.version)
 }
 
-/// `PUT /v1/tenants/{tenant}/config/{namespace}`: replaces the tenant layer.
-pub async fn put_tenant(
+/// `PUT` a tenant's layer (`user` absent) or a user's layer.
+pub async fn put_tenant_side(
     env: &Env,
     mut req: Request,
     principal: &Principal,
     tenant: &str,
+    user: Option<&str>,
     namespace: &str,
 ) -> Result<Response, ApiError> {
-    let write = layer_write(&mut req, principal).await?;
-    tenants::require(env, tenant).await?;
+    let (config, guard) = read_write(&mut req).await?;
+    let context = hub_context(env, tenant).await?;
+    let write = LayerWrite {
+        user: user.map(str::to_owned),
+        config,
+        triggered_by: principal.sub.clone(),
+        guard,
+        context,
+    };
     let ack: WriteAck = Hub::tenant(env, tenant)?
         .call(Method::Put, &format!("/layers/{namespace}"), Some(&write))
         .await?;
@@ -50,35 +85,61 @@ pub async fn get_platform(env: &Env, namespace: &str) -> Result<Response, ApiErr
     with_etag(Response::from_json(&doc)?, doc.version)
 }
 
-/// `PUT /v1/platform/config/{namespace}`: replaces the platform layer.
+/// `PUT /v1/platform/config/{namespace}`: replaces the platform layer; the platform hub fans
+/// the change out to every tenant.
 pub async fn put_platform(
     env: &Env,
     mut req: Request,
     principal: &Principal,
     namespace: &str,
 ) -> Result<Response, ApiError> {
-    let write = layer_write(&mut req, principal).await?;
+    let (config, guard) = read_write(&mut req).await?;
+    let write = LayerWrite {
+        user: None,
+        config,
+        triggered_by: principal.sub.clone(),
+        guard,
+        context: HubContext::default(),
+    };
     let ack: WriteAck = Hub::platform(env)?
         .call(Method::Put, &format!("/layers/{namespace}"), Some(&write))
         .await?;
     ack_response(&ack)
 }
 
-/// Reads a whole-document write: the body, the caller, and the write's guards.
-async fn layer_write(req: &mut Request, principal: &Principal) -> Result<LayerWrite, ApiError> {
+/// The tenant's registry entry and the enabled rules, for a tenant hub call (404 when the
+/// tenant is not registered).
+pub async fn hub_context(env: &Env, tenant: &str) -> Result<HubContext, ApiError> {
+    let db = tenants::db(env)?;
+    let tenant = registry::tenant(&db, tenant)
+        .await?
+        .ok_or_else(|| ApiError::TenantNotFound(tenant.to_owned()))?;
+    Ok(HubContext {
+        tenant,
+        rules: registry::rules(&db).await?,
+    })
+}
+
+/// Reads a whole-document write: the body and the write's guards.
+async fn read_write(
+    req: &mut Request,
+) -> Result<(serde_json::Map<String, Value>, WriteGuard), ApiError> {
+    let guard = write_guard(req)?;
+    let body: Value = input::json_body(req).await?;
+    Ok((input::config_object(body)?, guard))
+}
+
+/// The `If-Match` and `Idempotency-Key` headers of a write.
+pub fn write_guard(req: &Request) -> Result<WriteGuard, ApiError> {
     let if_match = match req.headers().get("if-match")? {
-        Some(value) => Some(parse_if_match(&value)?),
+        Some(value) => parse_if_match(&value)?,
         None => None,
-    }
-    .flatten();
+    };
     let idempotency_key = match req.headers().get("idempotency-key")? {
         Some(key) => Some(check_idempotency_key(key)?),
         None => None,
     };
-    let body: Value = input::json_body(req).await?;
-    Ok(LayerWrite {
-        config: input::config_object(body)?,
-        triggered_by: principal.sub.clone(),
+    Ok(WriteGuard {
         if_match,
         idempotency_key,
     })
@@ -121,7 +182,8 @@ pub fn etag(version: u64) -> String {
     format!("\"v{version}\"")
 }
 
-fn ack_response(ack: &WriteAck) -> Result<Response, ApiError> {
+/// The answer to a write: the acknowledgement with its `ETag`, flagged when replayed.
+pub fn ack_response(ack: &WriteAck) -> Result<Response, ApiError> {
     let mut resp = with_etag(Response::from_json(ack)?, ack.version)?;
     if ack.replayed {
         resp.headers_mut().set("idempotent-replayed", "true")?;

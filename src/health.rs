@@ -75,12 +75,16 @@ pub struct Counts {
     pub pending: u32,
 }
 
-/// Classifies a hub's report.
-pub fn classify(status: &HubStatus) -> TenantState {
+/// Classifies a hub's report against the platform's latest sequence: an error makes it
+/// `failed`; platform updates not applied yet or history not yet in D1 make it `pending`;
+/// open conflicts or pending changes make it `partial`; otherwise `success`.
+pub fn classify(status: &HubStatus, platform_seq: u64) -> TenantState {
     if status.last_error.is_some() {
         TenantState::Failed
-    } else if status.outbox_pending > 0 {
+    } else if status.platform_seq < platform_seq || status.outbox_pending > 0 {
         TenantState::Pending
+    } else if status.open_conflicts > 0 || status.pending_changes > 0 {
+        TenantState::Partial
     } else {
         TenantState::Success
     }
@@ -108,9 +112,15 @@ pub fn summarise(lines: &[TenantHealth]) -> (Counts, f64) {
 /// Runs one health check and stores its snapshot.
 pub async fn run_check(env: &Env, cron: &str) -> Result<Snapshot, ApiError> {
     let tenants = tenants::list(env).await?;
+    let platform: HubStatus = Hub::platform(env)?
+        .call::<(), _>(Method::Get, "/status", None)
+        .await?;
     let mut lines = Vec::with_capacity(tenants.len());
     for batch in tenants.chunks(STATUS_BATCH) {
-        lines.extend(join_all(batch.iter().map(|t| tenant_health(env, t.id.clone()))).await);
+        let checks = batch
+            .iter()
+            .map(|t| tenant_health(env, t.id.clone(), platform.platform_seq));
+        lines.extend(join_all(checks).await);
     }
     let (counts, health_pct) = summarise(&lines);
     let snapshot = Snapshot {
@@ -133,7 +143,7 @@ pub async fn run_check(env: &Env, cron: &str) -> Result<Snapshot, ApiError> {
     Ok(snapshot)
 }
 
-async fn tenant_health(env: &Env, tenant: String) -> TenantHealth {
+async fn tenant_health(env: &Env, tenant: String, platform_seq: u64) -> TenantHealth {
     let status = match Hub::tenant(env, &tenant) {
         Ok(hub) => {
             hub.call::<(), HubStatus>(Method::Get, "/status", None)
@@ -144,7 +154,7 @@ async fn tenant_health(env: &Env, tenant: String) -> TenantHealth {
     match status {
         Ok(hub) => TenantHealth {
             tenant,
-            state: classify(&hub),
+            state: classify(&hub, platform_seq),
             error: hub.last_error.clone(),
             hub: Some(hub),
         },
@@ -185,8 +195,11 @@ mod tests {
         HubStatus {
             hub: "t".into(),
             seq: 1,
+            platform_seq: 3,
             connections: 0,
             outbox_pending,
+            pending_changes: 0,
+            open_conflicts: 0,
             wakes: 1,
             last_error: last_error.map(str::to_owned),
         }
@@ -194,9 +207,31 @@ mod tests {
 
     #[test]
     fn classification() {
-        assert_eq!(classify(&status(0, None)), TenantState::Success);
-        assert_eq!(classify(&status(3, None)), TenantState::Pending);
-        assert_eq!(classify(&status(3, Some("d1 down"))), TenantState::Failed);
+        assert_eq!(classify(&status(0, None), 3), TenantState::Success);
+        assert_eq!(
+            classify(&status(0, None), 4),
+            TenantState::Pending,
+            "lags the platform"
+        );
+        assert_eq!(
+            classify(&status(3, None), 3),
+            TenantState::Pending,
+            "history not in D1 yet"
+        );
+        assert_eq!(
+            classify(&status(3, Some("d1 down")), 3),
+            TenantState::Failed
+        );
+        let conflicted = HubStatus {
+            open_conflicts: 1,
+            ..status(0, None)
+        };
+        assert_eq!(classify(&conflicted, 3), TenantState::Partial);
+        let pending = HubStatus {
+            pending_changes: 2,
+            ..status(0, None)
+        };
+        assert_eq!(classify(&pending, 3), TenantState::Partial);
     }
 
     #[test]

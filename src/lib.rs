@@ -10,17 +10,20 @@
 //! - [`input`]: reading request bodies and path parameters under size and depth limits.
 //! - [`auth`]: JWT authentication and role-based access.
 //! - [`hubs`]: addressing Durable Objects.
-//! - [`config`], [`tenants`], [`connect`], [`history`], [`health`]: the endpoints.
+//! - [`config`], [`tenants`], [`rules`], [`events`], [`connect`], [`history`], [`health`]:
+//!   the endpoints.
 
 pub mod auth;
 pub mod config;
 pub mod connect;
+pub mod events;
 pub mod health;
 pub mod history;
 pub mod hubs;
 pub mod input;
 pub mod problem;
 pub mod routes;
+pub mod rules;
 pub mod tenants;
 
 pub use cascade_durable::{PlatformHub, TenantHub};

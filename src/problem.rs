@@ -79,6 +79,15 @@ pub enum ApiError {
     /// The caller may not do this.
     #[error("{0}")]
     Forbidden(String),
+    /// A sync rule does not parse or validate.
+    #[error("invalid sync rule: {0}")]
+    InvalidRule(String),
+    /// No sync rule with this id.
+    #[error("no sync rule '{0}'")]
+    RuleNotFound(String),
+    /// Posted events do not form a valid batch.
+    #[error("invalid events: {0}")]
+    InvalidEvents(String),
     /// No health check has run yet.
     #[error("no health snapshot yet: the cron health check has not run")]
     NoSnapshot,
@@ -96,6 +105,9 @@ impl ApiError {
         match self {
             Self::Unauthenticated(_) => (401, "CASCADE:Auth:Unauthenticated", "Unauthorized"),
             Self::Forbidden(_) => (403, "CASCADE:Auth:Forbidden", "Forbidden"),
+            Self::InvalidRule(_) => (422, "CASCADE:Rule:Invalid", "Unprocessable Content"),
+            Self::RuleNotFound(_) => (404, "CASCADE:Rule:NotFound", "Not Found"),
+            Self::InvalidEvents(_) => (422, "CASCADE:Event:Invalid", "Unprocessable Content"),
             Self::NoSnapshot => (404, "CASCADE:Health:NoSnapshot", "Not Found"),
             Self::Hub(_) => (502, "CASCADE:Hub", "Bad Gateway"),
             Self::InvalidName { .. } => (400, "CASCADE:Request:InvalidName", "Bad Request"),

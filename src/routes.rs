@@ -8,7 +8,7 @@ use worker::{Env, Method, Request, Response};
 
 use crate::auth::{self, access::Rule, Principal};
 use crate::problem::ApiError;
-use crate::{config, connect, health, history, input, tenants};
+use crate::{config, connect, events, health, history, input, rules, tenants};
 
 /// Every endpoint, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +37,24 @@ pub enum Endpoint {
     Connect,
     /// `GET /v1/openapi.json`: this API's OpenAPI 3.1 document.
     OpenApi,
+    /// `GET /v1/tenants/{tenant}/effective/{namespace}`.
+    GetTenantEffective,
+    /// `GET /v1/tenants/{tenant}/users/{user}/config/{namespace}`.
+    GetUserConfig,
+    /// `PUT /v1/tenants/{tenant}/users/{user}/config/{namespace}`.
+    PutUserConfig,
+    /// `GET /v1/tenants/{tenant}/users/{user}/effective/{namespace}`.
+    GetUserEffective,
+    /// `POST /v1/tenants/{tenant}/sync`: catch the tenant up with the platform.
+    SyncTenant,
+    /// `GET /v1/rules`.
+    ListRules,
+    /// `PUT /v1/rules/{rule}`.
+    PutRule,
+    /// `DELETE /v1/rules/{rule}`.
+    DeleteRule,
+    /// `POST /v1/events`: the seed's `triggerConfigChange`.
+    PostEvents,
 }
 
 /// Method, path pattern and endpoint of every route.
@@ -73,6 +91,35 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
     ),
     (Method::Get, "/v1/connect", Endpoint::Connect),
     (Method::Get, "/v1/openapi.json", Endpoint::OpenApi),
+    (
+        Method::Get,
+        "/v1/tenants/:tenant/effective/:namespace",
+        Endpoint::GetTenantEffective,
+    ),
+    (
+        Method::Get,
+        "/v1/tenants/:tenant/users/:user/config/:namespace",
+        Endpoint::GetUserConfig,
+    ),
+    (
+        Method::Put,
+        "/v1/tenants/:tenant/users/:user/config/:namespace",
+        Endpoint::PutUserConfig,
+    ),
+    (
+        Method::Get,
+        "/v1/tenants/:tenant/users/:user/effective/:namespace",
+        Endpoint::GetUserEffective,
+    ),
+    (
+        Method::Post,
+        "/v1/tenants/:tenant/sync",
+        Endpoint::SyncTenant,
+    ),
+    (Method::Get, "/v1/rules", Endpoint::ListRules),
+    (Method::Put, "/v1/rules/:rule", Endpoint::PutRule),
+    (Method::Delete, "/v1/rules/:rule", Endpoint::DeleteRule),
+    (Method::Post, "/v1/events", Endpoint::PostEvents),
 ];
 
 /// The OpenAPI 3.1 document served at `/v1/openapi.json` (also `docs/openapi.json`).
@@ -160,7 +207,12 @@ async fn handle(req: Request, env: &Env) -> Result<Response, ApiError> {
     }
     let principal = auth::authenticate(&req, env)?;
     let tenant = addressed_tenant(&req, &matched, &principal)?;
-    auth::authorize(&principal, &matched, tenant.as_deref())?;
+    let user = matched
+        .params
+        .iter()
+        .find(|(k, _)| k == "user")
+        .map(|(_, v)| v.as_str());
+    auth::authorize(&principal, &matched, tenant.as_deref(), user)?;
     serve(req, env, &matched, &principal, tenant).await
 }
 
@@ -198,11 +250,14 @@ async fn serve(
     principal: &Principal,
     tenant: Option<String>,
 ) -> Result<Response, ApiError> {
+    use config::View;
     let tenant = || {
         tenant
             .clone()
             .ok_or_else(|| ApiError::Internal("route without a tenant".into()))
     };
+    let ns = || matched.name("namespace");
+    let user = || matched.name("user");
     match matched.endpoint {
         Endpoint::Health | Endpoint::OpenApi => {
             Err(ApiError::Internal("public route reached serve".into()))
@@ -217,18 +272,37 @@ async fn serve(
             let body = input::json_body(&mut req).await?;
             tenants::put(env, &tenant()?, body).await
         }
+        Endpoint::SyncTenant => tenants::sync(env, &tenant()?).await,
         Endpoint::GetTenantConfig => {
-            config::get_tenant(env, &tenant()?, &matched.name("namespace")?).await
+            config::get_tenant_side(env, &tenant()?, None, &ns()?, View::Layer).await
+        }
+        Endpoint::GetTenantEffective => {
+            config::get_tenant_side(env, &tenant()?, None, &ns()?, View::Effective).await
         }
         Endpoint::PutTenantConfig => {
-            config::put_tenant(env, req, principal, &tenant()?, &matched.name("namespace")?).await
+            config::put_tenant_side(env, req, principal, &tenant()?, None, &ns()?).await
+        }
+        Endpoint::GetUserConfig => {
+            config::get_tenant_side(env, &tenant()?, Some(&user()?), &ns()?, View::Layer).await
+        }
+        Endpoint::GetUserEffective => {
+            config::get_tenant_side(env, &tenant()?, Some(&user()?), &ns()?, View::Effective).await
+        }
+        Endpoint::PutUserConfig => {
+            config::put_tenant_side(env, req, principal, &tenant()?, Some(&user()?), &ns()?).await
         }
         Endpoint::TenantHistory => history::list(env, &req, &tenant()?).await,
-        Endpoint::GetPlatformConfig => config::get_platform(env, &matched.name("namespace")?).await,
-        Endpoint::PutPlatformConfig => {
-            config::put_platform(env, req, principal, &matched.name("namespace")?).await
-        }
+        Endpoint::GetPlatformConfig => config::get_platform(env, &ns()?).await,
+        Endpoint::PutPlatformConfig => config::put_platform(env, req, principal, &ns()?).await,
         Endpoint::Connect => connect::connect(env, req, principal, &tenant()?).await,
+        Endpoint::ListRules => rules::list(env).await,
+        Endpoint::PutRule => {
+            let mut req = req;
+            let body = input::json_body(&mut req).await?;
+            rules::put(env, &matched.name("rule")?, body).await
+        }
+        Endpoint::DeleteRule => rules::delete(env, &matched.name("rule")?).await,
+        Endpoint::PostEvents => events::post(env, req, principal).await,
     }
 }
 
@@ -289,7 +363,11 @@ mod tests {
     #[test]
     fn every_route_resolves_to_itself() {
         for (method, pattern, endpoint) in ROUTES {
-            let path = pattern.replace(":tenant", "t1").replace(":namespace", "ns");
+            let path = pattern
+                .replace(":tenant", "t1")
+                .replace(":namespace", "ns")
+                .replace(":user", "u1")
+                .replace(":rule", "r1");
             assert_eq!(
                 resolve(method, &path).map(|m| m.endpoint).ok(),
                 Some(*endpoint),

@@ -6,6 +6,8 @@ use serde_json::{Map, Value};
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, Env, Response};
 
+use cascade_durable::internal::DeliveryAck;
+
 use crate::problem::ApiError;
 
 /// Name of the D1 binding.
@@ -126,5 +128,28 @@ pub async fn put(env: &Env, id: &str, input: TenantInput) -> Result<Response, Ap
         .run()
         .await?;
     let tenant = require(env, id).await?;
-    Ok(Response::from_json(&tenant)?.with_status(if existed { 200 } else { 201 }))
+    let mut body = serde_json::to_value(&tenant)?;
+    // A new tenant starts from the platform as it is now. If that fails the tenant still
+    // exists; the answer says so and a manual or cron sync catches it up.
+    if !existed {
+        match sync_hub(env, id).await {
+            Ok(ack) => body["platformSeq"] = ack.platform_seq.into(),
+            Err(e) => body["syncError"] = e.to_problem().detail.into(),
+        }
+    }
+    Ok(Response::from_json(&body)?.with_status(if existed { 200 } else { 201 }))
+}
+
+/// `POST /v1/tenants/{tenant}/sync`: catches the tenant's hub up with every platform update
+/// it has not applied yet.
+pub async fn sync(env: &Env, id: &str) -> Result<Response, ApiError> {
+    require(env, id).await?;
+    Ok(Response::from_json(&sync_hub(env, id).await?)?)
+}
+
+async fn sync_hub(env: &Env, id: &str) -> Result<DeliveryAck, ApiError> {
+    let context = crate::config::hub_context(env, id).await?;
+    crate::hubs::Hub::tenant(env, id)?
+        .call(worker::Method::Post, "/sync", Some(&context))
+        .await
 }

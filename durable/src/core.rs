@@ -1,15 +1,15 @@
-//! What both hubs share: identity, guarded layer writes with their history, status, and the
-//! alarm that flushes the history outbox to D1.
+//! What both hubs share: identity, the guards in front of every write (idempotency, rate
+//! limit), the history outbox and its flush alarm, and the status report.
 
 use std::cell::RefCell;
 use std::time::Duration;
 
-use cascade_protocol::{ConfigChange, Problem};
-use serde_json::Value;
+use cascade_protocol::Problem;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use worker::{Env, Request, Response, Result, State};
 
-use crate::internal::{HubStatus, LayerWrite, WriteAck, HUB_NAME_HEADER};
+use crate::internal::{HubStatus, WriteAck, HUB_NAME_HEADER};
 use crate::outbox::{self, HistoryRow};
 use crate::rate::TokenBucket;
 use crate::reply;
@@ -33,33 +33,28 @@ pub(crate) const D1_BINDING: &str = "DB";
 /// State and behaviour common to `TenantHub` and `PlatformHub`.
 pub(crate) struct HubCore {
     pub(crate) state: State,
-    env: Env,
+    pub(crate) env: Env,
     pub(crate) store: Store,
     /// Set when the schema could not be created; every call then answers 500 with it.
     init_error: Option<String>,
     writes: RefCell<TokenBucket>,
 }
 
-/// What became of a layer write.
-pub(crate) enum WriteOutcome {
-    /// The write was applied (or changed nothing); `change` is what clients receive.
-    Applied {
-        /// The acknowledgement.
-        ack: WriteAck,
-        /// The change, when the document changed.
-        change: Option<ConfigChange>,
-    },
+/// The answer to a write.
+pub(crate) enum WriteReply {
+    /// Applied (or a no-op): the acknowledgement.
+    Done(WriteAck),
     /// A retry of a request already answered: the first answer, as it was.
     Replayed(StoredAnswer),
-    /// The write was refused; nothing changed.
+    /// Refused; nothing changed.
     Refused(Problem),
 }
 
-impl WriteOutcome {
-    /// The HTTP answer of this outcome.
+impl WriteReply {
+    /// The HTTP answer.
     pub(crate) fn response(&self) -> Result<Response> {
         match self {
-            Self::Applied { ack, .. } => reply::json(ack),
+            Self::Done(ack) => reply::json(ack),
             Self::Replayed(answer) => {
                 let mut resp = Response::ok(answer.body.clone())?.with_status(answer.status);
                 resp.headers_mut().set("content-type", "application/json")?;
@@ -68,6 +63,12 @@ impl WriteOutcome {
             Self::Refused(problem) => reply::problem_document(problem),
         }
     }
+}
+
+/// A write that passed its guards, with the request's fingerprint for the idempotency record.
+pub(crate) struct Admitted {
+    fingerprint: String,
+    key: Option<String>,
 }
 
 fn env_number(env: &Env, name: &str, default: f64) -> f64 {
@@ -79,7 +80,7 @@ fn env_number(env: &Env, name: &str, default: f64) -> f64 {
 }
 
 impl HubCore {
-    /// Opens the hub's storage and counts the wake-up. Cheap: two small SQL statements.
+    /// Opens the hub's storage and counts the wake-up. Cheap: a few small SQL statements.
     pub(crate) fn new(state: State, env: Env) -> Self {
         let store = Store::new(state.storage().sql());
         let init_error = store
@@ -139,40 +140,31 @@ impl HubCore {
         }
     }
 
-    /// Replaces one layer document, under the write's guards, in this order:
-    /// 1. an idempotency key already answered replays that answer (a key reused for a
-    ///    different request is refused);
-    /// 2. the hub's write rate limit;
-    /// 3. `If-Match`: the document must still be at the version the writer read.
-    ///
-    /// A write of identical content changes nothing. Otherwise the new document, the next
-    /// `seq`, the history row and the idempotency answer are stored in one atomic run of
-    /// synchronous writes, and the flush alarm is armed.
-    pub(crate) async fn write_layer(
+    /// The guards in front of a write, in order: an idempotency key already answered replays
+    /// that answer (a key reused for a different request is refused); then the hub's write
+    /// rate limit. `request` is what the write asks for, fingerprinted to tell retries apart.
+    pub(crate) fn guard<R: Serialize>(
         &self,
         hub: &str,
-        scope: &str,
-        subject: &str,
-        namespace: &str,
-        write: LayerWrite,
-    ) -> Result<WriteOutcome> {
-        let started = js_now();
-        let fingerprint = fingerprint(scope, subject, namespace, &write)?;
-        if let Some(key) = &write.idempotency_key {
+        key: Option<&str>,
+        request: &R,
+    ) -> Result<std::result::Result<Admitted, WriteReply>> {
+        let fingerprint = fingerprint(request)?;
+        if let Some(key) = key {
             if let Some(answer) = self.store.idempotent_answer(key)? {
                 if answer.fingerprint == fingerprint {
-                    return Ok(WriteOutcome::Replayed(answer));
+                    return Ok(Err(WriteReply::Replayed(answer)));
                 }
-                return Ok(WriteOutcome::Refused(Problem::new(
+                return Ok(Err(WriteReply::Refused(Problem::new(
                     422,
                     "CASCADE:Idempotency:KeyReused",
                     "Unprocessable Content",
                     format!("Idempotency-Key '{key}' was already used for a different request"),
-                )));
+                ))));
             }
         }
-        if let Err(seconds) = self.writes.borrow_mut().take(started) {
-            return Ok(WriteOutcome::Refused(
+        if let Err(seconds) = self.writes.borrow_mut().take(js_now()) {
+            return Ok(Err(WriteReply::Refused(
                 Problem::new(
                     429,
                     "CASCADE:RateLimit:Writes",
@@ -180,88 +172,25 @@ impl HubCore {
                     format!("too many writes to '{hub}'; retry in {seconds} s"),
                 )
                 .with_retry_after(seconds),
-            ));
+            )));
         }
+        Ok(Ok(Admitted {
+            fingerprint,
+            key: key.map(str::to_owned),
+        }))
+    }
 
-        let old = self.store.layer(scope, subject, namespace)?;
-        if let Some(expected) = write.if_match {
-            if expected != old.version {
-                return Ok(WriteOutcome::Refused(Problem::new(
-                    412,
-                    "CASCADE:Config:VersionMismatch",
-                    "Precondition Failed",
-                    format!(
-                        "{scope} config '{namespace}' is at version {}, not {expected}: read it again and reapply your change",
-                        old.version
-                    ),
-                )));
-            }
-        }
-
-        let now = js_now() as u64;
-        let (ack, change) = if old.doc == write.config {
-            (
-                WriteAck {
-                    seq: self.store.seq()?,
-                    version: old.version,
-                    changed: false,
-                    replayed: false,
-                },
-                None,
-            )
-        } else {
-            let patch = json_patch::diff(
-                &Value::Object(old.doc),
-                &Value::Object(write.config.clone()),
-            );
-            // From here to the idempotency record: synchronous writes only, committed together.
-            let seq = self.store.bump("seq")?;
-            self.store
-                .put_layer(scope, subject, namespace, &write.config, seq)?;
-            let tenant = (scope != "platform").then(|| hub.to_owned());
-            outbox::push(
-                self.store.sql(),
-                &HistoryRow {
-                    hub: hub.to_owned(),
-                    tenant_id: tenant.clone(),
-                    seq,
-                    event_type: namespace.to_owned(),
-                    action: "update".to_owned(),
-                    scope: scope.to_owned(),
-                    target_id: Some(subject.to_owned()),
-                    outcome: "applied".to_owned(),
-                    triggered_by: write.triggered_by.clone(),
-                    duration_ms: js_now() - started,
-                    error: None,
-                    created_at: now,
-                },
-            )?;
-            let change = ConfigChange {
-                seq,
-                tenant: tenant.unwrap_or_default(),
-                scope: scope.to_owned(),
-                namespace: namespace.to_owned(),
-                version: seq,
-                patch,
-                triggered_by: Some(write.triggered_by.clone()),
-            };
-            (
-                WriteAck {
-                    seq,
-                    version: seq,
-                    changed: true,
-                    replayed: false,
-                },
-                Some(change),
-            )
-        };
-        if let Some(key) = &write.idempotency_key {
+    /// Records the answer of an admitted write under its idempotency key (in the same run of
+    /// synchronous writes as the change itself), and returns the reply.
+    pub(crate) fn answer(&self, admitted: &Admitted, ack: WriteAck) -> Result<WriteReply> {
+        if let Some(key) = &admitted.key {
+            let now = js_now() as u64;
             let replay = WriteAck {
                 replayed: true,
                 ..ack.clone()
             };
             let answer = StoredAnswer {
-                fingerprint,
+                fingerprint: admitted.fingerprint.clone(),
                 status: 200,
                 body: serde_json::to_string(&replay)?,
             };
@@ -272,24 +201,28 @@ impl HubCore {
                 now.saturating_sub(IDEMPOTENCY_TTL_MS),
             )?;
         }
-        if change.is_some() {
-            self.arm_flush(Duration::ZERO).await?;
-        }
-        Ok(WriteOutcome::Applied { ack, change })
+        Ok(WriteReply::Done(ack))
     }
 
-    /// Arms the alarm `after` from now unless one is already set.
-    async fn arm_flush(&self, after: Duration) -> Result<()> {
+    /// Adds a history row to the outbox (synchronous; part of the change's atomic run).
+    pub(crate) fn record(&self, row: &HistoryRow) -> Result<()> {
+        outbox::push(self.store.sql(), row)
+    }
+
+    /// Arms the alarm `after` from now unless one is already set earlier.
+    pub(crate) async fn arm_alarm(&self, after: Duration) -> Result<()> {
         let storage = self.state.storage();
-        if storage.get_alarm().await?.is_none() {
-            storage.set_alarm(after).await?;
+        let due = js_now() + after.as_millis() as f64;
+        match storage.get_alarm().await? {
+            Some(at) if (at as f64) <= due => Ok(()),
+            _ => storage.set_alarm(after).await,
         }
-        Ok(())
     }
 
-    /// The alarm: flushes the outbox to D1 until it is empty. On failure the error is kept for
-    /// the status report and the alarm is armed again, so history always reaches D1 in the end.
-    pub(crate) async fn flush_outbox(&self) -> Result<Response> {
+    /// Flushes the outbox to D1 until it is empty. On failure the error is kept for the status
+    /// report and the alarm is armed again, so history always reaches D1 in the end. Returns
+    /// whether the outbox is empty.
+    pub(crate) async fn flush_outbox(&self) -> Result<bool> {
         let db = self.env.d1(D1_BINDING)?;
         loop {
             match outbox::flush(self.store.sql(), &db).await {
@@ -299,45 +232,48 @@ impl HubCore {
                     let message = format!("history flush to D1 failed: {e}");
                     worker::console_error!("{message}");
                     self.store.set_meta("last_error", &message)?;
-                    self.state.storage().set_alarm(FLUSH_RETRY).await?;
-                    return Response::ok("flush failed; retry armed");
+                    self.arm_alarm(FLUSH_RETRY).await?;
+                    return Ok(false);
                 }
             }
         }
         self.store.delete_meta("last_error")?;
-        Response::ok("flushed")
+        Ok(true)
     }
 
-    /// The hub's status report.
+    /// The hub's status report (the tenant-specific counts are filled in by the tenant hub).
     pub(crate) fn status(&self, hub: &str) -> Result<HubStatus> {
         Ok(HubStatus {
             hub: hub.to_owned(),
             seq: self.store.seq()?,
+            platform_seq: self.store.counter("platform_seq")?,
             connections: self.state.get_websockets().len() as u64,
             outbox_pending: self.store.count("outbox")?,
+            pending_changes: 0,
+            open_conflicts: 0,
             wakes: self.store.counter("wakes")?,
             last_error: self.store.meta("last_error")?,
         })
     }
 }
 
-/// A stable fingerprint of a write request: what it targets and what it asks for.
-fn fingerprint(scope: &str, subject: &str, namespace: &str, write: &LayerWrite) -> Result<String> {
-    let mut hasher = Sha256::new();
-    for part in [scope, subject, namespace] {
-        hasher.update(part.as_bytes());
-        hasher.update([0]);
-    }
-    // serde_json's map is ordered by key, so equal documents serialize identically.
-    hasher.update(serde_json::to_string(&write.config)?.as_bytes());
-    hasher.update(
-        write
-            .if_match
-            .map(|v| v.to_string())
-            .unwrap_or_default()
-            .as_bytes(),
-    );
-    let digest = hasher.finalize();
+/// The 412 problem when `If-Match` named `expected` but `what` is at `current`.
+pub(crate) fn version_mismatch(expected: Option<u64>, current: u64, what: &str) -> Option<Problem> {
+    let expected = expected?;
+    (expected != current).then(|| {
+        Problem::new(
+            412,
+            "CASCADE:Config:VersionMismatch",
+            "Precondition Failed",
+            format!("{what} is at version {current}, not {expected}: read it again and reapply your change"),
+        )
+    })
+}
+
+/// A stable fingerprint of a write request (serde_json maps are ordered by key, so equal
+/// requests serialize identically).
+fn fingerprint<R: Serialize>(request: &R) -> Result<String> {
+    let digest = Sha256::digest(serde_json::to_string(request)?.as_bytes());
     Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
 }
 

@@ -1,18 +1,26 @@
-//! The internal HTTP interface between the Worker and the hubs.
+//! The internal HTTP interface between the Worker and the hubs, and between hubs.
 //!
-//! The Worker has already authenticated and validated the request; hubs trust these calls.
-//! URLs use a fixed fake host because a Durable Object stub needs an absolute URL.
+//! The Worker has already authenticated, authorized and validated the request; hubs trust
+//! these calls. URLs use a fixed fake host because a Durable Object stub needs an absolute URL.
 //!
-//! | method and path            | hub      | body / answer                               |
-//! |----------------------------|----------|---------------------------------------------|
-//! | `PUT /layers/{namespace}`  | both     | [`LayerWrite`] → [`WriteAck`]                |
-//! | `GET /layers/{namespace}`  | both     | → `StoredDocument`                          |
-//! | `GET /connect`             | tenant   | WebSocket upgrade                            |
-//! | `GET /status`              | both     | → [`HubStatus`]                              |
+//! | method and path                      | hub      | body → answer                              |
+//! |--------------------------------------|----------|--------------------------------------------|
+//! | `PUT /layers/{namespace}`            | both     | [`LayerWrite`] → [`WriteAck`]              |
+//! | `GET /layers/{namespace}[?user=u]`   | both     | → `StoredDocument` (the layer's own values) |
+//! | `GET /effective/{namespace}[?user=u]`| tenant   | → `StoredDocument` (resolved)               |
+//! | `POST /changes`                      | tenant   | [`ChangeSet`] → [`WriteAck`]               |
+//! | `POST /platform-update`              | tenant   | [`Delivery`] → [`DeliveryAck`]             |
+//! | `GET /updates?since=P`               | platform | → `[PlatformUpdate]` (catch-up)             |
+//! | `GET /connect`                       | tenant   | WebSocket upgrade ([`MEMBER_HEADER`])      |
+//! | `GET /status`                        | both     | → [`HubStatus`]                            |
 //!
 //! Every call carries the hub's identity in [`HUB_NAME_HEADER`] so the object knows which
 //! tenant it serves even when it is woken by an alarm, with no request at all.
 
+use cascade_engine::event::{ChangeEvent, PlatformUpdate};
+use cascade_engine::outcome::Outcome;
+use cascade_engine::rule::SyncRule;
+use cascade_engine::scope::TenantContext;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -37,36 +45,113 @@ pub struct Member {
     pub role: String,
 }
 
-/// A whole-document write of one namespace layer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What a tenant hub needs to apply changes: the tenant (from the D1 registry) and the sync
+/// rules (from D1), read by the caller for each call so they are never stale.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LayerWrite {
-    /// The layer's new values (only this scope's own values).
-    pub config: Map<String, Value>,
-    /// Who made the change.
-    pub triggered_by: String,
-    /// `If-Match`: the version the writer read; the write is refused if the document moved on.
+pub struct HubContext {
+    /// The tenant: id, attributes, opt-outs.
+    pub tenant: TenantContext,
+    /// Enabled sync rules, in precedence order as stored.
+    pub rules: Vec<SyncRule>,
+}
+
+/// Optimistic concurrency and idempotency of a write.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WriteGuard {
+    /// `If-Match`: the namespace version the writer read; refused if it moved on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub if_match: Option<u64>,
-    /// `Idempotency-Key`: a retry with the same key gets the first answer and applies nothing.
+    /// `Idempotency-Key`: a retry with the same key gets the first answer, applies nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
 }
 
-/// What a hub answers once a write is durable.
+/// A whole-document write of one layer: the platform layer, the tenant layer, or a user's.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub struct LayerWrite {
+    /// The user whose layer is written; absent for the tenant (or platform) layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The layer's new values (only this scope's own values).
+    pub config: Map<String, Value>,
+    /// Who made the change.
+    pub triggered_by: String,
+    /// Guards.
+    #[serde(default)]
+    pub guard: WriteGuard,
+    /// Tenant and rules (tenant hub only).
+    #[serde(default)]
+    pub context: HubContext,
+}
+
+/// A batch of the seed's change events for one tenant, applied atomically with one `seq`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeSet {
+    /// The events (tenant and user scope of this tenant).
+    pub events: Vec<ChangeEvent>,
+    /// Guards (`ifMatch` applies to the first event's namespace).
+    #[serde(default)]
+    pub guard: WriteGuard,
+    /// Tenant and rules.
+    pub context: HubContext,
+}
+
+/// What a hub answers once a write is durable.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WriteAck {
-    /// The hub sequence number the write was applied at.
+    /// The hub sequence number after the write.
     pub seq: u64,
-    /// Version of the namespace document after the write.
+    /// Version of the (first) namespace written, after the write.
     pub version: u64,
-    /// Whether the document changed (a write of identical content changes nothing and takes
-    /// no sequence number).
+    /// Whether anything changed (a write of identical content takes no sequence number).
     pub changed: bool,
     /// Whether this answer is the replay of an earlier request with the same idempotency key.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replayed: bool,
+    /// Everything that happened, as the engine's outcomes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<Value>,
+}
+
+impl WriteAck {
+    /// The acknowledgement of a commit at `seq` that left the written namespace at `version`.
+    pub fn committed(seq: u64, version: u64, outcomes: &[Outcome]) -> serde_json::Result<Self> {
+        Ok(Self {
+            seq,
+            version,
+            changed: true,
+            replayed: false,
+            outcomes: outcomes
+                .iter()
+                .map(serde_json::to_value)
+                .collect::<serde_json::Result<_>>()?,
+        })
+    }
+}
+
+/// A platform update delivered to a tenant hub by the fan-out.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    /// The update.
+    pub update: PlatformUpdate,
+    /// Tenant and rules.
+    pub context: HubContext,
+}
+
+/// A tenant hub's answer to a delivery.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryAck {
+    /// The platform sequence the tenant is at now.
+    pub platform_seq: u64,
+    /// How many platform updates this call applied (0: it already had them).
+    pub applied: u64,
 }
 
 /// A hub's own view of its health, for the health check and the dashboard.
@@ -77,10 +162,19 @@ pub struct HubStatus {
     pub hub: String,
     /// Current sequence number.
     pub seq: u64,
+    /// Platform sequence applied (tenant hubs) or committed (platform hub).
+    #[serde(default)]
+    pub platform_seq: u64,
     /// Open WebSocket connections attached to the hub.
     pub connections: u64,
     /// History rows written in the hub but not yet flushed to D1.
     pub outbox_pending: u64,
+    /// Platform changes waiting for a tenant admin's decision.
+    #[serde(default)]
+    pub pending_changes: u64,
+    /// Conflicts waiting for manual resolution.
+    #[serde(default)]
+    pub open_conflicts: u64,
     /// How many times the object has been constructed (woken) since it was created.
     pub wakes: u64,
     /// The last error the hub met (a failed D1 flush, say), if any since the last success.

@@ -12,10 +12,16 @@
 //! The Worker talks to a hub over the internal HTTP interface described in [`internal`].
 
 mod core;
+mod engine_error;
+pub mod engine_store;
+pub mod fanout;
+mod history;
 pub mod internal;
+pub mod merge_diff;
 pub mod outbox;
 mod platform_hub;
 pub mod rate;
+pub mod registry;
 mod reply;
 pub mod store;
 mod tenant_hub;

@@ -32,8 +32,11 @@ pub struct HistoryRow {
     pub scope: String,
     /// Target of the write (tenant or user id).
     pub target_id: Option<String>,
-    /// What happened (`applied`, `refused`, ...).
+    /// What happened, in one word (`applied`, `conflict`, `pending`, ...).
     pub outcome: String,
+    /// Every engine outcome, as a JSON array.
+    #[serde(default)]
+    pub outcomes: String,
     /// Who made the change.
     pub triggered_by: String,
     /// Time spent applying the change in the hub, in milliseconds.
@@ -88,8 +91,8 @@ fn insert_statement(db: &D1Database, row: &HistoryRow) -> Result<worker::D1Prepa
     db.prepare(
         "INSERT OR IGNORE INTO sync_events
            (hub, tenant_id, seq, event_type, action, scope, target_id, outcome, triggered_by,
-            duration_ms, error, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            duration_ms, error, created_at, outcomes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )
     .bind(&[
         JsValue::from_str(&row.hub),
@@ -104,5 +107,10 @@ fn insert_statement(db: &D1Database, row: &HistoryRow) -> Result<worker::D1Prepa
         JsValue::from_f64(row.duration_ms),
         opt(&row.error),
         JsValue::from_f64(row.created_at as f64),
+        JsValue::from_str(if row.outcomes.is_empty() {
+            "[]"
+        } else {
+            &row.outcomes
+        }),
     ])
 }

@@ -1,16 +1,27 @@
 //! `PlatformHub`: the one Durable Object that owns the platform layers and the platform
-//! sequence number.
+//! sequence number, logs every platform update for tenants to catch up from, and fans each
+//! update out to the tenant hubs as a durable job (see [`crate::fanout`]).
 
+use cascade_engine::event::ChangeEvent;
+use cascade_engine::platform::apply_platform_changes;
+use cascade_engine::scope::{Namespace, Scope};
+use cascade_engine::validate::Limits;
+use cascade_protocol::StoredDocument;
+use serde_json::{Map, Value};
 use worker::{
     durable_object, wasm_bindgen, DurableObject, Env, Method, Request, Response, Result, State,
 };
 
-use crate::core::HubCore;
-use crate::internal::LayerWrite;
-use crate::reply;
+use crate::core::{js_now, version_mismatch, HubCore, WriteReply};
+use crate::internal::{ChangeSet, LayerWrite, WriteAck, WriteGuard};
+use crate::merge_diff::merge_diff;
+use crate::{engine_error, engine_store, fanout, history, reply};
 
 /// The single name under which the platform hub is addressed.
 pub const PLATFORM_HUB_NAME: &str = "platform";
+
+/// Largest page of platform updates one catch-up call returns.
+const MAX_UPDATES_PAGE: u64 = 500;
 
 /// The platform's hub. See the module docs.
 #[durable_object]
@@ -33,27 +44,45 @@ impl DurableObject for PlatformHub {
         let path = req.path();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match (req.method(), segments.as_slice()) {
-            (Method::Get, ["status"]) => reply::json(&self.core.status(&hub)?),
-            (Method::Get, ["layers", namespace]) => {
-                let layer = self
-                    .core
-                    .store
-                    .layer("platform", PLATFORM_HUB_NAME, namespace)?;
-                reply::json(&cascade_protocol::StoredDocument {
-                    scope: "platform".into(),
-                    tenant: None,
-                    namespace: (*namespace).to_owned(),
-                    version: layer.version,
-                    config: layer.doc,
-                })
+            (Method::Get, ["status"]) => {
+                let mut status = self.core.status(&hub)?;
+                status.platform_seq = engine_store::last_platform_update(&self.core.store)?;
+                status.pending_changes = fanout::pending_jobs(&self.core.store)?;
+                reply::json(&status)
             }
-            (Method::Put, ["layers", namespace]) => {
-                let namespace = (*namespace).to_owned();
+            (Method::Get, ["layers", ns]) => self.read(ns),
+            (Method::Get, ["updates"]) => {
+                let url = req.url()?;
+                let param = |k: &str| {
+                    url.query_pairs()
+                        .find(|(key, _)| key == k)
+                        .and_then(|(_, v)| v.parse::<u64>().ok())
+                };
+                let since = param("since").unwrap_or(0);
+                let limit = param("limit")
+                    .unwrap_or(MAX_UPDATES_PAGE)
+                    .clamp(1, MAX_UPDATES_PAGE);
+                reply::json(&engine_store::platform_updates_since(
+                    &self.core.store,
+                    since,
+                    limit,
+                )?)
+            }
+            (Method::Put, ["layers", ns]) => {
                 let write: LayerWrite = req.json().await?;
-                self.core
-                    .write_layer(&hub, "platform", PLATFORM_HUB_NAME, &namespace, write)
-                    .await?
-                    .response()
+                let ns = (*ns).to_owned();
+                self.write_layer(&hub, &ns, write).await?.response()
+            }
+            (Method::Post, ["changes"]) => {
+                let set: ChangeSet = req.json().await?;
+                self.commit(
+                    &hub,
+                    &(&set.events, set.guard.if_match),
+                    set.events.clone(),
+                    &set.guard,
+                )
+                .await?
+                .response()
             }
             _ => reply::problem(
                 404,
@@ -65,6 +94,142 @@ impl DurableObject for PlatformHub {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        self.core.flush_outbox().await
+        self.core.flush_outbox().await?;
+        let report = fanout::run(&self.core.store, &self.core.env).await?;
+        if report.failures.is_empty() {
+            self.core.store.delete_meta("fanout_error")?;
+        } else {
+            self.core.store.set_meta(
+                "last_error",
+                &format!(
+                    "fan-out could not reach {} tenant(s): {}",
+                    report.failures.len(),
+                    report.failures.join(", ")
+                ),
+            )?;
+        }
+        if report.more {
+            self.core.arm_alarm(std::time::Duration::ZERO).await?;
+        }
+        Response::ok("ok")
+    }
+}
+
+impl PlatformHub {
+    fn read(&self, ns: &str) -> Result<Response> {
+        let namespace = match Namespace::new(ns) {
+            Ok(n) => n,
+            Err(e) => return reply::problem_document(&engine_error::problem(&e)),
+        };
+        let state =
+            engine_store::load_platform(&self.core.store, std::slice::from_ref(&namespace))?;
+        let (version, config) = state
+            .namespaces
+            .get(&namespace)
+            .map_or((0, Map::new()), |n| {
+                (
+                    n.version,
+                    n.layer.as_value().as_object().cloned().unwrap_or_default(),
+                )
+            });
+        reply::json(&StoredDocument {
+            scope: "platform".into(),
+            tenant: None,
+            namespace: namespace.as_str().to_owned(),
+            version,
+            config,
+        })
+    }
+
+    /// A whole-document write of a platform layer, turned into the merge patch the engine
+    /// applies.
+    async fn write_layer(&self, hub: &str, ns: &str, write: LayerWrite) -> Result<WriteReply> {
+        let namespace = match Namespace::new(ns) {
+            Ok(n) => n,
+            Err(e) => return Ok(WriteReply::Refused(engine_error::problem(&e))),
+        };
+        let state =
+            engine_store::load_platform(&self.core.store, std::slice::from_ref(&namespace))?;
+        let current = state
+            .namespaces
+            .get(&namespace)
+            .and_then(|n| n.layer.as_value().as_object().cloned())
+            .unwrap_or_default();
+        let event = ChangeEvent {
+            kind: namespace,
+            action: "update".into(),
+            scope: Scope::Platform,
+            target_id: None,
+            config: Value::Object(merge_diff(&current, &write.config)),
+            triggered_by: write.triggered_by,
+        };
+        let request = (ns, &write.config, write.guard.if_match);
+        self.commit(hub, &request, vec![event], &write.guard).await
+    }
+
+    /// Commits platform events atomically, logs the update and queues its fan-out.
+    async fn commit<R: serde::Serialize>(
+        &self,
+        hub: &str,
+        request: &R,
+        events: Vec<ChangeEvent>,
+        guard: &WriteGuard,
+    ) -> Result<WriteReply> {
+        let admitted = match self
+            .core
+            .guard(hub, guard.idempotency_key.as_deref(), request)?
+        {
+            Ok(a) => a,
+            Err(reply) => return Ok(reply),
+        };
+        let started = js_now();
+        let namespaces = cascade_engine::apply::namespaces_touched(&events);
+        let state = engine_store::load_platform(&self.core.store, &namespaces)?;
+        let first = namespaces.first();
+        let version_of = |s: &cascade_engine::platform::PlatformState| {
+            first
+                .and_then(|n| s.namespaces.get(n))
+                .map_or(0, |n| n.version)
+        };
+        if let Some(problem) =
+            version_mismatch(guard.if_match, version_of(&state), "platform config")
+        {
+            return Ok(WriteReply::Refused(problem));
+        }
+        if events
+            .iter()
+            .all(|e| e.config.as_object().is_some_and(Map::is_empty))
+        {
+            let ack = WriteAck {
+                seq: state.seq,
+                version: version_of(&state),
+                changed: false,
+                ..WriteAck::default()
+            };
+            return self.core.answer(&admitted, ack);
+        }
+        let commit =
+            match apply_platform_changes(&state, &events, &Limits::default(), started as u64) {
+                Ok(commit) => commit,
+                Err(e) => return Ok(WriteReply::Refused(engine_error::problem(&e))),
+            };
+        // Synchronous from here to the answer: state, update log, fan-out job, history and
+        // idempotency record commit together.
+        engine_store::save_platform(&self.core.store, &commit.state, &commit.update)?;
+        fanout::enqueue(&self.core.store, commit.update.platform_seq, started as u64)?;
+        let event = &events[0];
+        let duration = js_now() - started;
+        self.core.record(&history::history_row(
+            hub,
+            None,
+            commit.seq,
+            &commit.outcomes,
+            event,
+            duration,
+        )?)?;
+        let ack = WriteAck::committed(commit.seq, version_of(&commit.state), &commit.outcomes)?;
+        let reply = self.core.answer(&admitted, ack)?;
+        self.core.arm_alarm(std::time::Duration::ZERO).await?;
+        Ok(reply)
     }
 }

@@ -89,6 +89,8 @@ impl Store {
     /// Creates the tables on first use (idempotent).
     pub fn create_schema(&self) -> Result<()> {
         self.sql.exec(SCHEMA, None)?;
+        self.sql.exec(crate::engine_store::SCHEMA, None)?;
+        self.sql.exec(crate::fanout::SCHEMA, None)?;
         Ok(())
     }
 

@@ -1,29 +1,65 @@
 //! `TenantHub`: one Durable Object per tenant.
 //!
-//! Owns the tenant's layers and sequence number, and its clients' WebSockets. Sockets are
-//! accepted with the Hibernation API and tagged with their rooms, so an idle tenant costs
-//! nothing: the object may be evicted while its sockets stay open, and heartbeats are answered
-//! by the runtime's auto-response without waking it.
+//! Owns the tenant's engine state (its layer, its users' layers, its copy of the platform
+//! layers, pending changes, conflicts, history), its sequence number, and its clients'
+//! WebSockets. Every change runs through the engine as one atomic commit: the new state, the
+//! `seq`, the history row and the idempotency answer are written with synchronous SQLite
+//! calls and no `await` between them, so the runtime commits them together before the hub's
+//! answer leaves. Sockets are accepted with the Hibernation API and tagged with their rooms,
+//! so an idle tenant costs nothing; heartbeats are answered by the runtime's auto-response.
 
-use cascade_protocol::{room, ServerFrame};
+use std::collections::BTreeSet;
+
+use cascade_engine::apply::{
+    apply_changes, apply_platform_update, namespaces_touched, PlatformApply,
+};
+use cascade_engine::commit::{Commit, Context};
+use cascade_engine::event::{ChangeEvent, PlatformUpdate};
+use cascade_engine::matching::NamespacePolicy;
+use cascade_engine::scope::{Namespace, Scope, Subject};
+use cascade_engine::validate::Limits;
+use cascade_protocol::{room, ConfigChange, Problem, ServerFrame, StoredDocument};
+use serde_json::{Map, Value};
 use worker::{
     durable_object, wasm_bindgen, DurableObject, Env, Method, Request, Response, Result, State,
     WebSocket, WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
 };
 
-use crate::core::{HubCore, WriteOutcome};
-use crate::internal::{LayerWrite, Member, MEMBER_HEADER, SUBPROTOCOL};
-use crate::reply;
+use crate::core::{js_now, version_mismatch, HubCore, WriteReply};
+use crate::engine_store;
+use crate::history::history_row;
+use crate::internal::{
+    ChangeSet, Delivery, DeliveryAck, HubContext, LayerWrite, Member, WriteAck, WriteGuard,
+    BASE_URL, HUB_NAME_HEADER, MEMBER_HEADER, SUBPROTOCOL,
+};
+use crate::merge_diff::merge_diff;
+use crate::platform_hub::PLATFORM_HUB_NAME;
+use crate::{engine_error, reply};
 
 /// Text frame a client sends as a heartbeat; answered by the runtime, not by the hub.
 pub const HEARTBEAT_REQUEST: &str = r#"{"type":"ping"}"#;
 /// The runtime's answer to [`HEARTBEAT_REQUEST`].
 pub const HEARTBEAT_RESPONSE: &str = r#"{"type":"pong"}"#;
 
+/// How many platform updates one catch-up call asks the platform hub for.
+const CATCH_UP_PAGE: u64 = 100;
+
 /// One tenant's hub. See the module docs.
 #[durable_object]
 pub struct TenantHub {
     core: HubCore,
+}
+
+fn query(req: &Request, key: &str) -> Option<String> {
+    req.url()
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn namespace(name: &str) -> std::result::Result<Namespace, Problem> {
+    Namespace::new(name).map_err(|e| engine_error::problem(&e))
 }
 
 impl DurableObject for TenantHub {
@@ -42,35 +78,49 @@ impl DurableObject for TenantHub {
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match (req.method(), segments.as_slice()) {
             (Method::Get, ["connect"]) => self.accept_socket(&tenant, &req),
-            (Method::Get, ["status"]) => reply::json(&self.core.status(&tenant)?),
-            (Method::Get, ["layers", namespace]) => {
-                let layer = self.core.store.layer("tenant", &tenant, namespace)?;
-                reply::json(&cascade_protocol::StoredDocument {
-                    scope: "tenant".into(),
-                    tenant: Some(tenant.clone()),
-                    namespace: (*namespace).to_owned(),
-                    version: layer.version,
-                    config: layer.doc,
-                })
-            }
-            (Method::Put, ["layers", namespace]) => {
-                let namespace = (*namespace).to_owned();
+            (Method::Get, ["status"]) => reply::json(&self.status(&tenant)?),
+            (Method::Get, ["layers", ns]) => self.read(&tenant, ns, query(&req, "user"), false),
+            (Method::Get, ["effective", ns]) => self.read(&tenant, ns, query(&req, "user"), true),
+            (Method::Put, ["layers", ns]) => {
                 let write: LayerWrite = req.json().await?;
-                let outcome = self
-                    .core
-                    .write_layer(&tenant, "tenant", &tenant, &namespace, write)
-                    .await?;
-                if let WriteOutcome::Applied {
-                    change: Some(change),
-                    ..
-                } = &outcome
+                let ns = (*ns).to_owned();
+                self.write_layer(&tenant, &ns, write).await?.response()
+            }
+            (Method::Post, ["changes"]) => {
+                let set: ChangeSet = req.json().await?;
+                self.apply_events(
+                    &tenant,
+                    &(&set.events, set.guard.if_match),
+                    set.events.clone(),
+                    &set.guard,
+                    &set.context,
+                )
+                .await?
+                .response()
+            }
+            (Method::Post, ["platform-update"]) => {
+                let delivery: Delivery = req.json().await?;
+                match self
+                    .deliver(&tenant, &delivery.update, &delivery.context)
+                    .await
                 {
-                    self.broadcast(
-                        &room::tenant(&tenant),
-                        &ServerFrame::for_change(change.clone()),
-                    )?;
+                    Ok(ack) => reply::json(&ack),
+                    Err(e) => {
+                        reply::problem(502, "CASCADE:Fanout:Delivery", "Bad Gateway", e.to_string())
+                    }
                 }
-                outcome.response()
+            }
+            (Method::Post, ["sync"]) => {
+                let context: HubContext = req.json().await?;
+                match self.catch_up(&tenant, u64::MAX, &context).await {
+                    Ok(applied) => reply::json(&DeliveryAck {
+                        platform_seq: self.core.store.counter("platform_seq")?,
+                        applied,
+                    }),
+                    Err(e) => {
+                        reply::problem(502, "CASCADE:Fanout:CatchUp", "Bad Gateway", e.to_string())
+                    }
+                }
             }
             _ => reply::problem(
                 404,
@@ -82,7 +132,8 @@ impl DurableObject for TenantHub {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        self.core.flush_outbox().await
+        self.core.flush_outbox().await?;
+        Response::ok("ok")
     }
 
     async fn websocket_message(
@@ -94,7 +145,7 @@ impl DurableObject for TenantHub {
         // with an error frame rather than dropping the message silently.
         let detail = match message {
             WebSocketIncomingMessage::String(text) => {
-                format!("unsupported client frame: {:.80}", text)
+                format!("unsupported client frame: {text:.80}")
             }
             WebSocketIncomingMessage::Binary(bytes) => {
                 format!("binary frames are not accepted ({} bytes)", bytes.len())
@@ -128,9 +179,296 @@ impl DurableObject for TenantHub {
 }
 
 impl TenantHub {
+    /// A layer's own values (`effective: false`) or a subject's effective config.
+    fn read(
+        &self,
+        tenant: &str,
+        ns: &str,
+        user: Option<String>,
+        effective: bool,
+    ) -> Result<Response> {
+        let namespace = match namespace(ns) {
+            Ok(n) => n,
+            Err(p) => return reply::problem_document(&p),
+        };
+        let state = engine_store::load_tenant(&self.core.store, std::slice::from_ref(&namespace))?;
+        let (version, config) = match state.namespace(&namespace) {
+            None => (0, Value::Object(Map::new())),
+            Some(ns_state) => {
+                let value = if effective {
+                    let subject = user.clone().map_or(Subject::Tenant, Subject::User);
+                    let context = self.last_context()?;
+                    let policy =
+                        NamespacePolicy::derive(&context.rules, &namespace, &context.tenant);
+                    ns_state.effective(&subject, policy.resolution)
+                } else {
+                    match &user {
+                        Some(id) => ns_state
+                            .users
+                            .get(id)
+                            .map_or(Value::Object(Map::new()), |u| u.layer.as_value().clone()),
+                        None => ns_state.tenant.layer.as_value().clone(),
+                    }
+                };
+                (ns_state.version, value)
+            }
+        };
+        let config = match config {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        reply::json(&StoredDocument {
+            scope: if user.is_some() {
+                "user".into()
+            } else {
+                "tenant".into()
+            },
+            tenant: Some(tenant.to_owned()),
+            namespace: namespace.as_str().to_owned(),
+            version,
+            config,
+        })
+    }
+
+    /// The context of the last call that carried one (reads need the rules' resolution order).
+    fn last_context(&self) -> Result<HubContext> {
+        Ok(match self.core.store.meta("context")? {
+            Some(json) => serde_json::from_str(&json)?,
+            None => HubContext::default(),
+        })
+    }
+
+    /// A whole-document write of the tenant layer or a user's layer, turned into the merge
+    /// patch the engine applies.
+    async fn write_layer(&self, tenant: &str, ns: &str, write: LayerWrite) -> Result<WriteReply> {
+        let namespace = match namespace(ns) {
+            Ok(n) => n,
+            Err(p) => return Ok(WriteReply::Refused(p)),
+        };
+        let state = engine_store::load_tenant(&self.core.store, std::slice::from_ref(&namespace))?;
+        let current = state
+            .namespace(&namespace)
+            .map(|ns_state| match &write.user {
+                Some(id) => ns_state.users.get(id).map(|u| u.layer.as_value().clone()),
+                None => Some(ns_state.tenant.layer.as_value().clone()),
+            });
+        let current = match current.flatten() {
+            Some(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        let (scope, target) = match &write.user {
+            Some(id) => (Scope::User, id.clone()),
+            None => (Scope::Tenant, tenant.to_owned()),
+        };
+        let event = ChangeEvent {
+            kind: namespace,
+            action: "update".into(),
+            scope,
+            target_id: Some(target),
+            config: Value::Object(merge_diff(&current, &write.config)),
+            triggered_by: write.triggered_by,
+        };
+        let request = (ns, &write.user, &write.config, write.guard.if_match);
+        self.apply_events(tenant, &request, vec![event], &write.guard, &write.context)
+            .await
+    }
+
+    /// Applies tenant- and user-scope events atomically as one commit, behind the guards.
+    async fn apply_events<R: serde::Serialize>(
+        &self,
+        tenant: &str,
+        request: &R,
+        events: Vec<ChangeEvent>,
+        guard: &WriteGuard,
+        context: &HubContext,
+    ) -> Result<WriteReply> {
+        let admitted = match self
+            .core
+            .guard(tenant, guard.idempotency_key.as_deref(), request)?
+        {
+            Ok(a) => a,
+            Err(reply) => return Ok(reply),
+        };
+        let started = js_now();
+        let namespaces = namespaces_touched(&events);
+        let state = engine_store::load_tenant(&self.core.store, &namespaces)?;
+        let first = namespaces.first();
+        let version_of = |s: &cascade_engine::state::TenantState| {
+            first.and_then(|n| s.namespace(n)).map_or(0, |n| n.version)
+        };
+        let what = format!("'{}'", first.map_or("", Namespace::as_str));
+        if let Some(problem) = version_mismatch(guard.if_match, version_of(&state), &what) {
+            return Ok(WriteReply::Refused(problem));
+        }
+        // A write that changes nothing takes no sequence number.
+        if events
+            .iter()
+            .all(|e| e.config.as_object().is_some_and(Map::is_empty))
+        {
+            let ack = WriteAck {
+                seq: state.seq,
+                version: version_of(&state),
+                changed: false,
+                ..WriteAck::default()
+            };
+            return self.core.answer(&admitted, ack);
+        }
+        let commit = match apply_changes(&state, &events, engine_context(context, started)) {
+            Ok(commit) => commit,
+            Err(e) => return Ok(WriteReply::Refused(engine_error::problem(&e))),
+        };
+        // Synchronous from here to the answer: state, history, idempotency commit together.
+        self.core
+            .store
+            .set_meta("context", &serde_json::to_string(context)?)?;
+        engine_store::save_tenant(&self.core.store, &commit.state)?;
+        let first_event = &events[0];
+        self.core.record(&history_row(
+            tenant,
+            Some(tenant),
+            commit.seq,
+            &commit.outcomes,
+            first_event,
+            js_now() - started,
+        )?)?;
+        let ack = WriteAck::committed(commit.seq, version_of(&commit.state), &commit.outcomes)?;
+        let reply = self.core.answer(&admitted, ack)?;
+        self.core.arm_alarm(std::time::Duration::ZERO).await?;
+        self.broadcast(
+            tenant,
+            &commit,
+            first_event.scope,
+            &first_event.triggered_by,
+        )?;
+        Ok(reply)
+    }
+
+    /// Applies a platform update delivered by the fan-out, after catching up on any earlier
+    /// ones this tenant missed. Idempotent: an update already applied is acknowledged again.
+    async fn deliver(
+        &self,
+        tenant: &str,
+        update: &PlatformUpdate,
+        context: &HubContext,
+    ) -> Result<DeliveryAck> {
+        let mut applied = 0;
+        let have = self.core.store.counter("platform_seq")?;
+        if update.platform_seq > have + 1 {
+            applied += self
+                .catch_up(tenant, update.platform_seq - 1, context)
+                .await?;
+        }
+        if self.apply_platform(tenant, update, context)? {
+            applied += 1;
+        }
+        self.core.arm_alarm(std::time::Duration::ZERO).await?;
+        Ok(DeliveryAck {
+            platform_seq: self.core.store.counter("platform_seq")?,
+            applied,
+        })
+    }
+
+    /// Fetches and applies, in order, the platform updates after this tenant's platform
+    /// sequence, up to `until`. Returns how many it applied.
+    async fn catch_up(&self, tenant: &str, until: u64, context: &HubContext) -> Result<u64> {
+        let platform = self
+            .core
+            .env
+            .durable_object("PLATFORM_HUB")?
+            .get_by_name(PLATFORM_HUB_NAME)?;
+        let mut applied = 0;
+        loop {
+            let since = self.core.store.counter("platform_seq")?;
+            if since >= until {
+                break;
+            }
+            let headers = worker::Headers::new();
+            headers.set(HUB_NAME_HEADER, PLATFORM_HUB_NAME)?;
+            let mut init = worker::RequestInit::new();
+            init.with_method(Method::Get).with_headers(headers);
+            let url = format!("{BASE_URL}/updates?since={since}&limit={CATCH_UP_PAGE}");
+            let mut resp = platform
+                .fetch_with_request(Request::new_with_init(&url, &init)?)
+                .await?;
+            if resp.status_code() != 200 {
+                return Err(worker::Error::RustError(format!(
+                    "platform hub answered {}",
+                    resp.status_code()
+                )));
+            }
+            let updates: Vec<PlatformUpdate> = resp.json().await?;
+            if updates.is_empty() {
+                break;
+            }
+            for update in updates.iter().filter(|u| u.platform_seq <= until) {
+                if self.apply_platform(tenant, update, context)? {
+                    applied += 1;
+                }
+            }
+            if updates.len() < CATCH_UP_PAGE as usize {
+                break;
+            }
+        }
+        if applied > 0 {
+            self.core.arm_alarm(std::time::Duration::ZERO).await?;
+        }
+        Ok(applied)
+    }
+
+    /// Applies one platform update if this tenant does not have it yet (synchronously: load,
+    /// apply, store, record, broadcast). Returns whether it applied it.
+    fn apply_platform(
+        &self,
+        tenant: &str,
+        update: &PlatformUpdate,
+        context: &HubContext,
+    ) -> Result<bool> {
+        let started = js_now();
+        let namespaces = namespaces_touched(&update.events);
+        let state = engine_store::load_tenant(&self.core.store, &namespaces)?;
+        let commit = match apply_platform_update(&state, update, engine_context(context, started)) {
+            Ok(PlatformApply::Committed(commit)) => commit,
+            Ok(PlatformApply::AlreadyApplied { .. }) => return Ok(false),
+            Err(e) => {
+                return Err(worker::Error::RustError(format!(
+                    "platform update {}: {e}",
+                    update.platform_seq
+                )))
+            }
+        };
+        self.core
+            .store
+            .set_meta("context", &serde_json::to_string(context)?)?;
+        engine_store::save_tenant(&self.core.store, &commit.state)?;
+        if let Some(first) = update.events.first() {
+            self.core.record(&history_row(
+                tenant,
+                Some(tenant),
+                commit.seq,
+                &commit.outcomes,
+                first,
+                js_now() - started,
+            )?)?;
+            self.broadcast(tenant, &commit, Scope::Platform, &first.triggered_by)?;
+        }
+        Ok(true)
+    }
+
+    /// The hub's status, with its pending changes and open conflicts counted.
+    fn status(&self, tenant: &str) -> Result<crate::internal::HubStatus> {
+        let mut status = self.core.status(tenant)?;
+        let names = engine_store::tenant_namespaces(&self.core.store)?;
+        let state = engine_store::load_tenant(&self.core.store, &names)?;
+        for ns in state.namespaces.values() {
+            status.pending_changes += ns.pending.len() as u64;
+            status.open_conflicts += ns.conflicts.len() as u64;
+        }
+        Ok(status)
+    }
+
     /// Accepts a WebSocket with the Hibernation API, tagged with the rooms of the member the
-    /// Worker authenticated (`tenant:{id}`, plus `tenant:{id}:admins` for admins and
-    /// `user:{id}` for users), and greets it with the hub's current `seq`.
+    /// Worker authenticated (`tenant:{id}`, plus `tenant:{id}:admins` for admins, and
+    /// `tenant:{id}:users` and `user:{id}` for users), and greets it with the hub's `seq`.
     fn accept_socket(&self, tenant: &str, req: &Request) -> Result<Response> {
         let member: Member = match req.headers().get(MEMBER_HEADER)? {
             Some(json) => serde_json::from_str(&json)?,
@@ -140,13 +478,16 @@ impl TenantHub {
                     "CASCADE:Hub:Anonymous",
                     "Bad Request",
                     "connect without a member",
-                );
+                )
             }
         };
         let mut tags = vec![room::tenant(tenant)];
         match member.role.as_str() {
             "tenant-admin" | "platform-admin" => tags.push(room::tenant_admins(tenant)),
-            _ => tags.push(room::user(&member.sub)),
+            _ => {
+                tags.push(users_room(tenant));
+                tags.push(room::user(&member.sub));
+            }
         }
         let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
         let pair = WebSocketPair::new()?;
@@ -172,15 +513,89 @@ impl TenantHub {
         Ok(resp)
     }
 
-    /// Sends `frame` to every socket in `room`. The frame is encoded once. A socket that fails
-    /// to take it is closing; the runtime reports its close separately.
-    fn broadcast(&self, room: &str, frame: &ServerFrame) -> Result<()> {
-        let text = serde_json::to_string(frame)?;
-        for ws in self.core.state.get_websockets_with_tag(room) {
-            if let Err(e) = ws.send_with_str(&text) {
-                worker::console_warn!("dropping send to a closing socket: {e}");
+    /// Sends each subject exactly its own effective change: a user with a layer (or whose
+    /// layer just went away) gets its own patch in `user:{id}`; everyone else in the tenant
+    /// gets the tenant's patch. A user whose own value shadows the change gets nothing.
+    fn broadcast(
+        &self,
+        tenant: &str,
+        commit: &Commit,
+        scope: Scope,
+        triggered_by: &str,
+    ) -> Result<()> {
+        for delta in &commit.deltas {
+            let version = commit
+                .state
+                .namespace(&delta.namespace)
+                .map_or(commit.seq, |n| n.version);
+            let frame = |patch: &json_patch::Patch| -> Result<String> {
+                Ok(serde_json::to_string(&ServerFrame::for_change(
+                    ConfigChange {
+                        seq: commit.seq,
+                        tenant: tenant.to_owned(),
+                        scope: scope.as_str().to_owned(),
+                        namespace: delta.namespace.as_str().to_owned(),
+                        version,
+                        patch: patch.clone(),
+                        triggered_by: Some(triggered_by.to_owned()),
+                    },
+                ))?)
+            };
+            let own: BTreeSet<&String> = delta
+                .personal_users
+                .iter()
+                .chain(delta.users.keys())
+                .collect();
+            if let Some(patch) = &delta.tenant {
+                let text = frame(patch)?;
+                if own.is_empty() {
+                    self.send_room(&room::tenant(tenant), &text);
+                } else {
+                    self.send_room(&room::tenant_admins(tenant), &text);
+                    let user_tags: BTreeSet<String> = own.iter().map(|id| room::user(id)).collect();
+                    for ws in self.core.state.get_websockets_with_tag(&users_room(tenant)) {
+                        let tags = self.core.state.get_tags(&ws);
+                        if !tags.iter().any(|t| user_tags.contains(t)) {
+                            send(&ws, &text);
+                        }
+                    }
+                }
+            }
+            for (user, patch) in &delta.users {
+                self.send_room(&room::user(user), &frame(patch)?);
             }
         }
         Ok(())
+    }
+
+    fn send_room(&self, room: &str, text: &str) {
+        for ws in self.core.state.get_websockets_with_tag(room) {
+            send(&ws, text);
+        }
+    }
+}
+
+/// Limits on documents, the same for every change.
+static LIMITS: std::sync::LazyLock<Limits> = std::sync::LazyLock::new(Limits::default);
+
+/// The engine's context for a change at `at_ms` under `context`.
+fn engine_context(context: &HubContext, at_ms: f64) -> Context<'_> {
+    Context {
+        tenant: &context.tenant,
+        rules: &context.rules,
+        limits: &LIMITS,
+        at: at_ms as u64,
+    }
+}
+
+/// `tenant:{id}:users`: the tenant's user sockets (admins are in `tenant:{id}:admins`).
+fn users_room(tenant: &str) -> String {
+    format!("tenant:{tenant}:users")
+}
+
+/// Sends a frame; a socket that fails to take it is closing and its close is reported apart.
+fn send(ws: &WebSocket, text: &str) {
+    if let Err(e) = ws.send_with_str(text) {
+        worker::console_warn!("dropping send to a closing socket: {e}");
     }
 }

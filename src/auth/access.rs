@@ -24,6 +24,10 @@ pub enum Rule {
     TenantAdminOfPath,
     /// Any authenticated member of the tenant being connected to.
     MemberOfTenant,
+    /// Platform admins, admins of the tenant in the path, and the user named in the path.
+    UserOfPathOrTenantAdmin,
+    /// Any authenticated caller; the endpoint checks the body (events).
+    Authenticated,
 }
 
 /// The rule of each endpoint.
@@ -35,11 +39,18 @@ pub fn rule(endpoint: Endpoint) -> Rule {
         | Endpoint::PutTenant
         | Endpoint::GetPlatformConfig
         | Endpoint::PutPlatformConfig => Rule::PlatformAdmin,
+        Endpoint::ListRules | Endpoint::PutRule | Endpoint::DeleteRule => Rule::PlatformAdmin,
         Endpoint::GetTenant
         | Endpoint::GetTenantConfig
         | Endpoint::PutTenantConfig
+        | Endpoint::GetTenantEffective
+        | Endpoint::SyncTenant
         | Endpoint::TenantHistory => Rule::TenantAdminOfPath,
+        Endpoint::GetUserConfig | Endpoint::PutUserConfig | Endpoint::GetUserEffective => {
+            Rule::UserOfPathOrTenantAdmin
+        }
         Endpoint::Connect => Rule::MemberOfTenant,
+        Endpoint::PostEvents => Rule::Authenticated,
     }
 }
 
@@ -49,6 +60,7 @@ pub fn authorize(
     principal: &Principal,
     matched: &Matched,
     tenant: Option<&str>,
+    user: Option<&str>,
 ) -> Result<(), ApiError> {
     if principal.role == Role::PlatformAdmin {
         return Ok(());
@@ -61,6 +73,13 @@ pub fn authorize(
             principal.role == Role::TenantAdmin && tenant.is_some() && tenant == own_tenant
         }
         Rule::MemberOfTenant => tenant.is_none() || tenant == own_tenant,
+        Rule::UserOfPathOrTenantAdmin => {
+            tenant.is_some()
+                && tenant == own_tenant
+                && (principal.role == Role::TenantAdmin
+                    || (user.is_some() && user == Some(principal.sub.as_str())))
+        }
+        Rule::Authenticated => true,
     };
     if allowed {
         Ok(())
@@ -104,24 +123,87 @@ mod tests {
         let platform = principal(Role::PlatformAdmin, None);
         let admin = principal(Role::TenantAdmin, Some("acme"));
         let user = principal(Role::User, Some("acme"));
-        // (who, endpoint, tenant addressed, allowed)
+        // (who, endpoint, tenant addressed, user addressed, allowed)
         let cases = [
-            (&platform, Endpoint::PutPlatformConfig, None, true),
-            (&platform, Endpoint::PutTenantConfig, Some("globex"), true),
-            (&admin, Endpoint::PutTenantConfig, Some("acme"), true),
-            (&admin, Endpoint::PutTenantConfig, Some("globex"), false),
-            (&admin, Endpoint::TenantHistory, Some("acme"), true),
-            (&admin, Endpoint::PutPlatformConfig, None, false),
-            (&admin, Endpoint::ListTenants, None, false),
-            (&admin, Endpoint::Status, None, false),
-            (&user, Endpoint::PutTenantConfig, Some("acme"), false),
-            (&user, Endpoint::GetTenantConfig, Some("acme"), false),
-            (&user, Endpoint::Connect, Some("acme"), true),
-            (&user, Endpoint::Connect, Some("globex"), false),
-            (&admin, Endpoint::Connect, Some("globex"), false),
+            (&platform, Endpoint::PutPlatformConfig, None, None, true),
+            (
+                &platform,
+                Endpoint::PutTenantConfig,
+                Some("globex"),
+                None,
+                true,
+            ),
+            (&admin, Endpoint::PutTenantConfig, Some("acme"), None, true),
+            (
+                &admin,
+                Endpoint::PutTenantConfig,
+                Some("globex"),
+                None,
+                false,
+            ),
+            (&admin, Endpoint::TenantHistory, Some("acme"), None, true),
+            (&admin, Endpoint::PutPlatformConfig, None, None, false),
+            (&admin, Endpoint::ListTenants, None, None, false),
+            (&admin, Endpoint::Status, None, None, false),
+            (&admin, Endpoint::PutRule, None, None, false),
+            (
+                &admin,
+                Endpoint::PutUserConfig,
+                Some("acme"),
+                Some("u9"),
+                true,
+            ),
+            (
+                &admin,
+                Endpoint::PutUserConfig,
+                Some("globex"),
+                Some("u9"),
+                false,
+            ),
+            (&user, Endpoint::PutTenantConfig, Some("acme"), None, false),
+            (&user, Endpoint::GetTenantConfig, Some("acme"), None, false),
+            (
+                &user,
+                Endpoint::GetTenantEffective,
+                Some("acme"),
+                None,
+                false,
+            ),
+            (
+                &user,
+                Endpoint::PutUserConfig,
+                Some("acme"),
+                Some("u1"),
+                true,
+            ),
+            (
+                &user,
+                Endpoint::GetUserEffective,
+                Some("acme"),
+                Some("u1"),
+                true,
+            ),
+            (
+                &user,
+                Endpoint::GetUserEffective,
+                Some("acme"),
+                Some("u2"),
+                false,
+            ),
+            (
+                &user,
+                Endpoint::PutUserConfig,
+                Some("globex"),
+                Some("u1"),
+                false,
+            ),
+            (&user, Endpoint::PostEvents, None, None, true),
+            (&user, Endpoint::Connect, Some("acme"), None, true),
+            (&user, Endpoint::Connect, Some("globex"), None, false),
+            (&admin, Endpoint::Connect, Some("globex"), None, false),
         ];
-        for (who, endpoint, tenant, allowed) in cases {
-            let got = authorize(who, &matched(endpoint), tenant);
+        for (who, endpoint, tenant, user, allowed) in cases {
+            let got = authorize(who, &matched(endpoint), tenant, user);
             assert_eq!(
                 got.is_ok(),
                 allowed,

@@ -1,0 +1,63 @@
+//! History rows for D1 from engine commits: one row per commit (one `seq`), its outcome
+//! summarised in one word and every outcome kept in full.
+
+use cascade_engine::event::ChangeEvent;
+use cascade_engine::outcome::Outcome;
+
+use crate::core::js_now;
+use crate::outbox::HistoryRow;
+
+/// One word for a commit's outcomes, most notable first: `refused`, `conflict`, `pending`,
+/// `overridden`, `shadowed`, `applied`, `skipped`, `unchanged`.
+pub fn summarise(outcomes: &[Outcome]) -> &'static str {
+    let has = |pred: fn(&Outcome) -> bool| outcomes.iter().any(pred);
+    if has(|o| matches!(o, Outcome::Refused { .. })) {
+        "refused"
+    } else if has(|o| matches!(o, Outcome::ConflictOpened { .. })) {
+        "conflict"
+    } else if has(|o| matches!(o, Outcome::Pending { .. })) {
+        "pending"
+    } else if has(|o| matches!(o, Outcome::Overridden { .. })) {
+        "overridden"
+    } else if has(|o| matches!(o, Outcome::Shadowed { .. })) {
+        "shadowed"
+    } else if has(|o| {
+        matches!(
+            o,
+            Outcome::Applied { .. } | Outcome::Written { .. } | Outcome::Merged { .. }
+        )
+    }) {
+        "applied"
+    } else if has(|o| matches!(o, Outcome::Skipped { .. })) {
+        "skipped"
+    } else {
+        "unchanged"
+    }
+}
+
+/// The D1 row for the commit at `seq` with `outcomes`, caused by `event` (the first of its
+/// batch). `tenant` is absent for platform commits.
+pub fn history_row(
+    hub: &str,
+    tenant: Option<&str>,
+    seq: u64,
+    outcomes: &[Outcome],
+    event: &ChangeEvent,
+    duration_ms: f64,
+) -> worker::Result<HistoryRow> {
+    Ok(HistoryRow {
+        hub: hub.to_owned(),
+        tenant_id: tenant.map(str::to_owned),
+        seq,
+        event_type: event.kind.as_str().to_owned(),
+        action: event.action.clone(),
+        scope: event.scope.as_str().to_owned(),
+        target_id: event.target_id.clone(),
+        outcome: summarise(outcomes).to_owned(),
+        outcomes: serde_json::to_string(outcomes)?,
+        triggered_by: event.triggered_by.clone(),
+        duration_ms,
+        error: None,
+        created_at: js_now() as u64,
+    })
+}

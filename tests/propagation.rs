@@ -1,0 +1,352 @@
+//! End-to-end: the seed's two flows on the real runtime — Platform Admin → Tenant → User and
+//! Tenant Admin → User — under the seed's sync rules, with overrides treated per strategy,
+//! pending changes, opt-outs, and history in D1.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::{eventually, token, Runtime};
+
+/// The seed's three rules, verbatim, plus a modules rule that needs a tenant admin's approval.
+fn install_seed_rules(rt: &Runtime) {
+    let rules = [
+        (
+            "auth-sso",
+            json!({"triggerEvents": ["auth.provider.create", "auth.provider.update", "auth.provider.enable"], "targetScopes": ["tenant", "user"], "syncDirection": "down", "conflictResolution": "platform-wins", "autoApply": true}),
+        ),
+        (
+            "rbac-templates",
+            json!({"triggerEvents": ["rbac.template.create", "rbac.template.update"], "targetScopes": ["tenant"], "syncDirection": "down", "conflictResolution": "merge", "autoApply": true}),
+        ),
+        (
+            "notifications",
+            json!({"triggerEvents": ["notifications.config.update", "notifications.provider.add"], "targetScopes": ["tenant", "user"], "syncDirection": "down", "conflictResolution": "tenant-wins", "autoApply": true}),
+        ),
+        (
+            "modules-approval",
+            json!({"triggerEvents": ["modules.*"], "targetScopes": ["tenant", "user"], "syncDirection": "down", "conflictResolution": "platform-wins", "autoApply": false}),
+        ),
+    ];
+    for (id, rule) in rules {
+        let reply = rt.put_json(&format!("/v1/rules/{id}"), &rule);
+        assert_eq!(reply.status, 201, "{reply:?}");
+    }
+}
+
+fn effective(rt: &Runtime, tenant: &str, ns: &str) -> Value {
+    rt.get(&format!("/v1/tenants/{tenant}/effective/{ns}")).body["config"].clone()
+}
+
+fn user_effective(rt: &Runtime, tenant: &str, user: &str, ns: &str) -> Value {
+    rt.get(&format!("/v1/tenants/{tenant}/users/{user}/effective/{ns}"))
+        .body["config"]
+        .clone()
+}
+
+/// Waits until every tenant has applied platform update `seq` (the fan-out is asynchronous).
+fn wait_for_platform(rt: &Runtime, tenants: &[&str], ns: &str, check: impl Fn(&Value) -> bool) {
+    for tenant in tenants {
+        eventually(Duration::from_secs(20), || {
+            check(&effective(rt, tenant, ns)).then_some(())
+        });
+    }
+}
+
+fn history(rt: &Runtime, tenant: &str, count: usize) -> Vec<Value> {
+    eventually(Duration::from_secs(15), || {
+        let h = rt.get(&format!("/v1/tenants/{tenant}/history"));
+        let entries = h.body["entries"].as_array().cloned().unwrap_or_default();
+        (entries.len() >= count).then_some(entries)
+    })
+}
+
+#[test]
+fn platform_auth_change_reaches_every_tenant_and_platform_wins_over_overrides() {
+    let rt = Runtime::start();
+    install_seed_rules(&rt);
+    rt.create_tenant("acme");
+    rt.create_tenant("globex");
+    rt.put_json(
+        "/v1/platform/config/auth",
+        &json!({"sso": {"provider": "google", "timeout": 30}}),
+    );
+    wait_for_platform(&rt, &["acme", "globex"], "auth", |c| {
+        c["sso"]["provider"] == "google"
+    });
+
+    // acme overrides the provider; its user ulla overrides the timeout.
+    rt.put_json(
+        "/v1/tenants/acme/config/auth",
+        &json!({"sso": {"provider": "okta"}}),
+    );
+    rt.put_json(
+        "/v1/tenants/acme/users/ulla/config/auth",
+        &json!({"sso": {"timeout": 5}}),
+    );
+    assert_eq!(
+        effective(&rt, "acme", "auth"),
+        json!({"sso": {"provider": "okta", "timeout": 30}})
+    );
+    assert_eq!(
+        user_effective(&rt, "acme", "ulla", "auth"),
+        json!({"sso": {"provider": "okta", "timeout": 5}})
+    );
+
+    let ulla = token("user", Some("acme"), "ulla");
+    let mut admin_socket = rt.websocket("/v1/connect?tenant=acme");
+    let mut ulla_socket = rt.websocket_as(&ulla, "/v1/connect");
+    admin_socket.next_json();
+    ulla_socket.next_json();
+
+    // The platform moves to azure with a longer timeout: platform-wins removes both overrides.
+    rt.put_json(
+        "/v1/platform/config/auth",
+        &json!({"sso": {"provider": "azure", "timeout": 60}}),
+    );
+    wait_for_platform(&rt, &["acme", "globex"], "auth", |c| {
+        c["sso"]["provider"] == "azure"
+    });
+    assert_eq!(
+        effective(&rt, "acme", "auth"),
+        json!({"sso": {"provider": "azure", "timeout": 60}})
+    );
+    assert_eq!(
+        user_effective(&rt, "acme", "ulla", "auth"),
+        json!({"sso": {"provider": "azure", "timeout": 60}})
+    );
+    assert_eq!(
+        rt.get("/v1/tenants/acme/config/auth").body["config"],
+        json!({})
+    );
+
+    // Each socket got its own effective change as a patch, marked as a platform change.
+    let frame = admin_socket.next_json();
+    assert_eq!(
+        (frame["type"].as_str(), frame["scope"].as_str()),
+        (Some("auth-changed"), Some("platform"))
+    );
+    let frame = ulla_socket.next_json();
+    assert_eq!(frame["type"], "auth-changed");
+    let mut doc = json!({"sso": {"provider": "okta", "timeout": 5}});
+    json_patch::patch(
+        &mut doc,
+        &serde_json::from_value::<json_patch::Patch>(frame["patch"].clone()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(doc, json!({"sso": {"provider": "azure", "timeout": 60}}));
+
+    // History in D1: one row per event; the override removal is recorded.
+    let entries = history(&rt, "acme", 4);
+    assert_eq!(entries.len(), 4, "{entries:?}");
+    assert_eq!(entries[0]["scope"], "platform");
+    assert_eq!(entries[0]["outcome"], "overridden");
+}
+
+#[test]
+fn rbac_template_merge_keeps_customizations_and_opens_a_conflict_on_the_same_leaf() {
+    let rt = Runtime::start();
+    install_seed_rules(&rt);
+    rt.create_tenant("acme");
+    rt.put_json(
+        "/v1/platform/config/rbac",
+        &json!({"templates": {"editor": {"read": true, "write": false}}}),
+    );
+    wait_for_platform(&rt, &["acme"], "rbac", |c| {
+        c["templates"]["editor"]["read"] == true
+    });
+    rt.put_json(
+        "/v1/tenants/acme/config/rbac",
+        &json!({"templates": {"editor": {"write": true}}}),
+    );
+
+    // The platform edits the same leaf (write) and adds another (delete).
+    rt.put_json(
+        "/v1/platform/config/rbac",
+        &json!({"templates": {"editor": {"read": true, "write": "own-only", "delete": false}}}),
+    );
+    wait_for_platform(&rt, &["acme"], "rbac", |c| {
+        c["templates"]["editor"].get("delete").is_some()
+    });
+    assert_eq!(
+        effective(&rt, "acme", "rbac"),
+        json!({"templates": {"editor": {"read": true, "write": true, "delete": false}}})
+    );
+    let entries = history(&rt, "acme", 3);
+    assert_eq!(entries[0]["outcome"], "conflict", "{entries:?}");
+
+    // The health check reports the tenant as partial (an open conflict).
+    rt.get("/__scheduled?cron=*/5+*+*+*+*");
+    let status = eventually(Duration::from_secs(10), || {
+        let s = rt.get("/v1/status");
+        (s.status == 200).then_some(s)
+    });
+    let acme = &status.body["tenants"][0];
+    assert_eq!(acme["state"], "partial", "{acme}");
+    assert_eq!(acme["hub"]["openConflicts"], 1);
+}
+
+#[test]
+fn notifications_tenant_wins_over_platform_and_users() {
+    let rt = Runtime::start();
+    install_seed_rules(&rt);
+    rt.create_tenant("acme");
+    rt.put_json(
+        "/v1/platform/config/notifications",
+        &json!({"email": {"enabled": true, "from": "noreply@platform"}}),
+    );
+    wait_for_platform(&rt, &["acme"], "notifications", |c| {
+        c["email"]["from"] == "noreply@platform"
+    });
+    rt.put_json(
+        "/v1/tenants/acme/config/notifications",
+        &json!({"email": {"from": "hello@acme"}}),
+    );
+    rt.put_json(
+        "/v1/tenants/acme/users/ulla/config/notifications",
+        &json!({"email": {"enabled": false, "from": "ulla@home"}}),
+    );
+
+    rt.put_json(
+        "/v1/platform/config/notifications",
+        &json!({"email": {"enabled": true, "from": "news@platform"}}),
+    );
+    eventually(Duration::from_secs(20), || {
+        let entries = rt.get("/v1/tenants/acme/history").body["entries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        entries
+            .iter()
+            .any(|e| e["outcome"] == "shadowed")
+            .then_some(())
+    });
+    // The tenant's value beats the platform's and the user's; the user keeps what the tenant
+    // does not set.
+    assert_eq!(
+        effective(&rt, "acme", "notifications"),
+        json!({"email": {"enabled": true, "from": "hello@acme"}})
+    );
+    assert_eq!(
+        user_effective(&rt, "acme", "ulla", "notifications"),
+        json!({"email": {"enabled": false, "from": "hello@acme"}})
+    );
+}
+
+#[test]
+fn changes_needing_approval_are_pending_and_opted_out_tenants_are_untouched() {
+    let rt = Runtime::start();
+    install_seed_rules(&rt);
+    rt.create_tenant("acme");
+    let optout = rt.put_json(
+        "/v1/tenants/globex",
+        &json!({"name": "Globex", "optOuts": ["modules"]}),
+    );
+    assert_eq!(optout.status, 201);
+
+    rt.put_json(
+        "/v1/platform/config/modules",
+        &json!({"billing": {"enabled": true}}),
+    );
+    eventually(Duration::from_secs(20), || {
+        let entries = rt.get("/v1/tenants/globex/history").body["entries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        (entries.len() == 1).then_some(())
+    });
+    let globex = rt.get("/v1/tenants/globex/history").body["entries"][0].clone();
+    assert_eq!(globex["outcome"], "skipped");
+    assert_eq!(effective(&rt, "globex", "modules"), json!({}));
+
+    let acme = history(&rt, "acme", 1);
+    assert_eq!(acme[0]["outcome"], "pending");
+    assert_eq!(
+        effective(&rt, "acme", "modules"),
+        json!({}),
+        "not applied until accepted"
+    );
+}
+
+#[test]
+fn tenant_admin_changes_reach_users_and_users_change_only_their_own_layer() {
+    let rt = Runtime::start();
+    install_seed_rules(&rt);
+    rt.create_tenant("acme");
+    let admin = token("tenant-admin", Some("acme"), "ann");
+    let ulla = token("user", Some("acme"), "ulla");
+    let mut ulla_socket = rt.websocket_as(&ulla, "/v1/connect");
+    ulla_socket.next_json();
+
+    let put = rt.request_as(
+        &admin,
+        "PUT",
+        "/v1/tenants/acme/config/mfa",
+        Some(r#"{"required": true, "methods": ["totp"]}"#),
+    );
+    assert_eq!(put.status, 200, "{put:?}");
+    let frame = ulla_socket.next_json();
+    assert_eq!(frame["scope"], "tenant");
+    assert_eq!(frame["triggeredBy"], "ann");
+
+    // The user's own MFA settings: personal layer only.
+    let own = rt.request_as(
+        &ulla,
+        "PUT",
+        "/v1/tenants/acme/users/ulla/config/mfa",
+        Some(r#"{"methods": ["webauthn"]}"#),
+    );
+    assert_eq!(own.status, 200, "{own:?}");
+    let mut doc = json!({"required": true, "methods": ["totp"]});
+    let patch = ulla_socket.next_json()["patch"].clone();
+    json_patch::patch(
+        &mut doc,
+        &serde_json::from_value::<json_patch::Patch>(patch).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(doc, json!({"required": true, "methods": ["webauthn"]}));
+    assert_eq!(
+        user_effective(&rt, "acme", "ulla", "mfa"),
+        json!({"required": true, "methods": ["webauthn"]})
+    );
+    assert_eq!(
+        effective(&rt, "acme", "mfa"),
+        json!({"required": true, "methods": ["totp"]})
+    );
+    // Another user's layer is out of reach.
+    let other = rt.request_as(
+        &ulla,
+        "PUT",
+        "/v1/tenants/acme/users/bob/config/mfa",
+        Some("{}"),
+    );
+    other.assert_problem(403, "CASCADE:Auth:Forbidden");
+
+    // The seed's generic triggerConfigChange, as a batch applied atomically with one seq.
+    let batch = json!([
+        {"type": "notifications", "action": "config.update", "scope": "tenant", "targetId": "acme", "config": {"sms": {"provider": "twilio"}}, "triggeredBy": "forged"},
+        {"type": "mfa", "action": "update", "scope": "tenant", "targetId": "acme", "config": {"required": false}, "triggeredBy": "forged"}
+    ]);
+    let posted = rt.request_as(&admin, "POST", "/v1/events", Some(&batch.to_string()));
+    assert_eq!(posted.status, 200, "{posted:?}");
+    let seq = posted.body["seq"].as_u64().unwrap();
+    let entries = history(&rt, "acme", 3);
+    assert_eq!(entries[0]["seq"], seq);
+    assert_eq!(entries[0]["triggeredBy"], "ann", "the caller, not the body");
+    assert_eq!(effective(&rt, "acme", "mfa")["required"], false);
+
+    // A batch that touches a locked path changes nothing at all.
+    rt.put_json("/v1/rules/mfa-lock", &json!({"triggerEvents": ["mfa.*"], "targetScopes": ["tenant", "user"], "syncDirection": "down", "conflictResolution": "platform-wins", "autoApply": true, "lockedPaths": ["/required"]}));
+    let refused = rt.request_as(&admin, "POST", "/v1/events", Some(&json!([
+        {"type": "notifications", "action": "config.update", "scope": "tenant", "targetId": "acme", "config": {"sms": {"provider": "vonage"}}, "triggeredBy": "ann"},
+        {"type": "mfa", "action": "update", "scope": "tenant", "targetId": "acme", "config": {"required": true}, "triggeredBy": "ann"}
+    ]).to_string()));
+    refused.assert_problem(409, "CASCADE:Rule:LockedPath");
+    assert_eq!(
+        effective(&rt, "acme", "notifications")["sms"]["provider"],
+        "twilio"
+    );
+}
