@@ -79,9 +79,12 @@ impl State {
             .prefix("cascade-e2e-")
             .tempdir()
             .unwrap();
+        let config = write_test_config(dir.path());
         let out = Command::new(wrangler())
             .current_dir(root())
-            .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+            .args(["d1", "migrations", "apply", "DB", "--local", "--config"])
+            .arg(&config)
+            .arg("--persist-to")
             .arg(dir.path())
             .envs(quiet_env())
             .output()
@@ -93,6 +96,33 @@ impl State {
             String::from_utf8_lossy(&out.stderr)
         );
         Self(Arc::new(dir))
+    }
+
+    /// Runs SQL against the local D1 database of this state (test setup, before a start).
+    pub fn execute_sql(&self, sql: &str) {
+        let file = self.path().join("setup.sql");
+        std::fs::write(&file, sql).unwrap();
+        let out = Command::new(wrangler())
+            .current_dir(root())
+            .args(["d1", "execute", "DB", "--local", "--config"])
+            .arg(self.config())
+            .arg("--persist-to")
+            .arg(self.path())
+            .arg("--file")
+            .arg(&file)
+            .envs(quiet_env())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "d1 execute failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The runtime config of this state (see [`write_test_config`]).
+    pub fn config(&self) -> PathBuf {
+        self.path().join("wrangler.json")
     }
 
     /// The folder.
@@ -123,6 +153,37 @@ fn build_worker_once() {
     if let Err(log) = built {
         panic!("scripts/build failed:\n{log}");
     }
+}
+
+/// Writes `wrangler.json` into `dir`: the repository's `wrangler.toml` without its `[build]`
+/// step and with absolute paths. The runtime then never rebuilds or restarts itself when a
+/// file changes (wrangler watches the build's sources), so what a test sees is what it did.
+pub fn write_test_config(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("wrangler.toml")).unwrap();
+    let mut config: toml::Table = toml::from_str(&text).unwrap();
+    config.remove("build");
+    let absolute = |v: &toml::Value| {
+        toml::Value::String(root().join(v.as_str().unwrap()).display().to_string())
+    };
+    let main = absolute(&config["main"]);
+    config.insert("main".into(), main);
+    if let Some(assets) = config.get_mut("assets").and_then(toml::Value::as_table_mut) {
+        let directory = absolute(&assets["directory"]);
+        assets.insert("directory".into(), directory);
+    }
+    if let Some(dbs) = config
+        .get_mut("d1_databases")
+        .and_then(toml::Value::as_array_mut)
+    {
+        for db in dbs.iter_mut().filter_map(toml::Value::as_table_mut) {
+            let default = toml::Value::String("migrations".into());
+            let migrations = absolute(db.get("migrations_dir").unwrap_or(&default));
+            db.insert("migrations_dir".into(), migrations);
+        }
+    }
+    let file = dir.join("wrangler.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    file
 }
 
 fn quiet_env() -> Vec<(&'static str, &'static str)> {
@@ -167,6 +228,8 @@ impl Runtime {
         cmd.current_dir(root())
             .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
             .args(["--inspector-port", &inspector.to_string()])
+            .arg("--config")
+            .arg(state.config())
             .arg("--persist-to")
             .arg(state.path())
             .args([
@@ -232,19 +295,30 @@ impl Runtime {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    /// Stops the runtime and everything it started (workerd), and waits for them.
+    /// Kills the runtime and everything it started with SIGKILL, as a crash would: no
+    /// shutdown, no flush.
+    pub fn crash(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let tree = process_tree(child.id());
+        signal(&tree, "KILL");
+        let _ = child.wait();
+        wait_gone(&tree, Duration::from_secs(10));
+    }
+
+    /// Stops the runtime and everything it started (wrangler's node processes and workerd,
+    /// which Miniflare starts in a process group of its own), and waits for them.
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        let group = format!("-{}", child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let tree = process_tree(child.id());
+        signal(&tree, "TERM");
+        wait_gone(&tree, Duration::from_secs(10));
+        signal(&process_tree_alive(&tree), "KILL");
         let _ = child.wait();
+        wait_gone(&tree, Duration::from_secs(5));
     }
 
     /// Sends a request as a platform admin and returns status, headers (lower-case names)
@@ -387,6 +461,64 @@ impl Reply {
     }
 }
 
+/// `pid` and all its descendants, read from `/proc` (parents first).
+fn process_tree(pid: u32) -> Vec<u32> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // The parent pid is the second field after the parenthesised command name.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|f| f.parse::<u32>().ok());
+            if let Some(ppid) = ppid {
+                parents.push((p, ppid));
+            }
+        }
+    }
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    tree
+}
+
+fn process_tree_alive(tree: &[u32]) -> Vec<u32> {
+    tree.iter()
+        .copied()
+        .filter(|p| Path::new(&format!("/proc/{p}")).exists())
+        .collect()
+}
+
+fn signal(pids: &[u32], sig: &str) {
+    for pid in pids {
+        let _ = Command::new("kill")
+            .args([format!("-{sig}"), pid.to_string()])
+            .status();
+    }
+}
+
+fn wait_gone(tree: &[u32], within: Duration) {
+    let deadline = Instant::now() + within;
+    while !process_tree_alive(tree).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Status, headers and JSON body.
 type RawReply = (u16, Vec<(String, String)>, Value);
 
@@ -399,7 +531,7 @@ fn try_request(
 ) -> Result<RawReply, ureq::Error> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
+        .timeout_global(Some(Duration::from_secs(120)))
         .build()
         .into();
     let url = rt.url(path);
