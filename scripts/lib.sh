@@ -34,14 +34,25 @@ ensure_build_tools() {
   ensure_cargo_tool wasm-bindgen wasm-bindgen-cli "$(wasm_bindgen_version)"
 }
 
+# npm ci in DIR (default: the repository root), skipped when node_modules was installed
+# from this very lockfile with this Node.
 ensure_npm_packages() {
-  local stamp="$CASCADE_ROOT/node_modules/.cascade-lock-sha"
+  local dir="${1:-$CASCADE_ROOT}"
+  local stamp="$dir/node_modules/.cascade-lock-sha"
   local want
-  want=$(sha256sum "$CASCADE_ROOT/package-lock.json" | cut -d' ' -f1)
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1) $(node --version)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
-  log "installing npm packages (npm ci)"
-  (cd "$CASCADE_ROOT" && npm ci --no-audit --no-fund)
+  log "installing npm packages in ${dir#"$CASCADE_ROOT"/} (npm ci)"
+  (cd "$dir" && npm ci --no-audit --no-fund)
   echo "$want" > "$stamp"
+}
+
+# Builds the dashboard (client/, Vite + React) into client/dist, which the Worker serves as
+# static assets.
+build_dashboard() {
+  ensure_npm_packages "$CASCADE_ROOT/client"
+  log "building the dashboard (client/dist)"
+  (cd "$CASCADE_ROOT/client" && npm run --silent build)
 }
 
 # worker-build would download wasm-bindgen and wasm-opt from a host this machine cannot

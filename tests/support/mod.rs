@@ -168,7 +168,13 @@ pub fn write_test_config(dir: &Path) -> PathBuf {
     let main = absolute(&config["main"]);
     config.insert("main".into(), main);
     if let Some(assets) = config.get_mut("assets").and_then(toml::Value::as_table_mut) {
-        let directory = absolute(&assets["directory"]);
+        let mut directory = absolute(&assets["directory"]);
+        // The dashboard may not be built (`cargo test` alone): serve an empty folder then.
+        if !Path::new(directory.as_str().unwrap()).is_dir() {
+            let empty = dir.join("assets");
+            std::fs::create_dir_all(&empty).unwrap();
+            directory = toml::Value::String(empty.display().to_string());
+        }
         assets.insert("directory".into(), directory);
     }
     if let Some(dbs) = config

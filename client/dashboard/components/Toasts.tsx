@@ -1,0 +1,25 @@
+/** Change notifications from useRealtimeSync, shown as toasts that fade after a while. */
+import { useEffect } from 'react';
+import type { ChangeNotification } from '../../src/notifications.js';
+
+/** Shows each notification for `ttlMs`. */
+export function Toasts(props: { notifications: ChangeNotification[]; dismiss: (id: string) => void; ttlMs?: number }) {
+  const { notifications, dismiss, ttlMs = 8000 } = props;
+  useEffect(() => {
+    const timers = notifications.map((n) => setTimeout(() => dismiss(n.id), Math.max(0, n.at + ttlMs - Date.now())));
+    return () => timers.forEach(clearTimeout);
+  }, [notifications, dismiss, ttlMs]);
+  return (
+    <div className="toasts" aria-live="polite">
+      {notifications.slice(0, 4).map((n) => (
+        <div key={n.id} className="toast" role="status">
+          <strong>{n.title}</strong>
+          <span>{n.message}</span>
+          <button aria-label="Dismiss" onClick={() => dismiss(n.id)}>
+            ×
+          </button>
+        </div>
+      ))}
+    </div>
+  );
+}

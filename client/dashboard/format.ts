@@ -1,0 +1,26 @@
+/** Formatting helpers for the dashboard. */
+import type { HistoryEntry } from '../src/types.js';
+
+/** "14:03:12" today, else "2026-11-25 14:03". */
+export function formatTime(ms: number): string {
+  const date = new Date(ms);
+  const today = new Date().toDateString() === date.toDateString();
+  return today
+    ? date.toLocaleTimeString([], { hour12: false })
+    : `${date.toISOString().slice(0, 10)} ${date.toTimeString().slice(0, 5)}`;
+}
+
+/** How an event's outcome reads at a glance. */
+export type OutcomeClass = 'success' | 'attention' | 'failure';
+
+/** Classifies a history outcome: failures (refused, error), attention (conflict, pending), success. */
+export function outcomeClass(entry: Pick<HistoryEntry, 'outcome' | 'error'>): OutcomeClass {
+  if (entry.error || entry.outcome === 'refused' || entry.outcome === 'failed') return 'failure';
+  if (entry.outcome === 'conflict' || entry.outcome === 'pending') return 'attention';
+  return 'success';
+}
+
+/** A message for any thrown value. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,76 @@
+/** The documents a client holds, kept current by applying change frames' patches. */
+import { applyPatch, deepClone } from 'fast-json-patch';
+import type { ChangeFrame, ConfigDocument, JsonObject, Scope } from './types.js';
+
+/** Identifies a held document: its scope and namespace (the tenant is the client's). */
+export interface DocumentKey {
+  scope: Scope;
+  namespace: string;
+}
+
+/** What applying a change frame did. */
+export type ApplyResult =
+  /** The patch was applied; `document` is the new one. */
+  | { kind: 'applied'; previous: ConfigDocument; document: ConfigDocument }
+  /** The held document already includes this change (it was fetched at or after `version`). */
+  | { kind: 'included'; document: ConfigDocument }
+  /** No document is held for this scope and namespace. */
+  | { kind: 'not-held' }
+  /** The patch does not apply to the held document: it must be fetched again. */
+  | { kind: 'failed'; error: Error };
+
+/** Stable string form of a {@link DocumentKey}. */
+export function documentKey(key: DocumentKey): string {
+  return `${key.scope}/${key.namespace}`;
+}
+
+/**
+ * Per-namespace documents in memory. Documents are immutable values: every change makes a
+ * new object, so UIs can compare by reference.
+ */
+export class DocumentStore {
+  private readonly docs = new Map<string, ConfigDocument>();
+
+  /** The held document, if any. */
+  get(key: DocumentKey): ConfigDocument | undefined {
+    return this.docs.get(documentKey(key));
+  }
+
+  /** Every held document. */
+  all(): ConfigDocument[] {
+    return [...this.docs.values()];
+  }
+
+  /** Stores a document as fetched (replacing what was held). */
+  set(document: ConfigDocument): void {
+    this.docs.set(documentKey(document), document);
+  }
+
+  /** Forgets a document. */
+  delete(key: DocumentKey): void {
+    this.docs.delete(documentKey(key));
+  }
+
+  /**
+   * Applies a change frame to the held document. The caller guarantees ordering (every
+   * earlier `seq` was seen); a version at or below the held one means the change is already
+   * in the document.
+   */
+  apply(frame: ChangeFrame): ApplyResult {
+    const current = this.get(frame);
+    if (!current) return { kind: 'not-held' };
+    if (frame.version <= current.version) return { kind: 'included', document: current };
+    try {
+      const result = applyPatch(deepClone(current.config) as JsonObject, frame.patch, true, true);
+      const config = result.newDocument;
+      if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+        throw new Error('the patch did not leave a JSON object');
+      }
+      const document: ConfigDocument = { ...current, version: frame.version, config };
+      this.set(document);
+      return { kind: 'applied', previous: current, document };
+    } catch (error) {
+      return { kind: 'failed', error: error instanceof Error ? error : new Error(String(error)) };
+    }
+  }
+}

@@ -1,0 +1,157 @@
+/** A small typed wrapper around Cascade's HTTP API (`/v1`). */
+import { CascadeApiError, problemFromResponse } from './errors.js';
+import { resolveToken, type TokenSource } from './token.js';
+import type {
+  ConfigDocument,
+  HistoryPage,
+  JsonObject,
+  StatusSnapshot,
+  Tenant,
+  TenantInput,
+  WriteAck,
+} from './types.js';
+
+/** Options of {@link CascadeHttp}. */
+export interface CascadeHttpOptions {
+  /** Origin of the service, e.g. `http://127.0.0.1:8787` (no trailing `/v1`). */
+  baseUrl: string;
+  /** The bearer token. */
+  token: TokenSource;
+  /** A fetch implementation (default: the global one). */
+  fetch?: typeof fetch;
+}
+
+/** Options of a config write. */
+export interface WriteOptions {
+  /** The version the change is based on; sent as `If-Match: "v{n}"` (412 when it moved on). */
+  ifVersion?: number;
+  /** Makes a retry return the first answer instead of applying twice. */
+  idempotencyKey?: string;
+}
+
+/** Options of a history read. */
+export interface HistoryOptions {
+  limit?: number;
+  /** `nextBefore` of the previous page. */
+  before?: number;
+}
+
+const enc = encodeURIComponent;
+
+/** Typed calls to every endpoint of the API; errors are thrown as {@link CascadeApiError}. */
+export class CascadeHttp {
+  readonly baseUrl: string;
+  private readonly token: TokenSource;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: CascadeHttpOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.token = options.token;
+    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  /** Sends a request with the bearer token and returns the raw response (any status). */
+  async raw(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+    const token = await resolveToken(this.token);
+    const all: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json', ...headers };
+    if (body !== undefined) all['content-type'] = 'application/json';
+    return this.fetchImpl(`${this.baseUrl}${path}`, {
+      method,
+      headers: all,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  }
+
+  /** Sends a request and parses the JSON answer; throws {@link CascadeApiError} when not 2xx. */
+  async request<T>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+    const response = await this.raw(method, path, body, headers);
+    if (!response.ok) throw await problemFromResponse(response);
+    return (await response.json()) as T;
+  }
+
+  /** `GET /v1/health`: true when the service answers. */
+  async health(): Promise<boolean> {
+    const response = await this.fetchImpl(`${this.baseUrl}/v1/health`);
+    return response.ok;
+  }
+
+  /** `GET /v1/tenants` (platform admins). */
+  listTenants(): Promise<Tenant[]> {
+    return this.request('GET', '/v1/tenants');
+  }
+
+  /** `GET /v1/tenants/{tenant}`. */
+  getTenant(tenant: string): Promise<Tenant> {
+    return this.request('GET', `/v1/tenants/${enc(tenant)}`);
+  }
+
+  /** `PUT /v1/tenants/{tenant}`: registers or updates a tenant. */
+  putTenant(tenant: string, input: TenantInput): Promise<Tenant> {
+    return this.request('PUT', `/v1/tenants/${enc(tenant)}`, input);
+  }
+
+  /** `GET /v1/tenants/{tenant}/config/{namespace}`: the tenant layer and its version. */
+  getConfig(tenant: string, namespace: string): Promise<ConfigDocument> {
+    return this.request('GET', `/v1/tenants/${enc(tenant)}/config/${enc(namespace)}`);
+  }
+
+  /** `PUT /v1/tenants/{tenant}/config/{namespace}`: replaces the tenant layer. */
+  putConfig(tenant: string, namespace: string, config: JsonObject, options: WriteOptions = {}): Promise<WriteAck> {
+    return this.request('PUT', `/v1/tenants/${enc(tenant)}/config/${enc(namespace)}`, config, writeHeaders(options));
+  }
+
+  /** `GET /v1/platform/config/{namespace}` (platform admins). */
+  getPlatformConfig(namespace: string): Promise<ConfigDocument> {
+    return this.request('GET', `/v1/platform/config/${enc(namespace)}`);
+  }
+
+  /** `PUT /v1/platform/config/{namespace}` (platform admins). */
+  putPlatformConfig(namespace: string, config: JsonObject, options: WriteOptions = {}): Promise<WriteAck> {
+    return this.request('PUT', `/v1/platform/config/${enc(namespace)}`, config, writeHeaders(options));
+  }
+
+  /** Reads a document of either scope that has an HTTP endpoint (`tenant` or `platform`). */
+  getDocument(scope: 'tenant' | 'platform', tenant: string, namespace: string): Promise<ConfigDocument> {
+    return scope === 'platform' ? this.getPlatformConfig(namespace) : this.getConfig(tenant, namespace);
+  }
+
+  /** `GET /v1/tenants/{tenant}/history`: newest first. */
+  history(tenant: string, options: HistoryOptions = {}): Promise<HistoryPage> {
+    const query = new URLSearchParams();
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.before !== undefined) query.set('before', String(options.before));
+    const qs = query.toString();
+    return this.request('GET', `/v1/tenants/${enc(tenant)}/history${qs ? `?${qs}` : ''}`);
+  }
+
+  /** `GET /v1/status`: the latest health snapshot, or null before the first check ran. */
+  async status(): Promise<StatusSnapshot | null> {
+    try {
+      return await this.request<StatusSnapshot>('GET', '/v1/status');
+    } catch (error) {
+      if (error instanceof CascadeApiError && error.code === 'CASCADE:Health:NoSnapshot') return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Asks whether a WebSocket to `tenant` would be accepted, without upgrading: resolves when
+   * the credentials are fine (the server answers 426), throws the {@link CascadeApiError} it
+   * refused with otherwise (401, 403, 404, ...).
+   */
+  async probeConnect(tenant: string): Promise<void> {
+    const response = await this.raw('GET', `/v1/connect?tenant=${enc(tenant)}`);
+    if (response.status === 426 || response.ok) {
+      await response.body?.cancel();
+      return;
+    }
+    throw await problemFromResponse(response);
+  }
+}
+
+function writeHeaders(options: WriteOptions): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (options.ifVersion !== undefined) headers['if-match'] = `"v${options.ifVersion}"`;
+  if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
+  return headers;
+}

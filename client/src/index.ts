@@ -1,0 +1,32 @@
+/**
+ * Cascade's TypeScript client for browsers and Node: real-time configuration over one
+ * WebSocket per tenant, and a typed wrapper of the HTTP API.
+ */
+export { CascadeClient } from './client.js';
+export type {
+  CascadeClientOptions,
+  ChangeEvent,
+  ClientEvents,
+  ConnectionState,
+  GapEvent,
+  ResyncEvent,
+  ResyncReason,
+} from './client.js';
+export { CascadeHttp } from './http.js';
+export type { CascadeHttpOptions, HistoryOptions, WriteOptions } from './http.js';
+export { CascadeApiError, CascadeFrameError, problemFromResponse } from './errors.js';
+export { changeStream } from './stream.js';
+export type { ChangeStreamOptions } from './stream.js';
+export { DocumentStore, documentKey } from './documents.js';
+export type { ApplyResult, DocumentKey } from './documents.js';
+export { CHANGE_EVENT_TYPES, PING_FRAME, isChangeFrame, parseServerFrame } from './frames.js';
+export { backoffDelay } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export { Heartbeat } from './heartbeat.js';
+export type { HeartbeatOptions } from './heartbeat.js';
+export { authProtocols, connectUrl, SUBPROTOCOL } from './socket.js';
+export type { WebSocketConstructor, WebSocketLike } from './socket.js';
+export { describeChange, describePatch, describePath } from './notifications.js';
+export type { ChangeNotification } from './notifications.js';
+export type { TokenSource } from './token.js';
+export * from './types.js';
