@@ -10,8 +10,8 @@
 //! - [`input`]: reading request bodies and path parameters under size and depth limits.
 //! - [`auth`]: JWT authentication and role-based access.
 //! - [`hubs`]: addressing Durable Objects.
-//! - [`config`], [`tenants`], [`rules`], [`events`], [`connect`], [`history`], [`health`]:
-//!   the endpoints.
+//! - [`config`], [`tenants`], [`rules`], [`events`], [`operations`], [`connect`],
+//!   [`history`], [`health`]: the endpoints.
 
 pub mod auth;
 pub mod config;
@@ -21,6 +21,7 @@ pub mod health;
 pub mod history;
 pub mod hubs;
 pub mod input;
+pub mod operations;
 pub mod problem;
 pub mod routes;
 pub mod rules;

@@ -8,7 +8,16 @@ use worker::{Env, Method, Request, Response};
 
 use crate::auth::{self, access::Rule, Principal};
 use crate::problem::ApiError;
-use crate::{config, connect, events, health, history, input, rules, tenants};
+use crate::{config, connect, events, health, history, input, operations, rules, tenants};
+
+/// A raw path parameter (validated by the endpoint that uses it).
+fn param<'a>(matched: &'a Matched, key: &str) -> &'a str {
+    matched
+        .params
+        .iter()
+        .find(|(k, _)| k == key)
+        .map_or("", |(_, v)| v.as_str())
+}
 
 /// Every endpoint, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +64,18 @@ pub enum Endpoint {
     DeleteRule,
     /// `POST /v1/events`: the seed's `triggerConfigChange`.
     PostEvents,
+    /// `GET /v1/tenants/{tenant}/pending`.
+    ListPending,
+    /// `POST /v1/tenants/{tenant}/pending/{namespace}/{change}/accept`.
+    AcceptPending,
+    /// `POST /v1/tenants/{tenant}/pending/{namespace}/{change}/reject`.
+    RejectPending,
+    /// `GET /v1/tenants/{tenant}/conflicts`.
+    ListConflicts,
+    /// `POST /v1/tenants/{tenant}/conflicts/{namespace}/{conflict}/resolve`.
+    ResolveConflict,
+    /// `POST /v1/tenants/{tenant}/rollback/{namespace}`.
+    Rollback,
 }
 
 /// Method, path pattern and endpoint of every route.
@@ -120,6 +141,36 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
     (Method::Put, "/v1/rules/:rule", Endpoint::PutRule),
     (Method::Delete, "/v1/rules/:rule", Endpoint::DeleteRule),
     (Method::Post, "/v1/events", Endpoint::PostEvents),
+    (
+        Method::Get,
+        "/v1/tenants/:tenant/pending",
+        Endpoint::ListPending,
+    ),
+    (
+        Method::Post,
+        "/v1/tenants/:tenant/pending/:namespace/:change/accept",
+        Endpoint::AcceptPending,
+    ),
+    (
+        Method::Post,
+        "/v1/tenants/:tenant/pending/:namespace/:change/reject",
+        Endpoint::RejectPending,
+    ),
+    (
+        Method::Get,
+        "/v1/tenants/:tenant/conflicts",
+        Endpoint::ListConflicts,
+    ),
+    (
+        Method::Post,
+        "/v1/tenants/:tenant/conflicts/:namespace/:conflict/resolve",
+        Endpoint::ResolveConflict,
+    ),
+    (
+        Method::Post,
+        "/v1/tenants/:tenant/rollback/:namespace",
+        Endpoint::Rollback,
+    ),
 ];
 
 /// The OpenAPI 3.1 document served at `/v1/openapi.json` (also `docs/openapi.json`).
@@ -303,6 +354,22 @@ async fn serve(
         }
         Endpoint::DeleteRule => rules::delete(env, &matched.name("rule")?).await,
         Endpoint::PostEvents => events::post(env, req, principal).await,
+        Endpoint::ListPending => {
+            operations::list(env, &tenant()?, operations::Items::Pending).await
+        }
+        Endpoint::ListConflicts => {
+            operations::list(env, &tenant()?, operations::Items::Conflicts).await
+        }
+        Endpoint::AcceptPending | Endpoint::RejectPending => {
+            let accept = matched.endpoint == Endpoint::AcceptPending;
+            let change = param(matched, "change");
+            operations::decide(env, principal, &tenant()?, &ns()?, change, accept).await
+        }
+        Endpoint::ResolveConflict => {
+            let conflict = param(matched, "conflict");
+            operations::resolve(env, req, principal, &tenant()?, &ns()?, conflict).await
+        }
+        Endpoint::Rollback => operations::rollback(env, req, principal, &tenant()?, &ns()?).await,
     }
 }
 
@@ -367,7 +434,9 @@ mod tests {
                 .replace(":tenant", "t1")
                 .replace(":namespace", "ns")
                 .replace(":user", "u1")
-                .replace(":rule", "r1");
+                .replace(":rule", "r1")
+                .replace(":change", "3.0")
+                .replace(":conflict", "4.1");
             assert_eq!(
                 resolve(method, &path).map(|m| m.endpoint).ok(),
                 Some(*endpoint),

@@ -187,6 +187,23 @@ fn rbac_template_merge_keeps_customizations_and_opens_a_conflict_on_the_same_lea
     let acme = &status.body["tenants"][0];
     assert_eq!(acme["state"], "partial", "{acme}");
     assert_eq!(acme["hub"]["openConflicts"], 1);
+
+    // Manual resolution: take the platform's value.
+    let conflicts = rt.get("/v1/tenants/acme/conflicts").body;
+    assert_eq!(conflicts.as_array().map(Vec::len), Some(1), "{conflicts}");
+    assert_eq!(
+        (&conflicts[0]["upper"], &conflicts[0]["lower"]),
+        (&json!("own-only"), &json!(true))
+    );
+    let id = conflicts[0]["id"].as_str().unwrap();
+    let path = format!("/v1/tenants/acme/conflicts/rbac/{id}/resolve");
+    let resolved = rt.request("POST", &path, Some(r#"{"action": "takeUpper"}"#));
+    assert_eq!(resolved.status, 200, "{resolved:?}");
+    assert_eq!(
+        effective(&rt, "acme", "rbac")["templates"]["editor"]["write"],
+        "own-only"
+    );
+    assert_eq!(rt.get("/v1/tenants/acme/conflicts").body, json!([]));
 }
 
 #[test]
@@ -269,6 +286,96 @@ fn changes_needing_approval_are_pending_and_opted_out_tenants_are_untouched() {
         json!({}),
         "not applied until accepted"
     );
+
+    // The tenant admin sees it and accepts it: then it applies.
+    let admin = token("tenant-admin", Some("acme"), "ann");
+    let pending = rt.request_as(&admin, "GET", "/v1/tenants/acme/pending", None);
+    let items = pending.body.as_array().unwrap();
+    assert_eq!(items.len(), 1, "{pending:?}");
+    assert_eq!(items[0]["namespace"], "modules");
+    let id = items[0]["id"].as_str().unwrap();
+    let bogus = rt.request_as(
+        &admin,
+        "POST",
+        "/v1/tenants/acme/pending/modules/999.9/accept",
+        None,
+    );
+    bogus.assert_problem(404, "CASCADE:Pending:NotFound");
+    let accepted = rt.request_as(
+        &admin,
+        "POST",
+        &format!("/v1/tenants/acme/pending/modules/{id}/accept"),
+        None,
+    );
+    assert_eq!(accepted.status, 200, "{accepted:?}");
+    assert_eq!(
+        effective(&rt, "acme", "modules"),
+        json!({"billing": {"enabled": true}})
+    );
+    assert_eq!(
+        rt.request_as(&admin, "GET", "/v1/tenants/acme/pending", None)
+            .body,
+        json!([])
+    );
+
+    // A second platform change, rejected: it never applies.
+    rt.put_json(
+        "/v1/platform/config/modules",
+        &json!({"billing": {"enabled": false}}),
+    );
+    let id = eventually(Duration::from_secs(20), || {
+        let items = rt
+            .request_as(&admin, "GET", "/v1/tenants/acme/pending", None)
+            .body;
+        items[0]["id"].as_str().map(str::to_owned)
+    });
+    let rejected = rt.request_as(
+        &admin,
+        "POST",
+        &format!("/v1/tenants/acme/pending/modules/{id}/reject"),
+        None,
+    );
+    assert_eq!(rejected.status, 200, "{rejected:?}");
+    assert_eq!(
+        effective(&rt, "acme", "modules"),
+        json!({"billing": {"enabled": true}})
+    );
+}
+
+#[test]
+fn rollback_restores_an_earlier_effective_config_as_a_new_change() {
+    let rt = Runtime::start();
+    rt.create_tenant("acme");
+    let v1 = rt.put_json(
+        "/v1/tenants/acme/config/business",
+        &json!({"hours": "9-17", "currency": "EUR"}),
+    );
+    let version = v1.body["version"].as_u64().unwrap();
+    rt.put_json(
+        "/v1/tenants/acme/config/business",
+        &json!({"hours": "24/7"}),
+    );
+    assert_eq!(effective(&rt, "acme", "business"), json!({"hours": "24/7"}));
+
+    let body = json!({"version": version}).to_string();
+    let back = rt.request("POST", "/v1/tenants/acme/rollback/business", Some(&body));
+    assert_eq!(back.status, 200, "{back:?}");
+    assert!(
+        back.body["seq"].as_u64().unwrap() > version,
+        "a rollback is a new, forward change"
+    );
+    assert_eq!(
+        effective(&rt, "acme", "business"),
+        json!({"hours": "9-17", "currency": "EUR"})
+    );
+    let future = rt.request(
+        "POST",
+        "/v1/tenants/acme/rollback/business",
+        Some(r#"{"version": 999}"#),
+    );
+    assert_eq!(future.status, 422, "{future:?}");
+    let entries = history(&rt, "acme", 3);
+    assert_eq!(entries[0]["action"], "rollback");
 }
 
 #[test]

@@ -45,17 +45,50 @@ pub fn history_row(
     event: &ChangeEvent,
     duration_ms: f64,
 ) -> worker::Result<HistoryRow> {
+    let what = What {
+        namespace: event.kind.as_str(),
+        action: &event.action,
+        scope: event.scope.as_str(),
+        target: event.target_id.as_deref(),
+        by: &event.triggered_by,
+    };
+    operation_row(hub, tenant, seq, outcomes, &what, duration_ms)
+}
+
+/// What an operation was, for its history row.
+pub struct What<'a> {
+    /// Namespace.
+    pub namespace: &'a str,
+    /// The seed's action, or the operation (`pending.accept`, `conflict.resolve`, `rollback`).
+    pub action: &'a str,
+    /// Scope of the layer written.
+    pub scope: &'a str,
+    /// Target of the operation.
+    pub target: Option<&'a str>,
+    /// Who did it.
+    pub by: &'a str,
+}
+
+/// The D1 row for the commit at `seq` of any operation.
+pub fn operation_row(
+    hub: &str,
+    tenant: Option<&str>,
+    seq: u64,
+    outcomes: &[Outcome],
+    what: &What<'_>,
+    duration_ms: f64,
+) -> worker::Result<HistoryRow> {
     Ok(HistoryRow {
         hub: hub.to_owned(),
         tenant_id: tenant.map(str::to_owned),
         seq,
-        event_type: event.kind.as_str().to_owned(),
-        action: event.action.clone(),
-        scope: event.scope.as_str().to_owned(),
-        target_id: event.target_id.clone(),
+        event_type: what.namespace.to_owned(),
+        action: what.action.to_owned(),
+        scope: what.scope.to_owned(),
+        target_id: what.target.map(str::to_owned),
         outcome: summarise(outcomes).to_owned(),
         outcomes: serde_json::to_string(outcomes)?,
-        triggered_by: event.triggered_by.clone(),
+        triggered_by: what.by.to_owned(),
         duration_ms,
         error: None,
         created_at: js_now() as u64,

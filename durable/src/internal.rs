@@ -11,12 +11,17 @@
 //! | `POST /changes`                      | tenant   | [`ChangeSet`] → [`WriteAck`]               |
 //! | `POST /platform-update`              | tenant   | [`Delivery`] → [`DeliveryAck`]             |
 //! | `GET /updates?since=P`               | platform | → `[PlatformUpdate]` (catch-up)             |
+//! | `GET /pending`, `GET /conflicts`     | tenant   | → open items, each with its `namespace`    |
+//! | `POST /pending/{ns}/{id}/{accept\|reject}` | tenant | [`Operation`] → [`WriteAck`]         |
+//! | `POST /conflicts/{ns}/{id}/resolve`  | tenant   | [`Operation`] → [`WriteAck`]               |
+//! | `POST /rollback/{ns}`                | tenant   | [`Operation`] (`version`) → [`WriteAck`]   |
 //! | `GET /connect`                       | tenant   | WebSocket upgrade ([`MEMBER_HEADER`])      |
 //! | `GET /status`                        | both     | → [`HubStatus`]                            |
 //!
 //! Every call carries the hub's identity in [`HUB_NAME_HEADER`] so the object knows which
 //! tenant it serves even when it is woken by an alarm, with no request at all.
 
+use cascade_engine::conflict::ConflictAction;
 use cascade_engine::event::{ChangeEvent, PlatformUpdate};
 use cascade_engine::outcome::Outcome;
 use cascade_engine::rule::SyncRule;
@@ -96,6 +101,23 @@ pub struct ChangeSet {
     /// Guards (`ifMatch` applies to the first event's namespace).
     #[serde(default)]
     pub guard: WriteGuard,
+    /// Tenant and rules.
+    pub context: HubContext,
+}
+
+/// An admin's operation on a tenant's namespace: a pending-change decision, a conflict
+/// resolution, or a rollback.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    /// Who does it.
+    pub by: String,
+    /// For conflict resolution: `{"action": "takeUpper" | "keepLower" | "setValue", "value": ...}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<ConflictAction>,
+    /// For rollback: the version to restore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
     /// Tenant and rules.
     pub context: HubContext,
 }

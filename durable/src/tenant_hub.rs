@@ -14,10 +14,15 @@ use cascade_engine::apply::{
     apply_changes, apply_platform_update, namespaces_touched, PlatformApply,
 };
 use cascade_engine::commit::{Commit, Context};
+use cascade_engine::conflict::resolve_conflict;
 use cascade_engine::event::{ChangeEvent, PlatformUpdate};
 use cascade_engine::matching::NamespacePolicy;
+use cascade_engine::pending::{accept_pending, reject_pending};
+use cascade_engine::rollback::rollback;
 use cascade_engine::scope::{Namespace, Scope, Subject};
+use cascade_engine::state::{NamespaceState, TenantState};
 use cascade_engine::validate::Limits;
+use cascade_engine::EngineError;
 use cascade_protocol::{room, ConfigChange, Problem, ServerFrame, StoredDocument};
 use serde_json::{Map, Value};
 use worker::{
@@ -27,10 +32,10 @@ use worker::{
 
 use crate::core::{js_now, version_mismatch, HubCore, WriteReply};
 use crate::engine_store;
-use crate::history::history_row;
+use crate::history::{history_row, operation_row, What};
 use crate::internal::{
-    ChangeSet, Delivery, DeliveryAck, HubContext, LayerWrite, Member, WriteAck, WriteGuard,
-    BASE_URL, HUB_NAME_HEADER, MEMBER_HEADER, SUBPROTOCOL,
+    ChangeSet, Delivery, DeliveryAck, HubContext, LayerWrite, Member, Operation, WriteAck,
+    WriteGuard, BASE_URL, HUB_NAME_HEADER, MEMBER_HEADER, SUBPROTOCOL,
 };
 use crate::merge_diff::merge_diff;
 use crate::platform_hub::PLATFORM_HUB_NAME;
@@ -121,6 +126,87 @@ impl DurableObject for TenantHub {
                         reply::problem(502, "CASCADE:Fanout:CatchUp", "Bad Gateway", e.to_string())
                     }
                 }
+            }
+            (Method::Get, ["pending"]) => reply::json(
+                &self.open_items(|ns| ns.pending.iter().map(serde_json::to_value).collect())?,
+            ),
+            (Method::Get, ["conflicts"]) => reply::json(
+                &self.open_items(|ns| ns.conflicts.iter().map(serde_json::to_value).collect())?,
+            ),
+            (Method::Post, ["pending", ns, id, decision]) => {
+                let op: Operation = req.json().await?;
+                let (ns, id, decision) =
+                    ((*ns).to_owned(), (*id).to_owned(), (*decision).to_owned());
+                let accept = match decision.as_str() {
+                    "accept" => true,
+                    "reject" => false,
+                    _ => {
+                        return reply::problem(
+                            404,
+                            "CASCADE:Hub:NoRoute",
+                            "Not Found",
+                            "accept or reject",
+                        )
+                    }
+                };
+                let action = if accept {
+                    "pending.accept"
+                } else {
+                    "pending.reject"
+                };
+                self.operate(&tenant, &ns, action, &op, |state, namespace, ctx, by| {
+                    if accept {
+                        accept_pending(state, namespace, &id, ctx, by)
+                    } else {
+                        reject_pending(state, namespace, &id, ctx, by)
+                    }
+                })
+                .await?
+                .response()
+            }
+            (Method::Post, ["conflicts", ns, id, "resolve"]) => {
+                let op: Operation = req.json().await?;
+                let (ns, id) = ((*ns).to_owned(), (*id).to_owned());
+                let Some(resolution) = op.resolution.clone() else {
+                    return reply::problem(
+                        422,
+                        "CASCADE:Conflict:NoAction",
+                        "Unprocessable Content",
+                        "a resolution action is required",
+                    );
+                };
+                self.operate(
+                    &tenant,
+                    &ns,
+                    "conflict.resolve",
+                    &op,
+                    |state, namespace, ctx, by| {
+                        resolve_conflict(state, namespace, &id, &resolution, ctx, by)
+                    },
+                )
+                .await?
+                .response()
+            }
+            (Method::Post, ["rollback", ns]) => {
+                let op: Operation = req.json().await?;
+                let ns = (*ns).to_owned();
+                let Some(version) = op.version else {
+                    return reply::problem(
+                        422,
+                        "CASCADE:Rollback:NoVersion",
+                        "Unprocessable Content",
+                        "a version is required",
+                    );
+                };
+                self.operate(
+                    &tenant,
+                    &ns,
+                    "rollback",
+                    &op,
+                    |state, namespace, ctx, by| rollback(state, namespace, version, ctx, by),
+                )
+                .await?
+                .response()
             }
             _ => reply::problem(
                 404,
@@ -452,6 +538,83 @@ impl TenantHub {
             self.broadcast(tenant, &commit, Scope::Platform, &first.triggered_by)?;
         }
         Ok(true)
+    }
+
+    /// Every namespace's open items (pending changes or conflicts), each with its namespace.
+    fn open_items(
+        &self,
+        items: impl Fn(&NamespaceState) -> Vec<serde_json::Result<Value>>,
+    ) -> Result<Vec<Value>> {
+        let names = engine_store::tenant_namespaces(&self.core.store)?;
+        let state = engine_store::load_tenant(&self.core.store, &names)?;
+        let mut out = Vec::new();
+        for (name, ns) in &state.namespaces {
+            for item in items(ns) {
+                let mut item = item?;
+                item["namespace"] = Value::String(name.as_str().to_owned());
+                out.push(item);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs an admin operation on one namespace as a commit: state, history and broadcast as
+    /// for any change.
+    async fn operate(
+        &self,
+        tenant: &str,
+        ns: &str,
+        action: &str,
+        op: &Operation,
+        run: impl FnOnce(
+            &TenantState,
+            &Namespace,
+            Context<'_>,
+            &str,
+        ) -> std::result::Result<Commit, EngineError>,
+    ) -> Result<WriteReply> {
+        let namespace = match namespace(ns) {
+            Ok(n) => n,
+            Err(p) => return Ok(WriteReply::Refused(p)),
+        };
+        let started = js_now();
+        let state = engine_store::load_tenant(&self.core.store, std::slice::from_ref(&namespace))?;
+        let commit = match run(
+            &state,
+            &namespace,
+            engine_context(&op.context, started),
+            &op.by,
+        ) {
+            Ok(commit) => commit,
+            Err(e) => return Ok(WriteReply::Refused(engine_error::problem(&e))),
+        };
+        self.core
+            .store
+            .set_meta("context", &serde_json::to_string(&op.context)?)?;
+        engine_store::save_tenant(&self.core.store, &commit.state)?;
+        let what = What {
+            namespace: ns,
+            action,
+            scope: "tenant",
+            target: Some(tenant),
+            by: &op.by,
+        };
+        self.core.record(&operation_row(
+            tenant,
+            Some(tenant),
+            commit.seq,
+            &commit.outcomes,
+            &what,
+            js_now() - started,
+        )?)?;
+        let version = commit
+            .state
+            .namespace(&namespace)
+            .map_or(commit.seq, |n| n.version);
+        let ack = WriteAck::committed(commit.seq, version, &commit.outcomes)?;
+        self.core.arm_alarm(std::time::Duration::ZERO).await?;
+        self.broadcast(tenant, &commit, Scope::Tenant, &op.by)?;
+        Ok(WriteReply::Done(ack))
     }
 
     /// The hub's status, with its pending changes and open conflicts counted.

@@ -45,7 +45,13 @@ pub fn rule(endpoint: Endpoint) -> Rule {
         | Endpoint::PutTenantConfig
         | Endpoint::GetTenantEffective
         | Endpoint::SyncTenant
-        | Endpoint::TenantHistory => Rule::TenantAdminOfPath,
+        | Endpoint::TenantHistory
+        | Endpoint::ListPending
+        | Endpoint::AcceptPending
+        | Endpoint::RejectPending
+        | Endpoint::ListConflicts
+        | Endpoint::ResolveConflict
+        | Endpoint::Rollback => Rule::TenantAdminOfPath,
         Endpoint::GetUserConfig | Endpoint::PutUserConfig | Endpoint::GetUserEffective => {
             Rule::UserOfPathOrTenantAdmin
         }

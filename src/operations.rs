@@ -1,0 +1,141 @@
+//! Admin operations on a tenant's namespaces: list and decide pending changes, list and
+//! resolve conflicts, roll a namespace back to an earlier version. Each decision is a commit
+//! in the tenant's hub (its own `seq`, history row and broadcast).
+
+use cascade_durable::internal::{Operation, WriteAck};
+use cascade_engine::conflict::ConflictAction;
+use serde::Deserialize;
+use serde_json::Value;
+use worker::{Env, Method, Request, Response};
+
+use crate::auth::Principal;
+use crate::config::{ack_response, hub_context};
+use crate::hubs::Hub;
+use crate::input;
+use crate::problem::ApiError;
+use crate::tenants;
+
+/// Which open items to list.
+#[derive(Debug, Clone, Copy)]
+pub enum Items {
+    /// Platform changes waiting for a decision.
+    Pending,
+    /// Conflicts waiting for a resolution.
+    Conflicts,
+}
+
+/// `GET /v1/tenants/{tenant}/pending` and `.../conflicts`.
+pub async fn list(env: &Env, tenant: &str, items: Items) -> Result<Response, ApiError> {
+    tenants::require(env, tenant).await?;
+    let path = match items {
+        Items::Pending => "/pending",
+        Items::Conflicts => "/conflicts",
+    };
+    let found: Vec<Value> = Hub::tenant(env, tenant)?
+        .call::<(), _>(Method::Get, path, None)
+        .await?;
+    Ok(Response::from_json(&found)?)
+}
+
+/// Checks an item id from the path (`{seq}.{n}`, as the engine makes them).
+pub fn item_id(id: &str) -> Result<String, ApiError> {
+    if !id.is_empty() && id.len() <= 40 && id.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        Ok(id.to_owned())
+    } else {
+        Err(ApiError::InvalidName {
+            what: "id",
+            value: id.chars().take(40).collect(),
+        })
+    }
+}
+
+/// `POST /v1/tenants/{tenant}/pending/{namespace}/{id}/accept` (or `/reject`).
+pub async fn decide(
+    env: &Env,
+    principal: &Principal,
+    tenant: &str,
+    namespace: &str,
+    id: &str,
+    accept: bool,
+) -> Result<Response, ApiError> {
+    let op = operation(env, principal, tenant, None, None).await?;
+    let decision = if accept { "accept" } else { "reject" };
+    send(
+        env,
+        tenant,
+        &format!("/pending/{namespace}/{}/{decision}", item_id(id)?),
+        &op,
+    )
+    .await
+}
+
+/// Body of a conflict resolution.
+#[derive(Debug, Deserialize)]
+struct Resolution {
+    #[serde(flatten)]
+    action: ConflictAction,
+}
+
+/// `POST /v1/tenants/{tenant}/conflicts/{namespace}/{id}/resolve` with `{"action":
+/// "takeUpper" | "keepLower" | "setValue", "value": ...}`.
+pub async fn resolve(
+    env: &Env,
+    mut req: Request,
+    principal: &Principal,
+    tenant: &str,
+    namespace: &str,
+    id: &str,
+) -> Result<Response, ApiError> {
+    let body: Resolution = input::json_body(&mut req).await?;
+    let op = operation(env, principal, tenant, Some(body.action), None).await?;
+    send(
+        env,
+        tenant,
+        &format!("/conflicts/{namespace}/{}/resolve", item_id(id)?),
+        &op,
+    )
+    .await
+}
+
+/// Body of a rollback.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rollback {
+    version: u64,
+}
+
+/// `POST /v1/tenants/{tenant}/rollback/{namespace}` with `{"version": N}`: restores the
+/// namespace's layers as they were at version N, as a new forward change.
+pub async fn rollback(
+    env: &Env,
+    mut req: Request,
+    principal: &Principal,
+    tenant: &str,
+    namespace: &str,
+) -> Result<Response, ApiError> {
+    let body: Rollback = input::json_body(&mut req).await?;
+    let op = operation(env, principal, tenant, None, Some(body.version)).await?;
+    send(env, tenant, &format!("/rollback/{namespace}"), &op).await
+}
+
+async fn operation(
+    env: &Env,
+    principal: &Principal,
+    tenant: &str,
+    resolution: Option<ConflictAction>,
+    version: Option<u64>,
+) -> Result<Operation, ApiError> {
+    Ok(Operation {
+        by: principal.sub.clone(),
+        resolution,
+        version,
+        context: hub_context(env, tenant).await?,
+    })
+}
+
+async fn send(env: &Env, tenant: &str, path: &str, op: &Operation) -> Result<Response, ApiError> {
+    let ack: WriteAck = Hub::tenant(env, tenant)?
+        .call(Method::Post, path, Some(op))
+        .await?;
+    ack_response(&ack)
+}
