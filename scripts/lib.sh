@@ -22,7 +22,8 @@ ensure_wasm_target() {
 # ensure_cargo_tool BINARY CRATE VERSION [extra cargo-install flags]
 ensure_cargo_tool() {
   local bin=$1 crate=$2 version=$3; shift 3
-  if "$bin" --version 2>/dev/null | grep -qF " $version"; then return; fi
+  # Tools print "NAME X.Y.Z" or just "X.Y.Z"; -w keeps 0.2.13 from matching 0.2.130.
+  if "$bin" --version 2>/dev/null | grep -qwF "$version"; then return; fi
   log "installing $crate $version (once; takes a few minutes)"
   cargo install "$crate" --version "$version" "$@"
 }

@@ -6,7 +6,7 @@
 //! Every tenant-side write carries the tenant's registry entry and the sync rules, read from
 //! D1 for that write, so the hub applies it under the rules as they are now.
 
-use cascade_durable::internal::{HubContext, LayerWrite, WriteAck, WriteGuard};
+use cascade_durable::internal::{HubContext, LayerChange, LayerWrite, WriteAck, WriteGuard};
 use cascade_durable::registry;
 use cascade_protocol::StoredDocument;
 use serde_json::Value;
@@ -53,20 +53,37 @@ pub async fn get_tenant_side(
     with_etag(Response::from_json(&doc)?, doc.version)
 }
 
-/// `PUT` a tenant's layer (`user` absent) or a user's layer.
-pub async fn put_tenant_side(
+/// How a write request changes a layer: `PUT` replaces it, `PATCH` patches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// `PUT`: the body is the layer's new values.
+    Put,
+    /// `PATCH`: the body is a merge patch or a JSON Patch, by `Content-Type`.
+    Patch,
+}
+
+/// Media type of an RFC 7396 merge patch.
+pub const MERGE_PATCH: &str = "application/merge-patch+json";
+/// Media type of an RFC 6902 JSON Patch.
+pub const JSON_PATCH: &str = "application/json-patch+json";
+/// Most operations in one JSON Patch.
+pub const MAX_PATCH_OPS: usize = 1000;
+
+/// `PUT` or `PATCH` a tenant's layer (`user` absent) or a user's layer.
+pub async fn write_tenant_side(
     env: &Env,
     mut req: Request,
+    mode: WriteMode,
     principal: &Principal,
     tenant: &str,
     user: Option<&str>,
     namespace: &str,
 ) -> Result<Response, ApiError> {
-    let (config, guard) = read_write(&mut req).await?;
+    let (change, guard) = read_write(&mut req, mode).await?;
     let context = hub_context(env, tenant).await?;
     let write = LayerWrite {
         user: user.map(str::to_owned),
-        config,
+        change,
         triggered_by: principal.sub.clone(),
         guard,
         context,
@@ -85,18 +102,19 @@ pub async fn get_platform(env: &Env, namespace: &str) -> Result<Response, ApiErr
     with_etag(Response::from_json(&doc)?, doc.version)
 }
 
-/// `PUT /v1/platform/config/{namespace}`: replaces the platform layer; the platform hub fans
-/// the change out to every tenant.
-pub async fn put_platform(
+/// `PUT` or `PATCH /v1/platform/config/{namespace}`: changes the platform layer; the platform
+/// hub fans the change out to every tenant.
+pub async fn write_platform(
     env: &Env,
     mut req: Request,
+    mode: WriteMode,
     principal: &Principal,
     namespace: &str,
 ) -> Result<Response, ApiError> {
-    let (config, guard) = read_write(&mut req).await?;
+    let (change, guard) = read_write(&mut req, mode).await?;
     let write = LayerWrite {
         user: None,
-        config,
+        change,
         triggered_by: principal.sub.clone(),
         guard,
         context: HubContext::default(),
@@ -120,13 +138,37 @@ pub async fn hub_context(env: &Env, tenant: &str) -> Result<HubContext, ApiError
     })
 }
 
-/// Reads a whole-document write: the body and the write's guards.
+/// Reads a write: the change its body asks for and the write's guards.
 async fn read_write(
     req: &mut Request,
-) -> Result<(serde_json::Map<String, Value>, WriteGuard), ApiError> {
+    mode: WriteMode,
+) -> Result<(LayerChange, WriteGuard), ApiError> {
     let guard = write_guard(req)?;
+    let media = req.headers().get("content-type")?.unwrap_or_default();
+    let media = media
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     let body: Value = input::json_body(req).await?;
-    Ok((input::config_object(body)?, guard))
+    let change = match mode {
+        WriteMode::Put => LayerChange::Replace(input::config_object(body)?),
+        WriteMode::Patch if media == MERGE_PATCH => LayerChange::Merge(input::config_object(body)?),
+        WriteMode::Patch if media == JSON_PATCH => {
+            let ops = body.as_array().map_or(0, Vec::len);
+            if ops > MAX_PATCH_OPS {
+                return Err(ApiError::MalformedJson(format!(
+                    "a JSON Patch may have at most {MAX_PATCH_OPS} operations, got {ops}"
+                )));
+            }
+            let patch = serde_json::from_value(body)
+                .map_err(|e| ApiError::MalformedJson(format!("not an RFC 6902 JSON Patch: {e}")))?;
+            LayerChange::Json(patch)
+        }
+        WriteMode::Patch => return Err(ApiError::UnsupportedMediaType(media)),
+    };
+    Ok((change, guard))
 }
 
 /// The `If-Match` and `Idempotency-Key` headers of a write.

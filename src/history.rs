@@ -1,9 +1,12 @@
-//! `GET /v1/tenants/{tenant}/history`: the tenant's event history from D1, newest first.
+//! `GET /v1/tenants/{tenant}/history`: the tenant's event history from D1, newest first,
+//! filtered by namespace, scope, outcome and time, paginated by `seq`.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use worker::wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};
 
+use crate::input;
 use crate::problem::ApiError;
 use crate::tenants;
 
@@ -11,6 +14,8 @@ use crate::tenants;
 pub const DEFAULT_LIMIT: u32 = 50;
 /// Largest page.
 pub const MAX_LIMIT: u32 = 500;
+/// Above any `seq` a JavaScript number holds exactly: "no upper bound".
+const NO_BOUND: u64 = u64::MAX >> 11;
 
 /// One history entry as returned.
 #[derive(Debug, Serialize, Deserialize)]
@@ -21,14 +26,16 @@ pub struct HistoryEntry {
     /// Namespace (the seed's event `type`).
     #[serde(rename = "type")]
     pub event_type: String,
-    /// The seed's `action`.
+    /// The seed's `action`, or the operation (`pending.accept`, `rollback`, ...).
     pub action: String,
     /// Scope written.
     pub scope: String,
     /// Target of the write.
     pub target_id: Option<String>,
-    /// What happened.
+    /// What happened, in one word.
     pub outcome: String,
+    /// Every engine outcome.
+    pub outcomes: Value,
     /// Who made the change.
     pub triggered_by: String,
     /// Time spent in the hub, in milliseconds.
@@ -47,67 +54,201 @@ struct Row {
     scope: String,
     target_id: Option<String>,
     outcome: String,
+    outcomes: String,
     triggered_by: String,
     duration_ms: f64,
     error: Option<String>,
     created_at: f64,
 }
 
-/// A page of history: entries with `seq` below `before` (all when absent), newest first.
+/// The query of a history page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    /// Page size.
+    pub limit: u32,
+    /// Only entries with a smaller `seq` (the previous page's `nextBefore`).
+    pub before: u64,
+    /// Only this namespace.
+    pub namespace: Option<String>,
+    /// Only this scope (`platform`, `tenant`, `user`).
+    pub scope: Option<String>,
+    /// Only this outcome (`applied`, `conflict`, `pending`, ...).
+    pub outcome: Option<String>,
+    /// Only entries at or after this time (Unix ms).
+    pub since: u64,
+    /// Only entries before this time (Unix ms).
+    pub until: u64,
+}
+
+fn bad(name: &'static str, problem: impl Into<String>) -> ApiError {
+    ApiError::BadQuery {
+        name,
+        problem: problem.into(),
+    }
+}
+
+fn number(name: &'static str, value: &str) -> Result<u64, ApiError> {
+    value
+        .parse()
+        .map_err(|_| bad(name, format!("must be a whole number, got '{value:.40}'")))
+}
+
+impl Filter {
+    /// Parses the query string pairs; unknown parameters are refused so a typo never
+    /// silently widens the result.
+    pub fn parse<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Self, ApiError> {
+        let mut f = Self {
+            limit: DEFAULT_LIMIT,
+            before: NO_BOUND,
+            namespace: None,
+            scope: None,
+            outcome: None,
+            since: 0,
+            until: NO_BOUND,
+        };
+        for (key, value) in pairs {
+            match key {
+                "limit" => {
+                    f.limit = value
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|n| (1..=MAX_LIMIT).contains(n))
+                        .ok_or_else(|| bad("limit", format!("must be 1..={MAX_LIMIT}, got '{value:.40}'")))?;
+                }
+                "before" => f.before = number("before", value)?,
+                "since" => f.since = number("since", value)?,
+                "until" => f.until = number("until", value)?,
+                "namespace" => f.namespace = Some(input::name("namespace", value)?),
+                "scope" => match value {
+                    "platform" | "tenant" | "user" => f.scope = Some(value.to_owned()),
+                    _ => return Err(bad("scope", "must be platform, tenant or user")),
+                },
+                "outcome" => {
+                    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_lowercase()) {
+                        return Err(bad("outcome", "must be an outcome word such as applied or conflict"));
+                    }
+                    f.outcome = Some(value.to_owned());
+                }
+                _ => {
+                    return Err(ApiError::BadQuery {
+                        name: "query",
+                        problem: format!(
+                            "unknown parameter '{key:.40}' (use limit, before, namespace, scope, outcome, since, until)"
+                        ),
+                    })
+                }
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// A page of history, newest first, with `nextBefore` when more entries may follow.
 pub async fn list(env: &Env, req: &Request, tenant: &str) -> Result<Response, ApiError> {
-    tenants::require(env, tenant).await?;
     let url = req.url()?;
-    let mut limit = DEFAULT_LIMIT;
-    let mut before = u64::MAX >> 11; // above any seq a JavaScript number holds exactly
-    for (key, value) in url.query_pairs() {
-        match key.as_ref() {
-            "limit" => {
-                limit = value
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or(ApiError::BadQuery {
-                        name: "limit",
-                        problem: format!("must be 1..={MAX_LIMIT}, got '{value}'"),
-                    })?;
-            }
-            "before" => {
-                before = value.parse().map_err(|_| ApiError::BadQuery {
-                    name: "before",
-                    problem: format!("must be a sequence number, got '{value}'"),
-                })?;
-            }
-            _ => {}
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let filter = Filter::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    tenants::require(env, tenant).await?;
+
+    let mut sql = String::from(
+        "SELECT seq, event_type, action, scope, target_id, outcome, outcomes, triggered_by, duration_ms, error, created_at
+         FROM sync_events WHERE tenant_id = ?1 AND seq < ?2 AND created_at >= ?3 AND created_at < ?4",
+    );
+    let mut binds = vec![
+        JsValue::from_str(tenant),
+        JsValue::from_f64(filter.before as f64),
+        JsValue::from_f64(filter.since as f64),
+        JsValue::from_f64(filter.until as f64),
+    ];
+    for (column, value) in [
+        ("event_type", &filter.namespace),
+        ("scope", &filter.scope),
+        ("outcome", &filter.outcome),
+    ] {
+        if let Some(value) = value {
+            binds.push(JsValue::from_str(value));
+            sql.push_str(&format!(" AND {column} = ?{}", binds.len()));
         }
     }
+    binds.push(JsValue::from_f64(f64::from(filter.limit)));
+    sql.push_str(&format!(" ORDER BY seq DESC LIMIT ?{}", binds.len()));
+
     let rows: Vec<Row> = tenants::db(env)?
-        .prepare(
-            "SELECT seq, event_type, action, scope, target_id, outcome, triggered_by, duration_ms, error, created_at
-             FROM sync_events WHERE tenant_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
-        )
-        .bind(&[JsValue::from_str(tenant), JsValue::from_f64(before as f64), JsValue::from_f64(f64::from(limit))])?
+        .prepare(sql)
+        .bind(&binds)?
         .all()
         .await?
         .results()?;
-    let entries: Vec<HistoryEntry> = rows
+    let entries = rows
         .into_iter()
-        .map(|r| HistoryEntry {
-            seq: r.seq as u64,
-            event_type: r.event_type,
-            action: r.action,
-            scope: r.scope,
-            target_id: r.target_id,
-            outcome: r.outcome,
-            triggered_by: r.triggered_by,
-            duration_ms: r.duration_ms,
-            error: r.error,
-            created_at: r.created_at as u64,
+        .map(|r| {
+            Ok(HistoryEntry {
+                seq: r.seq as u64,
+                event_type: r.event_type,
+                action: r.action,
+                scope: r.scope,
+                target_id: r.target_id,
+                outcome: r.outcome,
+                outcomes: serde_json::from_str(&r.outcomes)?,
+                triggered_by: r.triggered_by,
+                duration_ms: r.duration_ms,
+                error: r.error,
+                created_at: r.created_at as u64,
+            })
         })
-        .collect();
-    let next_before = (entries.len() == limit as usize)
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let next_before = (entries.len() == filter.limit as usize)
         .then(|| entries.last().map(|e| e.seq))
         .flatten();
     Ok(Response::from_json(
         &serde_json::json!({ "entries": entries, "nextBefore": next_before }),
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_parse_and_refuse_what_they_do_not_know() {
+        let f = Filter::parse(
+            [
+                ("namespace", "auth"),
+                ("scope", "platform"),
+                ("outcome", "conflict"),
+                ("limit", "10"),
+                ("since", "5"),
+            ]
+            .into_iter(),
+        )
+        .expect("valid");
+        assert_eq!(
+            (
+                f.namespace.as_deref(),
+                f.scope.as_deref(),
+                f.outcome.as_deref()
+            ),
+            (Some("auth"), Some("platform"), Some("conflict"))
+        );
+        assert_eq!((f.limit, f.since, f.before), (10, 5, NO_BOUND));
+        for bad in [
+            ("limit", "0"),
+            ("limit", "501"),
+            ("scope", "galaxy"),
+            ("before", "x"),
+            ("outcome", "DROP TABLE"),
+            ("namspace", "auth"),
+        ] {
+            assert!(
+                matches!(
+                    Filter::parse([bad].into_iter()),
+                    Err(ApiError::BadQuery { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+    }
 }

@@ -57,6 +57,9 @@ pub enum ApiError {
     /// A WebSocket endpoint was called without an upgrade.
     #[error("this endpoint only accepts WebSocket upgrades (send 'Upgrade: websocket')")]
     UpgradeRequired,
+    /// A `PATCH` body's media type is neither merge patch nor JSON Patch.
+    #[error("PATCH takes Content-Type application/merge-patch+json or application/json-patch+json, got '{0}'")]
+    UnsupportedMediaType(String),
     /// A request header is malformed.
     #[error("header '{name}': {problem}")]
     BadHeader {
@@ -121,6 +124,11 @@ impl ApiError {
                 (405, "CASCADE:Route:MethodNotAllowed", "Method Not Allowed")
             }
             Self::UpgradeRequired => (426, "CASCADE:Connect:UpgradeRequired", "Upgrade Required"),
+            Self::UnsupportedMediaType(_) => (
+                415,
+                "CASCADE:Request:UnsupportedMediaType",
+                "Unsupported Media Type",
+            ),
             Self::BadHeader { .. } => (400, "CASCADE:Request:BadHeader", "Bad Request"),
             Self::BadQuery { .. } => (400, "CASCADE:Request:BadQuery", "Bad Request"),
             Self::Internal(_) => (500, "CASCADE:Internal", "Internal Server Error"),

@@ -64,6 +64,12 @@ pub enum Endpoint {
     DeleteRule,
     /// `POST /v1/events`: the seed's `triggerConfigChange`.
     PostEvents,
+    /// `PATCH /v1/tenants/{tenant}/config/{namespace}`.
+    PatchTenantConfig,
+    /// `PATCH /v1/tenants/{tenant}/users/{user}/config/{namespace}`.
+    PatchUserConfig,
+    /// `PATCH /v1/platform/config/{namespace}`.
+    PatchPlatformConfig,
     /// `GET /v1/tenants/{tenant}/pending`.
     ListPending,
     /// `POST /v1/tenants/{tenant}/pending/{namespace}/{change}/accept`.
@@ -141,6 +147,21 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
     (Method::Put, "/v1/rules/:rule", Endpoint::PutRule),
     (Method::Delete, "/v1/rules/:rule", Endpoint::DeleteRule),
     (Method::Post, "/v1/events", Endpoint::PostEvents),
+    (
+        Method::Patch,
+        "/v1/tenants/:tenant/config/:namespace",
+        Endpoint::PatchTenantConfig,
+    ),
+    (
+        Method::Patch,
+        "/v1/tenants/:tenant/users/:user/config/:namespace",
+        Endpoint::PatchUserConfig,
+    ),
+    (
+        Method::Patch,
+        "/v1/platform/config/:namespace",
+        Endpoint::PatchPlatformConfig,
+    ),
     (
         Method::Get,
         "/v1/tenants/:tenant/pending",
@@ -302,6 +323,7 @@ async fn serve(
     tenant: Option<String>,
 ) -> Result<Response, ApiError> {
     use config::View;
+    use config::WriteMode::{Patch, Put};
     let tenant = || {
         tenant
             .clone()
@@ -331,7 +353,7 @@ async fn serve(
             config::get_tenant_side(env, &tenant()?, None, &ns()?, View::Effective).await
         }
         Endpoint::PutTenantConfig => {
-            config::put_tenant_side(env, req, principal, &tenant()?, None, &ns()?).await
+            config::write_tenant_side(env, req, Put, principal, &tenant()?, None, &ns()?).await
         }
         Endpoint::GetUserConfig => {
             config::get_tenant_side(env, &tenant()?, Some(&user()?), &ns()?, View::Layer).await
@@ -340,11 +362,32 @@ async fn serve(
             config::get_tenant_side(env, &tenant()?, Some(&user()?), &ns()?, View::Effective).await
         }
         Endpoint::PutUserConfig => {
-            config::put_tenant_side(env, req, principal, &tenant()?, Some(&user()?), &ns()?).await
+            config::write_tenant_side(env, req, Put, principal, &tenant()?, Some(&user()?), &ns()?)
+                .await
         }
         Endpoint::TenantHistory => history::list(env, &req, &tenant()?).await,
         Endpoint::GetPlatformConfig => config::get_platform(env, &ns()?).await,
-        Endpoint::PutPlatformConfig => config::put_platform(env, req, principal, &ns()?).await,
+        Endpoint::PutPlatformConfig => {
+            config::write_platform(env, req, Put, principal, &ns()?).await
+        }
+        Endpoint::PatchPlatformConfig => {
+            config::write_platform(env, req, Patch, principal, &ns()?).await
+        }
+        Endpoint::PatchTenantConfig => {
+            config::write_tenant_side(env, req, Patch, principal, &tenant()?, None, &ns()?).await
+        }
+        Endpoint::PatchUserConfig => {
+            config::write_tenant_side(
+                env,
+                req,
+                Patch,
+                principal,
+                &tenant()?,
+                Some(&user()?),
+                &ns()?,
+            )
+            .await
+        }
         Endpoint::Connect => connect::connect(env, req, principal, &tenant()?).await,
         Endpoint::ListRules => rules::list(env).await,
         Endpoint::PutRule => {

@@ -249,3 +249,110 @@ fn writes_beyond_the_rate_limit_get_429_with_retry_after() {
         200
     );
 }
+
+#[test]
+fn patch_takes_merge_patches_and_json_patches_and_refuses_anything_else() {
+    let rt = runtime_with_two_tenants();
+    rt.put_json(
+        CONFIG,
+        &json!({"email": {"enabled": true, "from": "a@acme"}, "sms": {"provider": "twilio"}}),
+    );
+    let auth = format!("Bearer {}", rt.admin_token);
+    let patch = |media: &str, body: &str| {
+        rt.request_with(
+            &[("authorization", &auth), ("content-type", media)],
+            "PATCH",
+            CONFIG,
+            Some(body),
+        )
+    };
+
+    let merged = patch(
+        "application/merge-patch+json",
+        r#"{"email": {"from": "b@acme"}, "sms": null}"#,
+    );
+    assert_eq!(merged.status, 200, "{merged:?}");
+    assert_eq!(
+        rt.get(CONFIG).body["config"],
+        json!({"email": {"enabled": true, "from": "b@acme"}})
+    );
+
+    let ops = r#"[{"op": "test", "path": "/email/enabled", "value": true}, {"op": "add", "path": "/push", "value": {"enabled": false}}]"#;
+    assert_eq!(patch("application/json-patch+json", ops).status, 200);
+    assert_eq!(
+        rt.get(CONFIG).body["config"],
+        json!({"email": {"enabled": true, "from": "b@acme"}, "push": {"enabled": false}})
+    );
+
+    // A failed `test` applies nothing; so does a body of the wrong media type.
+    let failing = r#"[{"op": "remove", "path": "/push"}, {"op": "test", "path": "/email/enabled", "value": false}]"#;
+    patch("application/json-patch+json", failing).assert_problem(422, "CASCADE:Patch:Failed");
+    patch("application/json", "{}").assert_problem(415, "CASCADE:Request:UnsupportedMediaType");
+    assert!(rt.get(CONFIG).body["config"].get("push").is_some());
+
+    // A retried JSON Patch replays its first answer, though it would no longer apply.
+    let remove = r#"[{"op": "remove", "path": "/push"}]"#;
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json-patch+json"),
+        ("idempotency-key", "remove-push-1"),
+    ];
+    let first = rt.request_with(&headers, "PATCH", CONFIG, Some(remove));
+    let retry = rt.request_with(&headers, "PATCH", CONFIG, Some(remove));
+    assert_eq!(first.status, 200, "{first:?}");
+    assert_eq!(
+        (retry.status, retry.header("idempotent-replayed")),
+        (200, Some("true")),
+        "{retry:?}"
+    );
+    assert_eq!(retry.body["seq"], first.body["seq"]);
+}
+
+#[test]
+fn history_filters_by_namespace_scope_and_outcome_and_pages_by_seq() {
+    let rt = runtime_with_two_tenants();
+    for n in 0..3 {
+        rt.put_json(CONFIG, &json!({"n": n}));
+        rt.put_json("/v1/tenants/acme/config/mfa", &json!({"n": n}));
+    }
+    rt.put_json(
+        "/v1/tenants/acme/users/ulla/config/mfa",
+        &json!({"methods": ["totp"]}),
+    );
+    let all = support::eventually(std::time::Duration::from_secs(15), || {
+        let h = rt.get("/v1/tenants/acme/history?limit=100");
+        (h.body["entries"].as_array().map_or(0, Vec::len) == 7).then_some(h)
+    });
+    assert_eq!(all.body["nextBefore"], serde_json::Value::Null);
+
+    let mfa = rt.get("/v1/tenants/acme/history?namespace=mfa");
+    assert_eq!(mfa.body["entries"].as_array().map(Vec::len), Some(4));
+    let users = rt.get("/v1/tenants/acme/history?scope=user");
+    assert_eq!(users.body["entries"][0]["targetId"], "ulla");
+    assert_eq!(users.body["entries"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        rt.get("/v1/tenants/acme/history?outcome=conflict").body["entries"],
+        json!([])
+    );
+
+    // Pages of 3, newest first, following nextBefore, cover everything once.
+    let mut seen = Vec::new();
+    let mut path = "/v1/tenants/acme/history?limit=3".to_owned();
+    loop {
+        let page = rt.get(&path);
+        seen.extend(
+            page.body["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["seq"].as_u64().unwrap()),
+        );
+        match page.body["nextBefore"].as_u64() {
+            Some(before) => path = format!("/v1/tenants/acme/history?limit=3&before={before}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (1..=7).rev().collect::<Vec<u64>>());
+    rt.get("/v1/tenants/acme/history?limt=3")
+        .assert_problem(400, "CASCADE:Request:BadQuery");
+}

@@ -180,6 +180,22 @@ impl HubCore {
         }))
     }
 
+    /// A write that cannot be applied is refused with `problem`, unless it is the retry of a
+    /// request already answered, which gets that answer (a retried JSON Patch may no longer
+    /// apply precisely because the first attempt did).
+    pub(crate) fn refuse_unless_replay<R: Serialize>(
+        &self,
+        hub: &str,
+        key: Option<&str>,
+        request: &R,
+        problem: Problem,
+    ) -> Result<WriteReply> {
+        Ok(match self.guard(hub, key, request)? {
+            Err(reply) => reply,
+            Ok(_) => WriteReply::Refused(problem),
+        })
+    }
+
     /// Records the answer of an admitted write under its idempotency key (in the same run of
     /// synchronous writes as the change itself), and returns the reply.
     pub(crate) fn answer(&self, admitted: &Admitted, ack: WriteAck) -> Result<WriteReply> {

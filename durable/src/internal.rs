@@ -73,15 +73,27 @@ pub struct WriteGuard {
     pub idempotency_key: Option<String>,
 }
 
-/// A whole-document write of one layer: the platform layer, the tenant layer, or a user's.
+/// How a write changes a layer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "camelCase")]
+pub enum LayerChange {
+    /// `PUT`: the layer's new values, whole.
+    Replace(Map<String, Value>),
+    /// `PATCH` with `application/merge-patch+json` (RFC 7396).
+    Merge(Map<String, Value>),
+    /// `PATCH` with `application/json-patch+json` (RFC 6902), applied to the current layer.
+    Json(json_patch::Patch),
+}
+
+/// A write of one layer: the platform layer, the tenant layer, or a user's.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LayerWrite {
     /// The user whose layer is written; absent for the tenant (or platform) layer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
-    /// The layer's new values (only this scope's own values).
-    pub config: Map<String, Value>,
+    /// The change to the layer (only this scope's own values).
+    pub change: LayerChange,
     /// Who made the change.
     pub triggered_by: String,
     /// Guards.

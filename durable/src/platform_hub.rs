@@ -14,7 +14,7 @@ use worker::{
 
 use crate::core::{js_now, version_mismatch, HubCore, WriteReply};
 use crate::internal::{ChangeSet, LayerWrite, WriteAck, WriteGuard};
-use crate::merge_diff::merge_diff;
+use crate::merge_diff::layer_merge_patch;
 use crate::{engine_error, engine_store, fanout, history, reply};
 
 /// The single name under which the platform hub is addressed.
@@ -155,15 +155,26 @@ impl PlatformHub {
             .get(&namespace)
             .and_then(|n| n.layer.as_value().as_object().cloned())
             .unwrap_or_default();
+        let request = (ns, &write.change, write.guard.if_match);
+        let patch = match layer_merge_patch(&current, &write.change) {
+            Ok(patch) => patch,
+            Err(problem) => {
+                return self.core.refuse_unless_replay(
+                    hub,
+                    write.guard.idempotency_key.as_deref(),
+                    &request,
+                    problem,
+                )
+            }
+        };
         let event = ChangeEvent {
             kind: namespace,
             action: "update".into(),
             scope: Scope::Platform,
             target_id: None,
-            config: Value::Object(merge_diff(&current, &write.config)),
+            config: Value::Object(patch),
             triggered_by: write.triggered_by,
         };
-        let request = (ns, &write.config, write.guard.if_match);
         self.commit(hub, &request, vec![event], &write.guard).await
     }
 

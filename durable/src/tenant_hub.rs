@@ -37,7 +37,7 @@ use crate::internal::{
     ChangeSet, Delivery, DeliveryAck, HubContext, LayerWrite, Member, Operation, WriteAck,
     WriteGuard, BASE_URL, HUB_NAME_HEADER, MEMBER_HEADER, SUBPROTOCOL,
 };
-use crate::merge_diff::merge_diff;
+use crate::merge_diff::layer_merge_patch;
 use crate::platform_hub::PLATFORM_HUB_NAME;
 use crate::{engine_error, reply};
 
@@ -346,15 +346,26 @@ impl TenantHub {
             Some(id) => (Scope::User, id.clone()),
             None => (Scope::Tenant, tenant.to_owned()),
         };
+        let request = (ns, &write.user, &write.change, write.guard.if_match);
+        let patch = match layer_merge_patch(&current, &write.change) {
+            Ok(patch) => patch,
+            Err(problem) => {
+                return self.core.refuse_unless_replay(
+                    tenant,
+                    write.guard.idempotency_key.as_deref(),
+                    &request,
+                    problem,
+                )
+            }
+        };
         let event = ChangeEvent {
             kind: namespace,
             action: "update".into(),
             scope,
             target_id: Some(target),
-            config: Value::Object(merge_diff(&current, &write.config)),
+            config: Value::Object(patch),
             triggered_by: write.triggered_by,
         };
-        let request = (ns, &write.user, &write.config, write.guard.if_match);
         self.apply_events(tenant, &request, vec![event], &write.guard, &write.context)
             .await
     }

@@ -38,11 +38,13 @@ pub fn rule(endpoint: Endpoint) -> Rule {
         | Endpoint::ListTenants
         | Endpoint::PutTenant
         | Endpoint::GetPlatformConfig
-        | Endpoint::PutPlatformConfig => Rule::PlatformAdmin,
+        | Endpoint::PutPlatformConfig
+        | Endpoint::PatchPlatformConfig => Rule::PlatformAdmin,
         Endpoint::ListRules | Endpoint::PutRule | Endpoint::DeleteRule => Rule::PlatformAdmin,
         Endpoint::GetTenant
         | Endpoint::GetTenantConfig
         | Endpoint::PutTenantConfig
+        | Endpoint::PatchTenantConfig
         | Endpoint::GetTenantEffective
         | Endpoint::SyncTenant
         | Endpoint::TenantHistory
@@ -52,9 +54,10 @@ pub fn rule(endpoint: Endpoint) -> Rule {
         | Endpoint::ListConflicts
         | Endpoint::ResolveConflict
         | Endpoint::Rollback => Rule::TenantAdminOfPath,
-        Endpoint::GetUserConfig | Endpoint::PutUserConfig | Endpoint::GetUserEffective => {
-            Rule::UserOfPathOrTenantAdmin
-        }
+        Endpoint::GetUserConfig
+        | Endpoint::PutUserConfig
+        | Endpoint::PatchUserConfig
+        | Endpoint::GetUserEffective => Rule::UserOfPathOrTenantAdmin,
         Endpoint::Connect => Rule::MemberOfTenant,
         Endpoint::PostEvents => Rule::Authenticated,
     }

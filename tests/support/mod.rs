@@ -545,7 +545,11 @@ fn try_request(
     for (k, v) in headers.unwrap_or_default() {
         builder = builder.header(*k, *v);
     }
-    if body.is_some() {
+    let typed = headers
+        .unwrap_or_default()
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+    if body.is_some() && !typed {
         builder = builder.header("content-type", "application/json");
     }
     let request = builder.body(body.unwrap_or_default().to_owned()).unwrap();
