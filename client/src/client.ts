@@ -79,6 +79,11 @@ export type ClientEvents = {
 export interface CascadeClientOptions {
   /** Origin of the service, e.g. `http://127.0.0.1:8787`. */
   baseUrl: string;
+  /**
+   * The user whose effective config to hold (an end user's client); absent: the tenant's
+   * effective config (admins). Must match the token's subject for a user token.
+   */
+  user?: string;
   /** The tenant whose hub to follow. */
   tenant: string;
   /** The JWT; a function is called again on every (re)connection. */
@@ -99,7 +104,7 @@ export interface CascadeClientOptions {
   random?: () => number;
 }
 
-type Trackable = DocumentKey & { scope: 'tenant' | 'platform' };
+type Trackable = DocumentKey;
 
 /** Keeps a tenant's configuration documents current over one WebSocket. */
 export class CascadeClient {
@@ -128,7 +133,7 @@ export class CascadeClient {
     this.options = options;
     this.tenant = options.tenant;
     this.http = new CascadeHttp({ baseUrl: options.baseUrl, token: options.token, fetch: options.fetch });
-    for (const namespace of options.namespaces ?? []) this.addTracked({ scope: 'tenant', namespace });
+    for (const namespace of options.namespaces ?? []) this.addTracked(this.keyFor(namespace));
     if (options.heartbeat !== false) {
       this.heartbeat = new Heartbeat(
         () => this.socket?.send(PING_FRAME),
@@ -153,9 +158,9 @@ export class CascadeClient {
     return this.error;
   }
 
-  /** A held document (`scope` defaults to `tenant`). */
-  document(namespace: string, scope: DocumentKey['scope'] = 'tenant'): ConfigDocument | undefined {
-    return this.store.get({ scope, namespace });
+  /** The held effective document of a namespace. */
+  document(namespace: string): ConfigDocument | undefined {
+    return this.store.get({ namespace });
   }
 
   /** Every held document. */
@@ -210,8 +215,8 @@ export class CascadeClient {
    * Starts holding a namespace document: fetches it now over HTTP and keeps it current from
    * then on. Resolves with the fetched document.
    */
-  track(namespace: string, scope: Trackable['scope'] = 'tenant'): Promise<ConfigDocument> {
-    const key: Trackable = { scope, namespace };
+  track(namespace: string): Promise<ConfigDocument> {
+    const key = this.keyFor(namespace);
     this.addTracked(key);
     return this.enqueue(async () => {
       const [document] = await this.refetch([key], 'track');
@@ -220,14 +225,17 @@ export class CascadeClient {
   }
 
   /** Stops holding a namespace document. */
-  untrack(namespace: string, scope: Trackable['scope'] = 'tenant'): void {
-    const key = { scope, namespace };
-    this.tracked.delete(`${scope}/${namespace}`);
-    this.store.delete(key);
+  untrack(namespace: string): void {
+    this.tracked.delete(namespace);
+    this.store.delete({ namespace });
+  }
+
+  private keyFor(namespace: string): Trackable {
+    return { scope: this.options.user === undefined ? 'tenant' : 'user', namespace };
   }
 
   private addTracked(key: Trackable): void {
-    this.tracked.set(`${key.scope}/${key.namespace}`, key);
+    this.tracked.set(key.namespace, key);
   }
 
   private setState(state: ConnectionState): void {
@@ -423,7 +431,7 @@ export class CascadeClient {
     const result = this.store.apply(frame);
     if (result.kind === 'failed') {
       this.emitError(new Error(`patch for ${frame.namespace} v${frame.version} did not apply: ${result.error.message}`));
-      const key = this.tracked.get(`${frame.scope}/${frame.namespace}`);
+      const key = this.tracked.get(frame.namespace);
       if (key) await this.refetch([key], 'patch-failed');
       if (generation !== this.generation) return;
       this.seq = frame.seq;
@@ -446,10 +454,12 @@ export class CascadeClient {
 
   /** Fetches documents over HTTP, stores them, and reports those that changed. */
   private async refetch(keys: Trackable[], reason: ResyncReason): Promise<ConfigDocument[]> {
-    const documents = await Promise.all(keys.map((key) => this.http.getDocument(key.scope, this.tenant, key.namespace)));
+    const documents = await Promise.all(
+      keys.map((key) => this.http.getEffective(this.tenant, key.namespace, this.options.user)),
+    );
     for (const document of documents) {
-      const key = { scope: document.scope, namespace: document.namespace };
-      if (!this.tracked.has(`${key.scope}/${key.namespace}`)) continue; // untracked meanwhile
+      const key = { namespace: document.namespace };
+      if (!this.tracked.has(key.namespace)) continue; // untracked meanwhile
       const held = this.store.get(key);
       this.store.set(document);
       if (!held || held.version !== document.version) this.emitter.emit('document', document);

@@ -2,7 +2,11 @@
 import { applyPatch, deepClone } from 'fast-json-patch';
 import type { ChangeFrame, ConfigDocument, JsonObject, Scope } from './types.js';
 
-/** Identifies a held document: its scope and namespace (the tenant is the client's). */
+/**
+ * Identifies a held document. The client holds one document per namespace: the effective
+ * config of its subject (the tenant, or one user). Change frames of every scope (platform,
+ * tenant, user) patch that same document, so the key is the namespace alone.
+ */
 export interface DocumentKey {
   scope: Scope;
   namespace: string;
@@ -19,9 +23,9 @@ export type ApplyResult =
   /** The patch does not apply to the held document: it must be fetched again. */
   | { kind: 'failed'; error: Error };
 
-/** Stable string form of a {@link DocumentKey}. */
-export function documentKey(key: DocumentKey): string {
-  return `${key.scope}/${key.namespace}`;
+/** Stable string form of a {@link DocumentKey}: the namespace (see {@link DocumentKey}). */
+export function documentKey(key: Pick<DocumentKey, 'namespace'>): string {
+  return key.namespace;
 }
 
 /**
@@ -32,7 +36,7 @@ export class DocumentStore {
   private readonly docs = new Map<string, ConfigDocument>();
 
   /** The held document, if any. */
-  get(key: DocumentKey): ConfigDocument | undefined {
+  get(key: Pick<DocumentKey, 'namespace'>): ConfigDocument | undefined {
     return this.docs.get(documentKey(key));
   }
 
@@ -47,7 +51,7 @@ export class DocumentStore {
   }
 
   /** Forgets a document. */
-  delete(key: DocumentKey): void {
+  delete(key: Pick<DocumentKey, 'namespace'>): void {
     this.docs.delete(documentKey(key));
   }
 

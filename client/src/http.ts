@@ -90,6 +90,16 @@ export class CascadeHttp {
     return this.request('PUT', `/v1/tenants/${enc(tenant)}`, input);
   }
 
+  /**
+   * The effective config of a namespace: the tenant's
+   * (`GET /v1/tenants/{tenant}/effective/{namespace}`), or one user's
+   * (`GET /v1/tenants/{tenant}/users/{user}/effective/{namespace}`). Change frames patch this.
+   */
+  getEffective(tenant: string, namespace: string, user?: string): Promise<ConfigDocument> {
+    const subject = user === undefined ? '' : `/users/${enc(user)}`;
+    return this.request('GET', `/v1/tenants/${enc(tenant)}${subject}/effective/${enc(namespace)}`);
+  }
+
   /** `GET /v1/tenants/{tenant}/config/{namespace}`: the tenant layer and its version. */
   getConfig(tenant: string, namespace: string): Promise<ConfigDocument> {
     return this.request('GET', `/v1/tenants/${enc(tenant)}/config/${enc(namespace)}`);
@@ -110,10 +120,6 @@ export class CascadeHttp {
     return this.request('PUT', `/v1/platform/config/${enc(namespace)}`, config, writeHeaders(options));
   }
 
-  /** Reads a document of either scope that has an HTTP endpoint (`tenant` or `platform`). */
-  getDocument(scope: 'tenant' | 'platform', tenant: string, namespace: string): Promise<ConfigDocument> {
-    return scope === 'platform' ? this.getPlatformConfig(namespace) : this.getConfig(tenant, namespace);
-  }
 
   /** `GET /v1/tenants/{tenant}/history`: newest first. */
   history(tenant: string, options: HistoryOptions = {}): Promise<HistoryPage> {

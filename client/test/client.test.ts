@@ -36,7 +36,7 @@ describe('CascadeClient', () => {
     await until(() => c.state === 'open', 'open');
     expect(states).toEqual(['connecting', 'open']);
     expect(c.lastSeq).toBe(1);
-    expect(c.document('notifications')).toEqual(await http.getConfig(tenant, 'notifications'));
+    expect(c.document('notifications')).toEqual(await http.getEffective(tenant, 'notifications'));
     expect(c.document('never-written')).toMatchObject({ version: 0, config: {} });
   });
 
@@ -59,7 +59,7 @@ describe('CascadeClient', () => {
       expect(event.frame.seq).toBe(ack.seq);
       expect(event.resynced).toBe(false);
       expect(event.document?.config).toEqual(body);
-      expect(c.document('notifications')).toEqual(await http.getConfig(tenant, 'notifications'));
+      expect(c.document('notifications')).toEqual(await http.getEffective(tenant, 'notifications'));
     }
     expect(changes[1]!.previous?.config).toEqual(writes[0]);
     expect(changes[0]!.frame).toMatchObject({ type: 'config-updated', scope: 'tenant', tenant, triggeredBy: 'test-admin' });
@@ -122,7 +122,7 @@ describe('CascadeClient', () => {
       [3, true],
     ]);
     expect(c.lastSeq).toBe(3);
-    expect(c.document('notifications')).toEqual(await http.getConfig(tenant, 'notifications'));
+    expect(c.document('notifications')).toEqual(await http.getEffective(tenant, 'notifications'));
     // Back in step: the next change is patched again.
     await http.putConfig(tenant, 'notifications', { a: 4 });
     await until(() => changes.length === 3, 'third change');
@@ -150,7 +150,7 @@ describe('CascadeClient', () => {
     expect(new URL(urls[1]!).searchParams.get('since')).toBe('1');
     expect(resyncs.map((r) => r.reason)).toEqual(['connect', 'reconnect']);
     expect(c.lastSeq).toBe(3);
-    expect(c.document('notifications')).toEqual(await http.getConfig(tenant, 'notifications'));
+    expect(c.document('notifications')).toEqual(await http.getEffective(tenant, 'notifications'));
   });
 
   it('reconnects without fetching again when nothing was missed', async () => {

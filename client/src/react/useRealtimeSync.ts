@@ -44,7 +44,7 @@ export interface RealtimeSync {
   isReconnecting: boolean;
   /** The last applied `seq`. */
   lastSeq: number | undefined;
-  /** Held documents by namespace (tenant scope). */
+  /** Held effective documents by namespace. */
   documents: Record<string, ConfigDocument>;
   /** Notifications of recent changes, newest first. */
   notifications: ChangeNotification[];
@@ -65,7 +65,7 @@ type Handlers = Pick<
 
 function tenantDocuments(client: CascadeClient): Record<string, ConfigDocument> {
   const out: Record<string, ConfigDocument> = {};
-  for (const document of client.documents()) if (document.scope === 'tenant') out[document.namespace] = document;
+  for (const document of client.documents()) out[document.namespace] = document;
   return out;
 }
 
