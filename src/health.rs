@@ -44,6 +44,12 @@ pub struct TenantHealth {
     pub hub: Option<HubStatus>,
     /// Why it failed, when it did.
     pub error: Option<String>,
+    /// When it lagged the platform: how many platform updates the check's resync applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resynced: Option<u64>,
+    /// When the resync failed: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resync_error: Option<String>,
 }
 
 /// A stored health snapshot.
@@ -122,6 +128,7 @@ pub async fn run_check(env: &Env, cron: &str) -> Result<Snapshot, ApiError> {
             .map(|t| tenant_health(env, t.id.clone(), platform.platform_seq));
         lines.extend(join_all(checks).await);
     }
+    heal(env, &mut lines, platform.platform_seq).await;
     let (counts, health_pct) = summarise(&lines);
     let snapshot = Snapshot {
         taken_at: worker::js_sys::Date::now() as u64,
@@ -143,6 +150,36 @@ pub async fn run_check(env: &Env, cron: &str) -> Result<Snapshot, ApiError> {
     Ok(snapshot)
 }
 
+/// Self-healing: every reachable tenant that lags the platform is synced now (it applies the
+/// platform updates it missed, each recorded in its history). The line keeps the state the
+/// check found, and says what healing did.
+async fn heal(env: &Env, lines: &mut [TenantHealth], platform_seq: u64) {
+    let lagging: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| {
+            l.hub
+                .as_ref()
+                .is_some_and(|h| h.platform_seq < platform_seq)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    for batch in lagging.chunks(STATUS_BATCH) {
+        let results = join_all(
+            batch
+                .iter()
+                .map(|&i| tenants::sync_hub(env, &lines[i].tenant)),
+        )
+        .await;
+        for (&i, result) in batch.iter().zip(results) {
+            match result {
+                Ok(ack) => lines[i].resynced = Some(ack.applied),
+                Err(e) => lines[i].resync_error = Some(e.to_problem().detail),
+            }
+        }
+    }
+}
+
 async fn tenant_health(env: &Env, tenant: String, platform_seq: u64) -> TenantHealth {
     let status = match Hub::tenant(env, &tenant) {
         Ok(hub) => {
@@ -157,12 +194,16 @@ async fn tenant_health(env: &Env, tenant: String, platform_seq: u64) -> TenantHe
             state: classify(&hub, platform_seq),
             error: hub.last_error.clone(),
             hub: Some(hub),
+            resynced: None,
+            resync_error: None,
         },
         Err(e) => TenantHealth {
             tenant,
             state: TenantState::Failed,
             hub: None,
             error: Some(e.to_problem().detail),
+            resynced: None,
+            resync_error: None,
         },
     }
 }
@@ -241,6 +282,8 @@ mod tests {
             state,
             hub: None,
             error: None,
+            resynced: None,
+            resync_error: None,
         };
         let (counts, pct) = summarise(&[
             line(TenantState::Success),

@@ -147,7 +147,9 @@ pub async fn sync(env: &Env, id: &str) -> Result<Response, ApiError> {
     Ok(Response::from_json(&sync_hub(env, id).await?)?)
 }
 
-async fn sync_hub(env: &Env, id: &str) -> Result<DeliveryAck, ApiError> {
+/// Asks the tenant's hub to catch up with the platform (used by creation, manual sync and
+/// the health check's self-healing).
+pub async fn sync_hub(env: &Env, id: &str) -> Result<DeliveryAck, ApiError> {
     let context = crate::config::hub_context(env, id).await?;
     crate::hubs::Hub::tenant(env, id)?
         .call(worker::Method::Post, "/sync", Some(&context))

@@ -457,3 +457,43 @@ fn tenant_admin_changes_reach_users_and_users_change_only_their_own_layer() {
         "twilio"
     );
 }
+
+#[test]
+fn the_health_check_heals_a_tenant_that_missed_a_platform_change() {
+    let state = support::State::fresh();
+    let rt = Runtime::start_on(state.clone());
+    install_seed_rules(&rt);
+    rt.create_tenant("acme");
+    rt.put_json(
+        "/v1/platform/config/auth",
+        &json!({"sso": {"provider": "okta"}}),
+    );
+    wait_for_platform(&rt, &["acme"], "auth", |c| c["sso"]["provider"] == "okta");
+    // "late" is registered behind the API's back (straight in D1), so nobody delivers the
+    // platform change to it: its hub lags.
+    state.execute_sql(
+        "INSERT INTO tenants (id, name, attributes, opt_outs, created_at, updated_at) VALUES ('late', 'Late', '{}', '[]', 0, 0);",
+    );
+    assert_eq!(effective(&rt, "late", "auth"), json!({}));
+
+    assert_eq!(rt.get("/__scheduled?cron=*/5+*+*+*+*").status, 200);
+    let status = eventually(Duration::from_secs(10), || {
+        let s = rt.get("/v1/status");
+        (s.status == 200).then_some(s)
+    });
+    let late = status.body["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tenant"] == "late")
+        .unwrap()
+        .clone();
+    assert_eq!(late["state"], "pending", "{late}");
+    assert_eq!(late["resynced"], 1, "{late}");
+    assert_eq!(
+        effective(&rt, "late", "auth"),
+        json!({"sso": {"provider": "okta"}})
+    );
+    let entries = history(&rt, "late", 1);
+    assert_eq!(entries[0]["scope"], "platform");
+}
