@@ -48,7 +48,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
-    let depth = depth(&value);
+    // The engine's own measure, so the Worker and the hubs agree on what "too deep" is.
+    let depth = cascade_engine::document::depth(&value);
     if depth > MAX_JSON_DEPTH {
         return Err(ApiError::TooDeep {
             depth,
@@ -70,28 +71,10 @@ pub fn config_object(value: Value) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-/// Nesting depth of a JSON value: scalars are 0, `{}` and `[]` are 1.
-///
-/// serde_json itself stops at 128 levels; this limit is lower and gives a clear error.
-pub fn depth(value: &Value) -> usize {
-    match value {
-        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
-        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
-        _ => 0,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn depth_counts_containers() {
-        assert_eq!(depth(&json!(1)), 0);
-        assert_eq!(depth(&json!({})), 1);
-        assert_eq!(depth(&json!({"a": [1, {"b": 2}]})), 3);
-    }
 
     #[test]
     fn parse_refuses_oversized_deep_and_malformed_bodies() {
