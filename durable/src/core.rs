@@ -4,12 +4,16 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
+use cascade_engine::event::ChangeEvent;
+use cascade_engine::scope::{Namespace, Scope};
 use cascade_protocol::Problem;
 use serde::Serialize;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use worker::{Env, Request, Response, Result, State};
 
-use crate::internal::{HubStatus, WriteAck, HUB_NAME_HEADER};
+use crate::internal::{HubStatus, LayerWrite, WriteAck, HUB_NAME_HEADER};
+use crate::merge_diff::layer_merge_patch;
 use crate::outbox::{self, HistoryRow};
 use crate::rate::TokenBucket;
 use crate::reply;
@@ -194,6 +198,36 @@ impl HubCore {
             Err(reply) => reply,
             Ok(_) => WriteReply::Refused(problem),
         })
+    }
+
+    /// The engine event for a layer write, given the layer's current values: the write's
+    /// change as a merge patch on `scope`'s layer of `namespace`. When the change cannot apply
+    /// (a JSON Patch that fails), the reply instead: a refusal, or the first answer if this is
+    /// a retry (see [`HubCore::refuse_unless_replay`]).
+    pub(crate) fn layer_event<R: Serialize>(
+        &self,
+        hub: &str,
+        request: &R,
+        write: &LayerWrite,
+        current: &Map<String, Value>,
+        target: (Namespace, Scope, Option<String>),
+    ) -> Result<std::result::Result<ChangeEvent, WriteReply>> {
+        let (kind, scope, target_id) = target;
+        match layer_merge_patch(current, &write.change) {
+            Ok(patch) => Ok(Ok(ChangeEvent {
+                kind,
+                action: "update".into(),
+                scope,
+                target_id,
+                config: Value::Object(patch),
+                triggered_by: write.triggered_by.clone(),
+            })),
+            Err(problem) => {
+                let key = write.guard.idempotency_key.as_deref();
+                self.refuse_unless_replay(hub, key, request, problem)
+                    .map(Err)
+            }
+        }
     }
 
     /// Records the answer of an admitted write under its idempotency key (in the same run of

@@ -7,14 +7,13 @@ use cascade_engine::platform::apply_platform_changes;
 use cascade_engine::scope::{Namespace, Scope};
 use cascade_engine::validate::Limits;
 use cascade_protocol::StoredDocument;
-use serde_json::{Map, Value};
+use serde_json::Map;
 use worker::{
     durable_object, wasm_bindgen, DurableObject, Env, Method, Request, Response, Result, State,
 };
 
 use crate::core::{js_now, version_mismatch, HubCore, WriteReply};
 use crate::internal::{ChangeSet, LayerWrite, WriteAck, WriteGuard};
-use crate::merge_diff::layer_merge_patch;
 use crate::{engine_error, engine_store, fanout, history, reply};
 
 /// The single name under which the platform hub is addressed.
@@ -156,26 +155,14 @@ impl PlatformHub {
             .and_then(|n| n.layer.as_value().as_object().cloned())
             .unwrap_or_default();
         let request = (ns, &write.change, write.guard.if_match);
-        let patch = match layer_merge_patch(&current, &write.change) {
-            Ok(patch) => patch,
-            Err(problem) => {
-                return self.core.refuse_unless_replay(
-                    hub,
-                    write.guard.idempotency_key.as_deref(),
-                    &request,
-                    problem,
-                )
-            }
-        };
-        let event = ChangeEvent {
-            kind: namespace,
-            action: "update".into(),
-            scope: Scope::Platform,
-            target_id: None,
-            config: Value::Object(patch),
-            triggered_by: write.triggered_by,
-        };
-        self.commit(hub, &request, vec![event], &write.guard).await
+        let target = (namespace, Scope::Platform, None);
+        match self
+            .core
+            .layer_event(hub, &request, &write, &current, target)?
+        {
+            Ok(event) => self.commit(hub, &request, vec![event], &write.guard).await,
+            Err(reply) => Ok(reply),
+        }
     }
 
     /// Commits platform events atomically, logs the update and queues its fan-out.

@@ -37,7 +37,6 @@ use crate::internal::{
     ChangeSet, Delivery, DeliveryAck, HubContext, LayerWrite, Member, Operation, WriteAck,
     WriteGuard, BASE_URL, HUB_NAME_HEADER, MEMBER_HEADER, SUBPROTOCOL,
 };
-use crate::merge_diff::layer_merge_patch;
 use crate::platform_hub::PLATFORM_HUB_NAME;
 use crate::{engine_error, reply};
 
@@ -347,27 +346,17 @@ impl TenantHub {
             None => (Scope::Tenant, tenant.to_owned()),
         };
         let request = (ns, &write.user, &write.change, write.guard.if_match);
-        let patch = match layer_merge_patch(&current, &write.change) {
-            Ok(patch) => patch,
-            Err(problem) => {
-                return self.core.refuse_unless_replay(
-                    tenant,
-                    write.guard.idempotency_key.as_deref(),
-                    &request,
-                    problem,
-                )
+        let target = (namespace, scope, Some(target));
+        match self
+            .core
+            .layer_event(tenant, &request, &write, &current, target)?
+        {
+            Ok(event) => {
+                self.apply_events(tenant, &request, vec![event], &write.guard, &write.context)
+                    .await
             }
-        };
-        let event = ChangeEvent {
-            kind: namespace,
-            action: "update".into(),
-            scope,
-            target_id: Some(target),
-            config: Value::Object(patch),
-            triggered_by: write.triggered_by,
-        };
-        self.apply_events(tenant, &request, vec![event], &write.guard, &write.context)
-            .await
+            Err(reply) => Ok(reply),
+        }
     }
 
     /// Applies tenant- and user-scope events atomically as one commit, behind the guards.
