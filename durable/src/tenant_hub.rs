@@ -662,6 +662,7 @@ impl TenantHub {
         pair.server.send(&ServerFrame::Hello {
             tenant: tenant.to_owned(),
             seq: self.core.store.seq()?,
+            resume: cascade_protocol::Resume::None,
         })?;
         let mut resp = Response::from_websocket(pair.client)?;
         // A browser that offered our subprotocol (to carry its token) must see it accepted.

@@ -1,5 +1,7 @@
 //! WebSocket frames from server to client, and the stored-document shape the API returns.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -25,17 +27,121 @@ pub struct ConfigChange {
     pub triggered_by: Option<String>,
 }
 
+/// How a hub brings a connecting client up to date, announced in `hello`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Resume {
+    /// The client gave no `since`: nothing is replayed (it reads documents over HTTP).
+    #[default]
+    None,
+    /// The change frames after the client's `since` follow, in order, from the hub's log.
+    Replay,
+    /// A `snapshot` follows: the client asked for `since=0`, or the log no longer reaches
+    /// back to its `since`.
+    Snapshot,
+}
+
+/// One namespace in a [`ServerFrame::Snapshot`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotDocument {
+    /// The namespace's version (the `seq` of its last write; 0 when never written).
+    pub version: u64,
+    /// The subject's effective config of the namespace.
+    pub config: Map<String, Value>,
+}
+
+/// What a `sync-status` frame reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "scope", rename_all = "kebab-case")]
+pub enum SyncStatusReport {
+    /// One tenant, sent by its hub to `tenant:{id}:admins` after each change it commits.
+    Tenant(TenantSyncStatus),
+    /// The platform, sent by the platform hub to `platform:admins` after each health check.
+    Platform(PlatformSyncStatus),
+}
+
+/// A tenant's sync state as its hub sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantSyncStatus {
+    /// The tenant.
+    pub tenant: String,
+    /// `success`, `partial` (pending changes or open conflicts), `pending` (platform
+    /// changes not applied yet) or `failed` (the hub's last operation failed).
+    pub status: String,
+    /// The hub's sequence number.
+    pub seq: u64,
+    /// The platform sequence the tenant has applied.
+    pub platform_seq: u64,
+    /// Platform changes waiting for a tenant admin's decision.
+    pub pending_changes: u64,
+    /// Conflicts waiting for a manual resolution.
+    pub open_conflicts: u64,
+}
+
+/// The platform-wide view of the last health check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformSyncStatus {
+    /// When the check ran, in milliseconds since the Unix epoch.
+    pub checked_at: u64,
+    /// The platform's sequence number at the check.
+    pub platform_seq: u64,
+    /// Share of tenants in `success`, 0 to 100.
+    pub health_percent: f64,
+    /// Tenants per status (`success`, `partial`, `pending`, `failed`).
+    pub tenants_by_status: BTreeMap<String, u64>,
+    /// Tenants whose status changed since the previous check, with their new status.
+    #[serde(default)]
+    pub changed: BTreeMap<String, String>,
+}
+
+/// A frame a client may send. Anything else is answered with an `error` frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum ClientFrame {
+    /// Heartbeat: must be exactly `{"type":"ping"}`, which the runtime answers with
+    /// `{"type":"pong"}` without waking the hub.
+    Ping,
+    /// Asks the hub for a `sync-status` frame now (admins only).
+    Status,
+}
+
 /// A frame sent by a hub to a connected client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ServerFrame {
-    /// First frame on every connection: where the hub is now.
+    /// First frame on every connection: where the hub is now and how the client is brought
+    /// up to it (see [`Resume`]). A [`ServerFrame::Synced`] follows once it is.
     Hello {
-        /// Tenant the socket is attached to.
+        /// Tenant the socket is attached to (`platform` on the platform hub).
         tenant: String,
         /// The hub's current sequence number.
         seq: u64,
+        /// How the frames between `hello` and `synced` bring the client to `seq`.
+        #[serde(default)]
+        resume: Resume,
     },
+    /// The subject's whole effective config of every namespace it follows, at `seq`: sent
+    /// when a client connects with `since=0`, or when the hub's retained log no longer
+    /// reaches back to the client's `since`.
+    Snapshot {
+        /// Tenant the snapshot belongs to.
+        tenant: String,
+        /// The hub's sequence number the snapshot was taken at.
+        seq: u64,
+        /// Namespace name to its effective document and version.
+        configs: BTreeMap<String, SnapshotDocument>,
+    },
+    /// The client has everything up to `seq`: the replay or snapshot after `hello` is over
+    /// and live frames (with a larger `seq`) follow. Resume from `seq` after a drop.
+    Synced {
+        /// The sequence number the client is now at.
+        seq: u64,
+    },
+    /// The sync state of a tenant (to its admins, after each change) or of the whole
+    /// platform (to platform admins, after each health check).
+    SyncStatus(SyncStatusReport),
     /// A change in a namespace without a dedicated event name.
     ConfigUpdated(ConfigChange),
     /// A change in the `modules` namespace.
@@ -73,7 +179,12 @@ impl ServerFrame {
             | Self::ModuleChanged(c)
             | Self::AuthChanged(c)
             | Self::RbacChanged(c) => Some(c),
-            Self::Hello { .. } | Self::Pong | Self::Error { .. } => None,
+            Self::Hello { .. }
+            | Self::Snapshot { .. }
+            | Self::Synced { .. }
+            | Self::SyncStatus(_)
+            | Self::Pong
+            | Self::Error { .. } => None,
         }
     }
 }
@@ -134,7 +245,35 @@ mod tests {
             ServerFrame::Hello {
                 tenant: "acme".into(),
                 seq: 3,
+                resume: Resume::Replay,
             },
+            ServerFrame::Snapshot {
+                tenant: "acme".into(),
+                seq: 3,
+                configs: BTreeMap::from([(
+                    "auth".to_owned(),
+                    SnapshotDocument {
+                        version: 2,
+                        config: json!({"mfa": true}).as_object().cloned().expect("object"),
+                    },
+                )]),
+            },
+            ServerFrame::Synced { seq: 3 },
+            ServerFrame::SyncStatus(SyncStatusReport::Tenant(TenantSyncStatus {
+                tenant: "acme".into(),
+                status: "partial".into(),
+                seq: 3,
+                platform_seq: 1,
+                pending_changes: 1,
+                open_conflicts: 0,
+            })),
+            ServerFrame::SyncStatus(SyncStatusReport::Platform(PlatformSyncStatus {
+                checked_at: 1,
+                platform_seq: 2,
+                health_percent: 50.0,
+                tenants_by_status: BTreeMap::from([("success".to_owned(), 1)]),
+                changed: BTreeMap::new(),
+            })),
             ServerFrame::for_change(change("rbac")),
             ServerFrame::Pong,
             ServerFrame::Error {
@@ -147,5 +286,40 @@ mod tests {
             let back: ServerFrame = serde_json::from_str(&text).expect("parses");
             assert_eq!(back, frame);
         }
+    }
+
+    #[test]
+    fn hello_without_resume_reads_as_none_and_sync_status_carries_its_scope() {
+        let hello: ServerFrame =
+            serde_json::from_str(r#"{"type":"hello","tenant":"acme","seq":4}"#).expect("parses");
+        assert_eq!(
+            hello,
+            ServerFrame::Hello {
+                tenant: "acme".into(),
+                seq: 4,
+                resume: Resume::None
+            }
+        );
+        let status = ServerFrame::SyncStatus(SyncStatusReport::Tenant(TenantSyncStatus {
+            tenant: "acme".into(),
+            status: "success".into(),
+            seq: 1,
+            platform_seq: 0,
+            pending_changes: 0,
+            open_conflicts: 0,
+        }));
+        let wire = serde_json::to_value(&status).expect("serializes");
+        assert_eq!(wire["type"], "sync-status");
+        assert_eq!(wire["scope"], "tenant");
+        assert_eq!(wire["pendingChanges"], 0);
+    }
+
+    #[test]
+    fn client_frames_parse_by_type() {
+        let ping: ClientFrame = serde_json::from_str(r#"{"type":"ping"}"#).expect("parses");
+        assert_eq!(ping, ClientFrame::Ping);
+        let status: ClientFrame = serde_json::from_str(r#"{"type":"status"}"#).expect("parses");
+        assert_eq!(status, ClientFrame::Status);
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"shout"}"#).is_err());
     }
 }

@@ -11,6 +11,9 @@ mod frames;
 mod names;
 mod problem;
 
-pub use frames::{ConfigChange, ServerFrame, StoredDocument};
+pub use frames::{
+    ClientFrame, ConfigChange, PlatformSyncStatus, Resume, ServerFrame, SnapshotDocument,
+    StoredDocument, SyncStatusReport, TenantSyncStatus,
+};
 pub use names::{event_name_for_namespace, is_valid_name, room, MAX_NAME_LEN};
 pub use problem::{Problem, PROBLEM_CONTENT_TYPE};
