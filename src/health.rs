@@ -238,6 +238,7 @@ mod tests {
             seq: 1,
             platform_seq: 3,
             connections: 0,
+            connections_by_role: Default::default(),
             outbox_pending,
             pending_changes: 0,
             open_conflicts: 0,

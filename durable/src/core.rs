@@ -298,6 +298,7 @@ impl HubCore {
             seq: self.store.seq()?,
             platform_seq: self.store.counter("platform_seq")?,
             connections: self.state.get_websockets().len() as u64,
+            connections_by_role: std::collections::BTreeMap::new(),
             outbox_pending: self.store.count("outbox")?,
             pending_changes: 0,
             open_conflicts: 0,

@@ -201,6 +201,9 @@ pub struct HubStatus {
     pub platform_seq: u64,
     /// Open WebSocket connections attached to the hub.
     pub connections: u64,
+    /// Open connections per role: `admins` and `users` on a tenant hub.
+    #[serde(default)]
+    pub connections_by_role: std::collections::BTreeMap<String, u64>,
     /// History rows written in the hub but not yet flushed to D1.
     pub outbox_pending: u64,
     /// Platform changes waiting for a tenant admin's decision.

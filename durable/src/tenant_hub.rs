@@ -620,6 +620,13 @@ impl TenantHub {
     /// The hub's status, with its pending changes and open conflicts counted.
     fn status(&self, tenant: &str) -> Result<crate::internal::HubStatus> {
         let mut status = self.core.status(tenant)?;
+        for (role, tag) in [
+            ("admins", room::tenant_admins(tenant)),
+            ("users", users_room(tenant)),
+        ] {
+            let count = self.core.state.get_websockets_with_tag(&tag).len() as u64;
+            status.connections_by_role.insert(role.to_owned(), count);
+        }
         let names = engine_store::tenant_namespaces(&self.core.store)?;
         let state = engine_store::load_tenant(&self.core.store, &names)?;
         for ns in state.namespaces.values() {
