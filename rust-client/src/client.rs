@@ -211,6 +211,20 @@ impl Events {
         }
     }
 
+    /// The next event if one is already there, without waiting.
+    pub fn try_recv(&mut self) -> Option<Event> {
+        match self.receiver.try_recv() {
+            Ok(event) => Some(event),
+            Err(broadcast::error::TryRecvError::Lagged(missed)) => Some(Event::Lagged { missed }),
+            Err(_) => None,
+        }
+    }
+
+    /// Every event already there, without waiting.
+    pub fn drain(&mut self) -> Vec<Event> {
+        std::iter::from_fn(|| self.try_recv()).collect()
+    }
+
     /// The next event matching `pick` within `within`, mapped; events before it are dropped.
     pub async fn next_matching<T>(
         &mut self,
