@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures::Stream;
 use serde_json::Value;
-use tokio::sync::{broadcast, watch, Notify};
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, sleep_until, Instant};
 
@@ -31,8 +31,8 @@ struct Shared {
     sync: Mutex<SyncState>,
     progress: watch::Sender<Progress>,
     events: broadcast::Sender<Event>,
-    /// Asks the task to drop the current socket and reconnect now.
-    reconnect: Notify,
+    /// Bumped to ask the task to drop the current socket and reconnect.
+    reconnect: watch::Sender<u64>,
     /// Set once by `close` (or by dropping the handle).
     shutdown: watch::Sender<bool>,
 }
@@ -90,7 +90,7 @@ impl Client {
             sync: Mutex::new(SyncState::new()),
             progress,
             events,
-            reconnect: Notify::new(),
+            reconnect: watch::channel(0).0,
             shutdown,
         });
         let task = tokio::spawn(run(options, Arc::clone(&shared)));
@@ -171,9 +171,9 @@ impl Client {
     }
 
     /// Drops the current socket (as a network failure would) and reconnects after the
-    /// backoff delay; the client resumes from its `seq`.
+    /// backoff delay; the client resumes from its `seq`. No-op while no socket is open.
     pub fn reconnect(&self) {
-        self.shared.reconnect.notify_one();
+        self.shared.reconnect.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Closes the socket cleanly and stops the task; the held state stays readable.
@@ -306,6 +306,8 @@ async fn session(
     attempt: &mut u32,
 ) -> Ended {
     let mut shutdown = shared.shutdown.subscribe();
+    let mut reconnect = shared.reconnect.subscribe();
+    reconnect.borrow_and_update();
     let far = Duration::from_secs(86_400 * 365);
     let interval = options.heartbeat.map(|h| h.interval).unwrap_or(far);
     let timeout = options.heartbeat.map(|h| h.timeout).unwrap_or(far);
@@ -319,7 +321,7 @@ async fn session(
                 let _ = connection.close().await;
                 return Ended::Shutdown;
             }
-            _ = shared.reconnect.notified() => {
+            _ = reconnect.changed() => {
                 return Ended::Dropped("reconnect requested".into());
             }
             _ = sleep_until(next_ping), if options.heartbeat.is_some() => {

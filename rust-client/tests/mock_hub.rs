@@ -276,6 +276,7 @@ async fn a_silent_server_is_declared_dead_by_the_heartbeat() {
     // And it comes back.
     let hub = accept(&mut rx).await;
     assert_eq!(hub.since(), Some(0));
+    drop(hub);
     client.close().await;
 }
 
