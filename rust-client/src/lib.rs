@@ -41,6 +41,8 @@
 //!
 //! `examples/watch.rs` is a small command-line watcher built on it.
 
+#![warn(missing_docs)]
+
 mod backoff;
 mod client;
 mod connection;
