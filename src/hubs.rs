@@ -77,7 +77,15 @@ impl Hub {
         headers.delete("authorization")?;
         let mut init = RequestInit::new();
         init.with_method(Method::Get).with_headers(headers);
-        let forwarded = Request::new_with_init(&format!("{BASE_URL}/connect"), &init)?;
+        // Only the resume point and the subscription go on to the hub (never a token).
+        let mut target = worker::Url::parse(&format!("{BASE_URL}/connect"))
+            .map_err(|e| ApiError::Internal(format!("hub connect URL: {e}")))?;
+        for (key, value) in req.url()?.query_pairs() {
+            if key == "since" || key == "namespaces" {
+                target.query_pairs_mut().append_pair(&key, &value);
+            }
+        }
+        let forwarded = Request::new_with_init(target.as_str(), &init)?;
         Ok(self.stub.fetch_with_request(forwarded).await?)
     }
 }

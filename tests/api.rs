@@ -125,20 +125,20 @@ fn websockets_authenticate_by_header_subprotocol_or_query() {
 
     // Header; the tenant defaults to the caller's own.
     let mut by_header = rt.websocket_as(&user, "/v1/connect");
-    assert_eq!(by_header.next_json()["tenant"], "acme");
+    assert_eq!(by_header.greeting().0["tenant"], "acme");
 
     // Browser style: the token as a subprotocol next to "cascade", which is echoed back.
     let protocols = format!("cascade, bearer.{user}");
     let mut by_protocol = rt
         .try_websocket(&[("sec-websocket-protocol", &protocols)], "/v1/connect")
         .unwrap();
-    assert_eq!(by_protocol.next_json()["type"], "hello");
+    assert_eq!(by_protocol.greeting().0["type"], "hello");
     assert_eq!(by_protocol.protocol().as_deref(), Some("cascade"));
 
     let mut by_query = rt
         .try_websocket(&[], &format!("/v1/connect?tenant=acme&access_token={user}"))
         .unwrap();
-    assert_eq!(by_query.next_json()["type"], "hello");
+    assert_eq!(by_query.greeting().0["type"], "hello");
 
     // Refused: no token, another tenant.
     assert_eq!(

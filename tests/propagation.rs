@@ -99,8 +99,8 @@ fn platform_auth_change_reaches_every_tenant_and_platform_wins_over_overrides() 
     let ulla = token("user", Some("acme"), "ulla");
     let mut admin_socket = rt.websocket("/v1/connect?tenant=acme");
     let mut ulla_socket = rt.websocket_as(&ulla, "/v1/connect");
-    admin_socket.next_json();
-    ulla_socket.next_json();
+    admin_socket.greeting();
+    ulla_socket.greeting();
 
     // The platform moves to azure with a longer timeout: platform-wins removes both overrides.
     rt.put_json(
@@ -386,7 +386,7 @@ fn tenant_admin_changes_reach_users_and_users_change_only_their_own_layer() {
     let admin = token("tenant-admin", Some("acme"), "ann");
     let ulla = token("user", Some("acme"), "ulla");
     let mut ulla_socket = rt.websocket_as(&ulla, "/v1/connect");
-    ulla_socket.next_json();
+    ulla_socket.greeting();
 
     let put = rt.request_as(
         &admin,

@@ -16,8 +16,12 @@ fn tenant_write_is_stored_versioned_broadcast_and_recorded() {
     rt.create_tenant("acme");
 
     let mut socket = rt.websocket("/v1/connect?tenant=acme");
-    let hello = socket.next_json();
-    assert_eq!(hello, json!({"type": "hello", "tenant": "acme", "seq": 0}));
+    let (hello, between) = socket.greeting();
+    assert_eq!(
+        hello,
+        json!({"type": "hello", "tenant": "acme", "seq": 0, "resume": "none"})
+    );
+    assert!(between.is_empty(), "{between:?}");
 
     let put = rt.put_json(
         "/v1/tenants/acme/config/notifications",
@@ -93,7 +97,7 @@ fn identical_write_takes_no_sequence_number_and_sends_nothing() {
     let first = rt.put_json("/v1/tenants/acme/config/notifications", &doc);
     assert_eq!(first.body["seq"], 1);
     let mut socket = rt.websocket("/v1/connect?tenant=acme");
-    assert_eq!(socket.next_json()["seq"], 1);
+    assert_eq!(socket.greeting().0["seq"], 1);
     let again = rt.put_json("/v1/tenants/acme/config/notifications", &doc);
     assert_eq!(
         again.body,
@@ -109,8 +113,8 @@ fn tenants_do_not_see_each_others_changes() {
     rt.create_tenant("globex");
     let mut acme = rt.websocket("/v1/connect?tenant=acme");
     let mut globex = rt.websocket("/v1/connect?tenant=globex");
-    acme.next_json();
-    globex.next_json();
+    acme.greeting();
+    globex.greeting();
     rt.put_json("/v1/tenants/globex/config/auth", &json!({"sso": "okta"}));
     let frame = globex.next_json();
     assert_eq!(frame["type"], "auth-changed");

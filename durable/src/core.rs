@@ -37,6 +37,8 @@ pub(crate) const D1_BINDING: &str = "DB";
 /// State and behaviour common to `TenantHub` and `PlatformHub`.
 pub(crate) struct HubCore {
     pub(crate) state: State,
+    /// The runtime's state object behind `state`.
+    pub(crate) raw_state: worker::wasm_bindgen::JsValue,
     pub(crate) env: Env,
     pub(crate) store: Store,
     /// Set when the schema could not be created; every call then answers 500 with it.
@@ -86,6 +88,11 @@ fn env_number(env: &Env, name: &str, default: f64) -> f64 {
 impl HubCore {
     /// Opens the hub's storage and counts the wake-up. Cheap: a few small SQL statements.
     pub(crate) fn new(state: State, env: Env) -> Self {
+        // The runtime's own state object, kept for the calls `State` does not bind (the
+        // heartbeat timestamps of `sockets::close_stale`).
+        let inner = state._inner();
+        let raw_state = worker::wasm_bindgen::JsValue::from(inner.clone());
+        let state = State::from(inner);
         let store = Store::new(state.storage().sql());
         let init_error = store
             .create_schema()
@@ -99,6 +106,7 @@ impl HubCore {
         ));
         Self {
             state,
+            raw_state,
             env,
             store,
             init_error,

@@ -21,6 +21,7 @@ use crate::store::{as_u64, sql_int, Store};
 /// Tables for engine state; idempotent.
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tenant_ns (namespace TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tenant_ns_open (namespace TEXT PRIMARY KEY, pending INTEGER NOT NULL, conflicts INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS platform_ns (namespace TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS platform_updates (platform_seq INTEGER PRIMARY KEY, update_json TEXT NOT NULL);
 ";
@@ -111,8 +112,68 @@ pub fn save_tenant(store: &Store, state: &TenantState) -> Result<()> {
     store.set_meta("platform_seq", &state.platform_seq.to_string())?;
     for (namespace, ns) in &state.namespaces {
         save_row(store, "tenant_ns", namespace, ns)?;
+        save_open_counts(store, namespace, ns)?;
     }
     Ok(())
+}
+
+/// Keeps a namespace's count of pending changes and open conflicts beside its state, so the
+/// hub's status and `sync-status` frames never load (and parse) every namespace.
+fn save_open_counts(store: &Store, namespace: &Namespace, ns: &NamespaceState) -> Result<()> {
+    store.sql().exec(
+        "INSERT INTO tenant_ns_open (namespace, pending, conflicts) VALUES (?, ?, ?) ON CONFLICT(namespace) DO UPDATE SET pending = excluded.pending, conflicts = excluded.conflicts",
+        vec![
+            namespace.as_str().into(),
+            sql_int(ns.pending.len() as u64)?,
+            sql_int(ns.conflicts.len() as u64)?,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Pending changes and open conflicts of the whole tenant, from the stored counts.
+///
+/// A hub whose state predates the counts gets them computed once from its namespaces.
+pub fn open_counts(store: &Store) -> Result<OpenCounts> {
+    #[derive(Deserialize)]
+    struct SumRow {
+        rows: f64,
+        pending: Option<f64>,
+        conflicts: Option<f64>,
+    }
+    let read = || -> Result<SumRow> {
+        let rows: Vec<SumRow> = store
+            .sql()
+            .exec(
+                "SELECT COUNT(*) AS rows, SUM(pending) AS pending, SUM(conflicts) AS conflicts FROM tenant_ns_open",
+                None,
+            )?
+            .to_array()?;
+        rows.into_iter()
+            .next()
+            .ok_or_else(|| corrupt("tenant_ns_open", "no aggregate row"))
+    };
+    let mut sums = read()?;
+    if as_u64(sums.rows) < store.count("tenant_ns")? {
+        let names = tenant_namespaces(store)?;
+        for (namespace, ns) in &load_tenant(store, &names)?.namespaces {
+            save_open_counts(store, namespace, ns)?;
+        }
+        sums = read()?;
+    }
+    Ok(OpenCounts {
+        pending: sums.pending.map_or(0, as_u64),
+        conflicts: sums.conflicts.map_or(0, as_u64),
+    })
+}
+
+/// A tenant's open items, summed over its namespaces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenCounts {
+    /// Platform changes waiting for a tenant admin's decision.
+    pub pending: u64,
+    /// Conflicts waiting for a manual resolution.
+    pub conflicts: u64,
 }
 
 /// Loads the platform state with the given namespaces.

@@ -11,10 +11,12 @@
 //!
 //! The Worker talks to a hub over the internal HTTP interface described in [`internal`].
 
+mod change_frames;
 mod core;
 mod engine_error;
 pub mod engine_store;
 pub mod fanout;
+pub mod frame_log;
 mod history;
 pub mod internal;
 pub mod merge_diff;
@@ -23,6 +25,7 @@ mod platform_hub;
 pub mod rate;
 pub mod registry;
 mod reply;
+pub mod sockets;
 pub mod store;
 mod tenant_hub;
 

@@ -91,6 +91,7 @@ impl Store {
         self.sql.exec(SCHEMA, None)?;
         self.sql.exec(crate::engine_store::SCHEMA, None)?;
         self.sql.exec(crate::fanout::SCHEMA, None)?;
+        self.sql.exec(crate::frame_log::SCHEMA, None)?;
         Ok(())
     }
 

@@ -8,7 +8,8 @@
 //! answer leaves. Sockets are accepted with the Hibernation API and tagged with their rooms,
 //! so an idle tenant costs nothing; heartbeats are answered by the runtime's auto-response.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use cascade_engine::apply::{
     apply_changes, apply_platform_update, namespaces_touched, PlatformApply,
@@ -23,21 +24,27 @@ use cascade_engine::scope::{Namespace, Scope, Subject};
 use cascade_engine::state::{NamespaceState, TenantState};
 use cascade_engine::validate::Limits;
 use cascade_engine::EngineError;
-use cascade_protocol::{room, ConfigChange, Problem, ServerFrame, StoredDocument};
+use cascade_protocol::{
+    room, ClientFrame, Problem, Resume, ServerFrame, SnapshotDocument, StoredDocument,
+    SyncStatusReport, TenantSyncStatus,
+};
 use serde_json::{Map, Value};
 use worker::{
     durable_object, wasm_bindgen, DurableObject, Env, Method, Request, Response, Result, State,
     WebSocket, WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair,
 };
 
+use crate::change_frames::frames_for;
 use crate::core::{js_now, version_mismatch, HubCore, WriteReply};
 use crate::engine_store;
+use crate::frame_log::{self, Listener, LoggedFrame, DEFAULT_RETAINED_SEQS};
 use crate::history::{history_row, operation_row, What};
 use crate::internal::{
     ChangeSet, Delivery, DeliveryAck, HubContext, LayerWrite, Member, Operation, WriteAck,
     WriteGuard, BASE_URL, HUB_NAME_HEADER, MEMBER_HEADER, SUBPROTOCOL,
 };
 use crate::platform_hub::PLATFORM_HUB_NAME;
+use crate::sockets::{self, Batch, Outgoing, SocketInfo, MAX_CLIENT_FRAME, MAX_STRIKES};
 use crate::{engine_error, reply};
 
 /// Text frame a client sends as a heartbeat; answered by the runtime, not by the hub.
@@ -52,6 +59,8 @@ const CATCH_UP_PAGE: u64 = 100;
 #[durable_object]
 pub struct TenantHub {
     core: HubCore,
+    /// Committed frames not yet handed to the sockets.
+    outgoing: Outgoing,
 }
 
 fn query(req: &Request, key: &str) -> Option<String> {
@@ -70,6 +79,7 @@ impl DurableObject for TenantHub {
     fn new(state: State, env: Env) -> Self {
         Self {
             core: HubCore::new(state, env),
+            outgoing: Outgoing::default(),
         }
     }
 
@@ -217,6 +227,7 @@ impl DurableObject for TenantHub {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        sockets::close_stale(&self.core.state, &self.core.raw_state, js_now());
         self.core.flush_outbox().await?;
         Response::ok("ok")
     }
@@ -226,20 +237,68 @@ impl DurableObject for TenantHub {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
-        // Heartbeats never get here (auto-response). Clients send nothing else yet: answer
-        // with an error frame rather than dropping the message silently.
-        let detail = match message {
-            WebSocketIncomingMessage::String(text) => {
-                format!("unsupported client frame: {text:.80}")
-            }
-            WebSocketIncomingMessage::Binary(bytes) => {
-                format!("binary frames are not accepted ({} bytes)", bytes.len())
+        // Exact heartbeats never get here (the runtime answers them); everything else is
+        // rate limited per socket and answered, never dropped silently.
+        let Some(mut info) = ws.deserialize_attachment::<SocketInfo>()? else {
+            return ws.close(Some(1011), Some("socket without its record"));
+        };
+        let reply = if !info.admit_frame(js_now()) {
+            frame_error(
+                "CASCADE:Frame:RateLimited",
+                format!(
+                    "more than {} frames per second: this frame was ignored",
+                    sockets::CLIENT_FRAMES_PER_SEC
+                ),
+            )
+        } else {
+            match message {
+                WebSocketIncomingMessage::String(text) if text.len() > MAX_CLIENT_FRAME => {
+                    info.strikes += 1;
+                    frame_error(
+                        "CASCADE:Frame:TooLarge",
+                        format!(
+                            "frame of {} bytes; the limit is {MAX_CLIENT_FRAME}",
+                            text.len()
+                        ),
+                    )
+                }
+                WebSocketIncomingMessage::String(text) => {
+                    match serde_json::from_str::<ClientFrame>(&text) {
+                        Ok(ClientFrame::Ping) => ServerFrame::Pong,
+                        Ok(ClientFrame::Status) if info.is_admin() => ServerFrame::SyncStatus(
+                            SyncStatusReport::Tenant(self.sync_status(&self.tenant_name()?)?),
+                        ),
+                        Ok(ClientFrame::Status) => {
+                            info.strikes += 1;
+                            frame_error(
+                                "CASCADE:Frame:Forbidden",
+                                "only admins may ask for the sync status".to_owned(),
+                            )
+                        }
+                        Err(e) => {
+                            info.strikes += 1;
+                            frame_error(
+                                "CASCADE:Frame:Malformed",
+                                format!("unsupported client frame ({e}): {text:.80}"),
+                            )
+                        }
+                    }
+                }
+                WebSocketIncomingMessage::Binary(bytes) => {
+                    info.strikes += 1;
+                    frame_error(
+                        "CASCADE:Frame:Unsupported",
+                        format!("binary frames are not accepted ({} bytes)", bytes.len()),
+                    )
+                }
             }
         };
-        ws.send(&ServerFrame::Error {
-            code: "CASCADE:Frame:Unsupported".into(),
-            message: detail,
-        })
+        ws.serialize_attachment(&info)?;
+        ws.send(&reply)?;
+        if info.strikes >= MAX_STRIKES {
+            ws.close(Some(1008), Some("too many refused frames"))?;
+        }
+        Ok(())
     }
 
     async fn websocket_close(
@@ -282,10 +341,7 @@ impl TenantHub {
             Some(ns_state) => {
                 let value = if effective {
                     let subject = user.clone().map_or(Subject::Tenant, Subject::User);
-                    let context = self.last_context()?;
-                    let policy =
-                        NamespacePolicy::derive(&context.rules, &namespace, &context.tenant);
-                    ns_state.effective(&subject, policy.resolution)
+                    effective_config(ns_state, &namespace, &subject, &self.last_context()?)
                 } else {
                     match &user {
                         Some(id) => ns_state
@@ -418,14 +474,15 @@ impl TenantHub {
             js_now() - started,
         )?)?;
         let ack = WriteAck::committed(commit.seq, version_of(&commit.state), &commit.outcomes)?;
-        let reply = self.core.answer(&admitted, ack)?;
-        self.core.arm_alarm(std::time::Duration::ZERO).await?;
-        self.broadcast(
+        let frames = self.log_frames(
             tenant,
             &commit,
             first_event.scope,
             &first_event.triggered_by,
         )?;
+        let reply = self.core.answer(&admitted, ack)?;
+        self.core.arm_alarm(Duration::ZERO).await?;
+        self.publish(tenant, frames)?;
         Ok(reply)
     }
 
@@ -447,7 +504,7 @@ impl TenantHub {
         if self.apply_platform(tenant, update, context)? {
             applied += 1;
         }
-        self.core.arm_alarm(std::time::Duration::ZERO).await?;
+        self.core.arm_alarm(Duration::ZERO).await?;
         Ok(DeliveryAck {
             platform_seq: self.core.store.counter("platform_seq")?,
             applied,
@@ -496,7 +553,7 @@ impl TenantHub {
             }
         }
         if applied > 0 {
-            self.core.arm_alarm(std::time::Duration::ZERO).await?;
+            self.core.arm_alarm(Duration::ZERO).await?;
         }
         Ok(applied)
     }
@@ -535,7 +592,8 @@ impl TenantHub {
                 first,
                 js_now() - started,
             )?)?;
-            self.broadcast(tenant, &commit, Scope::Platform, &first.triggered_by)?;
+            let frames = self.log_frames(tenant, &commit, Scope::Platform, &first.triggered_by)?;
+            self.publish(tenant, frames)?;
         }
         Ok(true)
     }
@@ -612,8 +670,9 @@ impl TenantHub {
             .namespace(&namespace)
             .map_or(commit.seq, |n| n.version);
         let ack = WriteAck::committed(commit.seq, version, &commit.outcomes)?;
-        self.core.arm_alarm(std::time::Duration::ZERO).await?;
-        self.broadcast(tenant, &commit, Scope::Tenant, &op.by)?;
+        let frames = self.log_frames(tenant, &commit, Scope::Tenant, &op.by)?;
+        self.core.arm_alarm(Duration::ZERO).await?;
+        self.publish(tenant, frames)?;
         Ok(WriteReply::Done(ack))
     }
 
@@ -622,23 +681,19 @@ impl TenantHub {
         let mut status = self.core.status(tenant)?;
         for (role, tag) in [
             ("admins", room::tenant_admins(tenant)),
-            ("users", users_room(tenant)),
+            ("users", sockets::users_room(tenant)),
         ] {
             let count = self.core.state.get_websockets_with_tag(&tag).len() as u64;
             status.connections_by_role.insert(role.to_owned(), count);
         }
-        let names = engine_store::tenant_namespaces(&self.core.store)?;
-        let state = engine_store::load_tenant(&self.core.store, &names)?;
-        for ns in state.namespaces.values() {
-            status.pending_changes += ns.pending.len() as u64;
-            status.open_conflicts += ns.conflicts.len() as u64;
-        }
+        let open = engine_store::open_counts(&self.core.store)?;
+        status.pending_changes = open.pending;
+        status.open_conflicts = open.conflicts;
         Ok(status)
     }
 
     /// Accepts a WebSocket with the Hibernation API, tagged with the rooms of the member the
-    /// Worker authenticated (`tenant:{id}`, plus `tenant:{id}:admins` for admins, and
-    /// `tenant:{id}:users` and `user:{id}` for users), and greets it with the hub's `seq`.
+    /// Worker authenticated and the namespaces it follows (see [`sockets`]), then greets it.
     fn accept_socket(&self, tenant: &str, req: &Request) -> Result<Response> {
         let member: Member = match req.headers().get(MEMBER_HEADER)? {
             Some(json) => serde_json::from_str(&json)?,
@@ -651,26 +706,23 @@ impl TenantHub {
                 )
             }
         };
-        let mut tags = vec![room::tenant(tenant)];
-        match member.role.as_str() {
-            "tenant-admin" | "platform-admin" => tags.push(room::tenant_admins(tenant)),
-            _ => {
-                tags.push(users_room(tenant));
-                tags.push(room::user(&member.sub));
-            }
-        }
+        let subscription = match Subscription::from_request(req) {
+            Ok(s) => s,
+            Err(p) => return reply::problem_document(&p),
+        };
+        let info = SocketInfo::new(&member.sub, &member.role, subscription.namespaces, js_now());
+        // Frames of earlier commits go out first: the new socket's replay already has them.
+        self.outgoing.flush(&self.core.state);
+        let tags = info.tags(tenant);
         let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
         let pair = WebSocketPair::new()?;
         self.core
             .state
             .accept_websocket_with_tags(&pair.server, &tag_refs);
+        pair.server.serialize_attachment(&info)?;
         let heartbeat = WebSocketRequestResponsePair::new(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE)?;
         self.core.state.set_websocket_auto_response(&heartbeat);
-        pair.server.send(&ServerFrame::Hello {
-            tenant: tenant.to_owned(),
-            seq: self.core.store.seq()?,
-            resume: cascade_protocol::Resume::None,
-        })?;
+        self.greet(tenant, &pair.server, &info.listener(), subscription.since)?;
         let mut resp = Response::from_websocket(pair.client)?;
         // A browser that offered our subprotocol (to carry its token) must see it accepted.
         let offered = req
@@ -684,66 +736,205 @@ impl TenantHub {
         Ok(resp)
     }
 
-    /// Sends each subject exactly its own effective change: a user with a layer (or whose
-    /// layer just went away) gets its own patch in `user:{id}`; everyone else in the tenant
-    /// gets the tenant's patch. A user whose own value shadows the change gets nothing.
-    fn broadcast(
+    /// Brings a new socket to the hub's `seq`: `hello`, then the logged frames after `since`
+    /// that concern the listener (or a snapshot when `since` is 0, ahead of the hub, or older
+    /// than the log), then `synced`. Nothing can interleave: this runs without an `await`.
+    fn greet(
+        &self,
+        tenant: &str,
+        ws: &WebSocket,
+        listener: &Listener,
+        since: Option<u64>,
+    ) -> Result<()> {
+        let seq = self.core.store.seq()?;
+        let resume = match since {
+            None => Resume::None,
+            Some(since) if since == 0 || since > seq => Resume::Snapshot,
+            Some(since) if since < frame_log::floor(&self.core.store)? => Resume::Snapshot,
+            Some(_) => Resume::Replay,
+        };
+        ws.send(&ServerFrame::Hello {
+            tenant: tenant.to_owned(),
+            seq,
+            resume,
+        })?;
+        match (resume, since) {
+            (Resume::Replay, Some(since)) => {
+                for frame in frame_log::after(&self.core.store, since)? {
+                    if listener.receives(&frame) {
+                        ws.send_with_str(&frame.frame)?;
+                    }
+                }
+            }
+            (Resume::Snapshot, _) => ws.send(&ServerFrame::Snapshot {
+                tenant: tenant.to_owned(),
+                seq,
+                configs: self.snapshot(listener)?,
+            })?,
+            _ => {}
+        }
+        ws.send(&ServerFrame::Synced { seq })
+    }
+
+    /// The listener's effective config of every namespace it follows.
+    fn snapshot(&self, listener: &Listener) -> Result<BTreeMap<String, SnapshotDocument>> {
+        let names: Vec<Namespace> = engine_store::tenant_namespaces(&self.core.store)?
+            .into_iter()
+            .filter(|n| listener.follows(n.as_str()))
+            .collect();
+        let state = engine_store::load_tenant(&self.core.store, &names)?;
+        let context = self.last_context()?;
+        let subject = listener.user.clone().map_or(Subject::Tenant, Subject::User);
+        Ok(state
+            .namespaces
+            .iter()
+            .map(|(name, ns)| {
+                let config = match effective_config(ns, name, &subject, &context) {
+                    Value::Object(map) => map,
+                    _ => Map::new(),
+                };
+                (
+                    name.as_str().to_owned(),
+                    SnapshotDocument {
+                        version: ns.version,
+                        config,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Encodes a commit's frames and logs them in the commit's synchronous run of writes,
+    /// pruning the log to its retention.
+    fn log_frames(
         &self,
         tenant: &str,
         commit: &Commit,
         scope: Scope,
         triggered_by: &str,
-    ) -> Result<()> {
-        for delta in &commit.deltas {
-            let version = commit
-                .state
-                .namespace(&delta.namespace)
-                .map_or(commit.seq, |n| n.version);
-            let frame = |patch: &json_patch::Patch| -> Result<String> {
-                Ok(serde_json::to_string(&ServerFrame::for_change(
-                    ConfigChange {
-                        seq: commit.seq,
-                        tenant: tenant.to_owned(),
-                        scope: scope.as_str().to_owned(),
-                        namespace: delta.namespace.as_str().to_owned(),
-                        version,
-                        patch: patch.clone(),
-                        triggered_by: Some(triggered_by.to_owned()),
-                    },
-                ))?)
-            };
-            let own: BTreeSet<&String> = delta
-                .personal_users
-                .iter()
-                .chain(delta.users.keys())
-                .collect();
-            if let Some(patch) = &delta.tenant {
-                let text = frame(patch)?;
-                if own.is_empty() {
-                    self.send_room(&room::tenant(tenant), &text);
-                } else {
-                    self.send_room(&room::tenant_admins(tenant), &text);
-                    let user_tags: BTreeSet<String> = own.iter().map(|id| room::user(id)).collect();
-                    for ws in self.core.state.get_websockets_with_tag(&users_room(tenant)) {
-                        let tags = self.core.state.get_tags(&ws);
-                        if !tags.iter().any(|t| user_tags.contains(t)) {
-                            send(&ws, &text);
-                        }
-                    }
-                }
-            }
-            for (user, patch) in &delta.users {
-                self.send_room(&room::user(user), &frame(patch)?);
-            }
-        }
+    ) -> Result<Vec<LoggedFrame>> {
+        let frames = frames_for(tenant, commit, scope, triggered_by)?;
+        frame_log::append(&self.core.store, &frames)?;
+        let retained = self
+            .core
+            .env
+            .var("FRAME_LOG_SEQS")
+            .ok()
+            .and_then(|v| v.to_string().parse().ok())
+            .unwrap_or(DEFAULT_RETAINED_SEQS);
+        frame_log::prune(&self.core.store, commit.seq, retained)?;
+        Ok(frames)
+    }
+
+    /// Queues a commit's frames for live delivery right after the acknowledgement, with the
+    /// tenant's sync status for its admins.
+    fn publish(&self, tenant: &str, frames: Vec<LoggedFrame>) -> Result<()> {
+        let admins = room::tenant_admins(tenant);
+        let status = if self.core.state.get_websockets_with_tag(&admins).is_empty() {
+            None
+        } else {
+            let report = SyncStatusReport::Tenant(self.sync_status(tenant)?);
+            Some((
+                admins,
+                serde_json::to_string(&ServerFrame::SyncStatus(report))?,
+            ))
+        };
+        self.outgoing
+            .push(&self.core.raw_state, Batch { frames, status });
         Ok(())
     }
 
-    fn send_room(&self, room: &str, text: &str) {
-        for ws in self.core.state.get_websockets_with_tag(room) {
-            send(&ws, text);
-        }
+    /// The tenant's sync state as this hub knows it: `failed` after an error, `partial` with
+    /// open pending changes or conflicts, else `success` (whether the tenant lags the
+    /// platform is the health check's call: the hub does not know the platform's `seq`).
+    fn sync_status(&self, tenant: &str) -> Result<TenantSyncStatus> {
+        let open = engine_store::open_counts(&self.core.store)?;
+        let status = if self.core.store.meta("last_error")?.is_some() {
+            "failed"
+        } else if open.pending + open.conflicts > 0 {
+            "partial"
+        } else {
+            "success"
+        };
+        Ok(TenantSyncStatus {
+            tenant: tenant.to_owned(),
+            status: status.to_owned(),
+            seq: self.core.store.seq()?,
+            platform_seq: self.core.store.counter("platform_seq")?,
+            pending_changes: open.pending,
+            open_conflicts: open.conflicts,
+        })
     }
+
+    /// The tenant this hub serves, as learnt from its first request.
+    fn tenant_name(&self) -> Result<String> {
+        self.core
+            .store
+            .meta("hub")?
+            .ok_or_else(|| worker::Error::RustError("hub has no name yet".into()))
+    }
+}
+
+/// What a connecting socket asks for: where to resume from and which namespaces to follow.
+struct Subscription {
+    since: Option<u64>,
+    namespaces: Option<Vec<String>>,
+}
+
+impl Subscription {
+    /// Reads `since` and `namespaces` (comma-separated) from the connect URL.
+    fn from_request(req: &Request) -> std::result::Result<Self, Problem> {
+        let bad =
+            |detail: String| Problem::new(400, "CASCADE:Connect:BadQuery", "Bad Request", detail);
+        let since = match query(req, "since") {
+            None => None,
+            Some(text) => Some(text.parse::<u64>().map_err(|_| {
+                bad(format!(
+                    "since must be a sequence number (0 or more), not {text:?}"
+                ))
+            })?),
+        };
+        let namespaces = match query(req, "namespaces") {
+            None => None,
+            Some(list) => {
+                let mut names: Vec<String> = Vec::new();
+                for name in list.split(',').map(str::trim) {
+                    let name = namespace(name).map_err(|p| bad(p.detail.clone()))?;
+                    if !names.iter().any(|n| n == name.as_str()) {
+                        names.push(name.as_str().to_owned());
+                    }
+                }
+                if names.len() > sockets::MAX_SUBSCRIPTIONS {
+                    return Err(bad(format!(
+                        "at most {} namespaces per connection, not {}",
+                        sockets::MAX_SUBSCRIPTIONS,
+                        names.len()
+                    )));
+                }
+                Some(names)
+            }
+        };
+        Ok(Self { since, namespaces })
+    }
+}
+
+/// An error frame.
+fn frame_error(code: &str, message: String) -> ServerFrame {
+    ServerFrame::Error {
+        code: code.to_owned(),
+        message,
+    }
+}
+
+/// A subject's effective config of one namespace under the rules of `context`.
+fn effective_config(
+    ns: &NamespaceState,
+    namespace: &Namespace,
+    subject: &Subject,
+    context: &HubContext,
+) -> Value {
+    let policy = NamespacePolicy::derive(&context.rules, namespace, &context.tenant);
+    ns.effective(subject, policy.resolution)
 }
 
 /// Limits on documents, the same for every change.
@@ -756,17 +947,5 @@ fn engine_context(context: &HubContext, at_ms: f64) -> Context<'_> {
         rules: &context.rules,
         limits: &LIMITS,
         at: at_ms as u64,
-    }
-}
-
-/// `tenant:{id}:users`: the tenant's user sockets (admins are in `tenant:{id}:admins`).
-fn users_room(tenant: &str) -> String {
-    format!("tenant:{tenant}:users")
-}
-
-/// Sends a frame; a socket that fails to take it is closing and its close is reported apart.
-fn send(ws: &WebSocket, text: &str) {
-    if let Err(e) = ws.send_with_str(text) {
-        worker::console_warn!("dropping send to a closing socket: {e}");
     }
 }

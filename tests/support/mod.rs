@@ -574,8 +574,19 @@ fn try_request(
 pub struct Socket(tungstenite::WebSocket<TcpStream>, Option<String>);
 
 impl Socket {
-    /// The next text frame as JSON (skipping control frames); panics after the read timeout.
+    /// The next text frame as JSON, skipping control frames and the `sync-status` frames
+    /// admins get after each change; panics after the read timeout.
     pub fn next_json(&mut self) -> Value {
+        loop {
+            let frame = self.next_any();
+            if frame["type"] != "sync-status" {
+                return frame;
+            }
+        }
+    }
+
+    /// The next text frame as JSON, whatever its type; panics after the read timeout.
+    pub fn next_any(&mut self) -> Value {
         loop {
             match self.0.read().expect("websocket frame before the timeout") {
                 tungstenite::Message::Text(text) => {
@@ -585,6 +596,28 @@ impl Socket {
                 _ => continue,
             }
         }
+    }
+
+    /// Reads the greeting: `hello`, then every frame up to and including `synced`. Returns
+    /// the `hello` and the frames between it and `synced` (a replay or a snapshot).
+    pub fn greeting(&mut self) -> (Value, Vec<Value>) {
+        let hello = self.next_json();
+        assert_eq!(hello["type"], "hello", "{hello}");
+        let mut between = Vec::new();
+        loop {
+            let frame = self.next_json();
+            if frame["type"] == "synced" {
+                assert_eq!(frame["seq"], hello["seq"], "synced at hello's seq");
+                return (hello, between);
+            }
+            between.push(frame);
+        }
+    }
+
+    /// Closes the socket (the close handshake is not awaited).
+    pub fn close(mut self) {
+        let _ = self.0.close(None);
+        let _ = self.0.flush();
     }
 
     /// The subprotocol the server accepted, if any.

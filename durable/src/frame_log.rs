@@ -1,0 +1,243 @@
+//! The tenant hub's retained log of the change frames it sent, so a client that reconnects
+//! with the last `seq` it applied is replayed exactly what it missed, in order, once.
+//!
+//! Every committed change writes its frames here in the same synchronous run of writes as the
+//! state (so a frame is logged if and only if its change is durable), each with its audience:
+//! the tenant's (everyone without a layer of their own in the namespace, minus `excluded`
+//! users) or one user's. Replaying for a listener filters by the same rules the live
+//! broadcast uses, so replay and live delivery cannot disagree.
+//!
+//! The log keeps the last `retained` sequence numbers (`FRAME_LOG_SEQS`, default
+//! [`DEFAULT_RETAINED_SEQS`]); a client further behind than that gets a snapshot instead.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+use worker::Result;
+
+use crate::store::{as_u64, sql_int, Store};
+
+/// Table of logged frames; idempotent.
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS frame_log (
+  seq INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  namespace TEXT NOT NULL,
+  audience TEXT NOT NULL,
+  frame TEXT NOT NULL,
+  PRIMARY KEY (seq, idx)
+);
+";
+
+/// How many sequence numbers of frames a hub keeps by default.
+pub const DEFAULT_RETAINED_SEQS: u64 = 1000;
+
+/// `meta` key of the highest `seq` pruned from the log: replay needs `since >= floor`.
+const FLOOR_KEY: &str = "frame_log_floor";
+
+/// Who a frame is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// Every socket of the tenant except the users listed (who got their own frame, or
+    /// none because their own value shadows the change).
+    Tenant {
+        /// Users that must not get this frame.
+        excluded: BTreeSet<String>,
+    },
+    /// One user's sockets.
+    User(String),
+}
+
+impl Audience {
+    /// Stored form: `tenant` plus excluded users as a JSON array, or `user:{id}`.
+    fn encode(&self) -> Result<String> {
+        Ok(match self {
+            Self::Tenant { excluded } if excluded.is_empty() => "tenant".to_owned(),
+            Self::Tenant { excluded } => format!("tenant{}", serde_json::to_string(excluded)?),
+            Self::User(user) => format!("user:{user}"),
+        })
+    }
+
+    fn decode(text: &str) -> Result<Self> {
+        if let Some(user) = text.strip_prefix("user:") {
+            return Ok(Self::User(user.to_owned()));
+        }
+        let excluded = match text.strip_prefix("tenant") {
+            Some("") => BTreeSet::new(),
+            Some(list) => serde_json::from_str(list)?,
+            None => {
+                return Err(worker::Error::RustError(format!(
+                    "corrupt frame log audience {text:?}"
+                )))
+            }
+        };
+        Ok(Self::Tenant { excluded })
+    }
+}
+
+/// One frame as broadcast and logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedFrame {
+    /// The hub `seq` of the change.
+    pub seq: u64,
+    /// Namespace the frame is about.
+    pub namespace: String,
+    /// Who gets it.
+    pub audience: Audience,
+    /// The frame's JSON text, encoded once.
+    pub frame: String,
+}
+
+/// What a socket listens to: its user (none for admins) and the namespaces it follows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Listener {
+    /// The user's id, or `None` for an admin (who sees the tenant's effective config).
+    pub user: Option<String>,
+    /// Followed namespaces; `None` follows all.
+    pub namespaces: Option<BTreeSet<String>>,
+}
+
+impl Listener {
+    /// Whether the listener follows `namespace`.
+    pub fn follows(&self, namespace: &str) -> bool {
+        self.namespaces
+            .as_ref()
+            .is_none_or(|names| names.contains(namespace))
+    }
+
+    /// Whether `frame` is for this listener: the live broadcast's rule, used for replay.
+    pub fn receives(&self, frame: &LoggedFrame) -> bool {
+        self.follows(&frame.namespace)
+            && match (&frame.audience, &self.user) {
+                (Audience::Tenant { .. }, None) => true,
+                (Audience::Tenant { excluded }, Some(user)) => !excluded.contains(user),
+                (Audience::User(target), Some(user)) => target == user,
+                (Audience::User(_), None) => false,
+            }
+    }
+}
+
+/// Appends a commit's frames (call in the commit's synchronous run of writes).
+pub fn append(store: &Store, frames: &[LoggedFrame]) -> Result<()> {
+    for (idx, frame) in frames.iter().enumerate() {
+        store.sql().exec(
+            "INSERT OR REPLACE INTO frame_log (seq, idx, namespace, audience, frame) VALUES (?, ?, ?, ?, ?)",
+            vec![
+                sql_int(frame.seq)?,
+                sql_int(idx as u64)?,
+                frame.namespace.as_str().into(),
+                frame.audience.encode()?.into(),
+                frame.frame.as_str().into(),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// Drops frames more than `retained` sequence numbers behind `seq`, raising the floor.
+pub fn prune(store: &Store, seq: u64, retained: u64) -> Result<()> {
+    let cut = seq.saturating_sub(retained);
+    if cut > floor(store)? {
+        store
+            .sql()
+            .exec("DELETE FROM frame_log WHERE seq <= ?", vec![sql_int(cut)?])?;
+        store.set_meta(FLOOR_KEY, &cut.to_string())?;
+    }
+    Ok(())
+}
+
+/// The highest `seq` no longer in the log (0 when nothing was pruned).
+pub fn floor(store: &Store) -> Result<u64> {
+    store.counter(FLOOR_KEY)
+}
+
+/// Every logged frame after `since`, in order.
+pub fn after(store: &Store, since: u64) -> Result<Vec<LoggedFrame>> {
+    #[derive(Deserialize)]
+    struct Row {
+        seq: f64,
+        namespace: String,
+        audience: String,
+        frame: String,
+    }
+    let rows: Vec<Row> = store
+        .sql()
+        .exec(
+            "SELECT seq, namespace, audience, frame FROM frame_log WHERE seq > ? ORDER BY seq, idx",
+            vec![sql_int(since)?],
+        )?
+        .to_array()?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(LoggedFrame {
+                seq: as_u64(row.seq),
+                namespace: row.namespace,
+                audience: Audience::decode(&row.audience)?,
+                frame: row.frame,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(audience: Audience, namespace: &str) -> LoggedFrame {
+        LoggedFrame {
+            seq: 1,
+            namespace: namespace.into(),
+            audience,
+            frame: "{}".into(),
+        }
+    }
+
+    fn user(id: &str, namespaces: Option<&[&str]>) -> Listener {
+        Listener {
+            user: Some(id.into()),
+            namespaces: namespaces.map(|n| n.iter().map(|s| (*s).to_owned()).collect()),
+        }
+    }
+
+    #[test]
+    fn audiences_round_trip() {
+        for audience in [
+            Audience::Tenant {
+                excluded: BTreeSet::new(),
+            },
+            Audience::Tenant {
+                excluded: ["ann".to_owned(), "bob".to_owned()].into(),
+            },
+            Audience::User("ann".into()),
+        ] {
+            let text = audience.encode().expect("encodes");
+            assert_eq!(Audience::decode(&text).expect("decodes"), audience);
+        }
+        assert!(Audience::decode("platform").is_err());
+    }
+
+    #[test]
+    fn listeners_receive_what_the_broadcast_sends_them() {
+        let admin = Listener::default();
+        let ann = user("ann", None);
+        let bob_auth_only = user("bob", Some(&["auth"]));
+        let tenant_wide = frame(
+            Audience::Tenant {
+                excluded: ["ann".to_owned()].into(),
+            },
+            "auth",
+        );
+        assert!(admin.receives(&tenant_wide));
+        assert!(!ann.receives(&tenant_wide), "ann has her own frame");
+        assert!(bob_auth_only.receives(&tenant_wide));
+
+        let anns = frame(Audience::User("ann".into()), "rbac");
+        assert!(ann.receives(&anns));
+        assert!(!admin.receives(&anns), "admins see the tenant's config");
+        assert!(!bob_auth_only.receives(&anns));
+        assert!(
+            !user("ann", Some(&["auth"])).receives(&anns),
+            "not followed"
+        );
+    }
+}
