@@ -5,15 +5,14 @@
 CREATE TABLE tenant_health_states (
   tenant TEXT PRIMARY KEY,
   state TEXT NOT NULL,                     -- success | partial | pending | failed
-  since INTEGER NOT NULL,                  -- ms: first check that found this state
-  checked_at INTEGER NOT NULL              -- ms: last check that found it
+  since INTEGER NOT NULL                   -- ms: first check that found this state
 );
 
 -- One row per incident (a tenant turned failed, or stayed pending too long), not per run:
 -- the alert and its recovery notice are each delivered once, and retried on later runs
 -- until the webhook accepts them. `id` is the idempotency id receivers see.
 CREATE TABLE alert_incidents (
-  id TEXT PRIMARY KEY,                     -- '{tenant}:{kind}:{opened_at}'
+  id TEXT PRIMARY KEY,                     -- '{tenant}:{kind}:{since}'
   tenant TEXT NOT NULL,
   kind TEXT NOT NULL,                      -- failed | pending
   state TEXT NOT NULL,                     -- the tenant state that opened it
@@ -21,6 +20,7 @@ CREATE TABLE alert_incidents (
   detail TEXT,
   opened_at INTEGER NOT NULL,              -- ms: the check that opened it
   resolved_at INTEGER,                     -- ms: the check that found the tenant healed
+  recovered_state TEXT,                    -- the state it healed to (or 'removed')
   alert_delivered_at INTEGER,
   recovery_delivered_at INTEGER,
   attempts INTEGER NOT NULL DEFAULT 0,     -- webhook attempts so far (both notices)
