@@ -182,6 +182,8 @@ fn the_cron_check_heals_reports_alerts_once_recovers_and_prunes() {
             ("HISTORY_RETENTION_DAYS", "30"),
         ],
     );
+    let rule = json!({"triggerEvents": ["auth.*"], "targetScopes": ["tenant", "user"], "syncDirection": "down", "conflictResolution": "platform-wins", "autoApply": true});
+    assert_eq!(rt.put_json("/v1/rules/auth-down", &rule).status, 201);
     rt.create_tenant("steady");
     rt.create_tenant("doomed");
     rt.put_json(
@@ -194,8 +196,14 @@ fn the_cron_check_heals_reports_alerts_once_recovers_and_prunes() {
             (doc.body["config"]["sso"]["provider"] == "okta").then_some(())
         });
     }
-    eventually(Duration::from_secs(20), || {
-        (history_len(&rt, "doomed") >= 1).then_some(())
+    let first_write = rt.put_json(
+        "/v1/tenants/doomed/config/business",
+        &json!({"hours": "8-16"}),
+    );
+    assert_eq!(first_write.status, 200, "{first_write:?}");
+    let recorded = eventually(Duration::from_secs(20), || {
+        let n = history_len(&rt, "doomed");
+        (n >= 2).then_some(n)
     });
 
     // A platform admin without a tenant joins the platform room; others keep their tenant.
@@ -322,7 +330,7 @@ fn the_cron_check_heals_reports_alerts_once_recovers_and_prunes() {
     // healthy, and the webhook gets the recovery notice.
     state.execute_sql("DROP TRIGGER refuse_doomed;");
     eventually(Duration::from_secs(30), || {
-        (history_len(&rt, "doomed") >= 2).then_some(())
+        (history_len(&rt, "doomed") > recorded).then_some(())
     });
     let third = run_check(&rt);
     assert_eq!(line(&third, "doomed")["state"], "success", "{third}");
