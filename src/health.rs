@@ -430,4 +430,54 @@ mod tests {
         assert!((pct - 50.0).abs() < f64::EPSILON);
         assert!((summarise(&[]).1 - 100.0).abs() < f64::EPSILON);
     }
+
+    #[test]
+    fn platform_status_lists_every_state_and_only_changed_tenants() {
+        let tracked = |tenant: &str, state, changed| Tracked {
+            tenant: tenant.into(),
+            state,
+            since: 0,
+            changed,
+            detail: None,
+        };
+        let snapshot = Snapshot {
+            taken_at: 42,
+            cron: "*/5 * * * *".into(),
+            health_pct: 50.0,
+            counts: Counts {
+                success: 1,
+                failed: 1,
+                ..Counts::default()
+            },
+            tenants: Vec::new(),
+            platform_seq: 7,
+            alerts: AlertReport::default(),
+            pruned: Pruned::default(),
+        };
+        let status = platform_status(
+            &snapshot,
+            &[
+                tracked("a", TenantState::Success, false),
+                tracked("b", TenantState::Failed, true),
+            ],
+        );
+        assert_eq!((status.checked_at, status.platform_seq), (42, 7));
+        assert_eq!(status.tenants_by_status.len(), 4);
+        assert_eq!(status.tenants_by_status["failed"], 1);
+        assert_eq!(status.tenants_by_status["pending"], 0);
+        assert_eq!(
+            status.changed,
+            BTreeMap::from([("b".to_owned(), "failed".to_owned())])
+        );
+    }
+
+    #[test]
+    fn states_have_stable_names() {
+        for state in TenantState::ALL {
+            assert_eq!(TenantState::parse(state.as_str()), Some(state));
+            let wire = serde_json::to_value(state).expect("serializes");
+            assert_eq!(wire, state.as_str());
+        }
+        assert_eq!(TenantState::parse("unknown"), None);
+    }
 }

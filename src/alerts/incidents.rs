@@ -134,7 +134,8 @@ pub struct Notice {
     pub id: String,
     /// The incident this notice belongs to.
     pub incident: String,
-    /// `tenant-failed`, `tenant-pending` or `tenant-recovered`.
+    /// `tenant-failed` or `tenant-pending` (alerts); `tenant-recovered` when the incident
+    /// closes, or `tenant-escalated` when a pending incident closes because the tenant failed.
     pub kind: String,
     /// Tenant id.
     pub tenant: String,
@@ -174,15 +175,23 @@ pub fn due_notices(incident: &Incident, checked_at: u64) -> Vec<(NoticeKind, Not
         due.push((NoticeKind::Alert, base.clone()));
     }
     if let (Some(resolved_at), None) = (incident.resolved_at, incident.recovery_delivered_at) {
+        let state = incident
+            .recovered_state
+            .clone()
+            .unwrap_or_else(|| TenantState::Success.as_str().into());
+        // A pending incident closed because the tenant failed has not healed: say so (its
+        // `tenant-failed` alert follows as an incident of its own).
+        let kind = if state == TenantState::Failed.as_str() {
+            "tenant-escalated"
+        } else {
+            "tenant-recovered"
+        };
         due.push((
             NoticeKind::Recovery,
             Notice {
                 id: format!("{}:recovered", incident.id),
-                kind: "tenant-recovered".into(),
-                state: incident
-                    .recovered_state
-                    .clone()
-                    .unwrap_or_else(|| "success".into()),
+                kind: kind.into(),
+                state,
                 resolved_at: Some(resolved_at),
                 ..base
             },
@@ -281,5 +290,28 @@ mod tests {
         let wire = serde_json::to_value(&due[0].1).expect("serializes");
         assert_eq!(wire["checkedAt"], 20);
         assert_eq!(wire["resolvedAt"], 20);
+    }
+
+    #[test]
+    fn a_pending_incident_that_turns_failed_escalates_rather_than_recovers() {
+        let now = 100 * MINUTE;
+        let open = plan(&[], &[tracked("p", TenantState::Pending, 0)], now, MINUTE).open;
+        assert_eq!(open[0].kind, AlertKind::Pending);
+        let next = plan(
+            &open,
+            &[tracked("p", TenantState::Failed, now)],
+            now,
+            MINUTE,
+        );
+        assert_eq!(next.resolve, [(open[0].id.clone(), "failed".to_owned())]);
+        assert_eq!(next.open[0].kind, AlertKind::Failed);
+        let closed = Incident {
+            resolved_at: Some(now),
+            recovered_state: Some("failed".into()),
+            alert_delivered_at: Some(1),
+            ..open[0].clone()
+        };
+        let due = due_notices(&closed, now);
+        assert_eq!(due[0].1.kind, "tenant-escalated");
     }
 }

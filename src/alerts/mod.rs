@@ -95,12 +95,13 @@ pub async fn run(
         ..AlertReport::default()
     };
     if let Err(e) = step(db, url, settings, tracked, now, &mut report).await {
-        let detail = e.to_string();
-        worker::console_error!("alerting failed: {detail} ({e:?})");
-        report.error = Some(match e {
+        // Internal errors carry their detail inside; the snapshot is for operators.
+        let detail = match e {
             ApiError::Internal(inner) => inner,
             other => other.to_string(),
-        });
+        };
+        worker::console_error!("alerting failed: {detail}");
+        report.error = Some(detail);
     }
     report
 }

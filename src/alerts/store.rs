@@ -54,10 +54,15 @@ impl Row {
     }
 }
 
-async fn select(db: &D1Database, condition: &str, limit: u32) -> Result<Vec<Incident>, ApiError> {
+async fn select(
+    db: &D1Database,
+    condition: &str,
+    limit: Option<u32>,
+) -> Result<Vec<Incident>, ApiError> {
+    let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
     let rows: Vec<Row> = db
         .prepare(format!(
-            "SELECT {COLUMNS} FROM alert_incidents WHERE {condition} ORDER BY opened_at LIMIT {limit}"
+            "SELECT {COLUMNS} FROM alert_incidents WHERE {condition} ORDER BY opened_at{limit}"
         ))
         .all()
         .await?
@@ -67,7 +72,7 @@ async fn select(db: &D1Database, condition: &str, limit: u32) -> Result<Vec<Inci
 
 /// Every open incident (one per tenant at most).
 pub async fn open(db: &D1Database) -> Result<Vec<Incident>, ApiError> {
-    select(db, "resolved_at IS NULL", u32::MAX >> 1).await
+    select(db, "resolved_at IS NULL", None).await
 }
 
 /// Incidents that still owe a notice, oldest first, at most [`DELIVERY_PAGE`].
@@ -75,7 +80,7 @@ pub async fn undelivered(db: &D1Database) -> Result<Vec<Incident>, ApiError> {
     select(
         db,
         "alert_delivered_at IS NULL OR (resolved_at IS NOT NULL AND recovery_delivered_at IS NULL)",
-        DELIVERY_PAGE,
+        Some(DELIVERY_PAGE),
     )
     .await
 }
