@@ -325,6 +325,13 @@ fn the_cron_check_heals_reports_alerts_once_recovers_and_prunes() {
         None,
         "unchanged since the last run"
     );
+    // Asked for it, the hub repeats the latest status (it keeps it across hibernation).
+    admins.send_text(r#"{"type":"status"}"#);
+    let again = admins.next_json();
+    assert_eq!(
+        (&again["type"], &again["checkedAt"]),
+        (&json!("sync-status"), &second["takenAt"])
+    );
 
     // D1 accepts doomed's history again: the hub's retry flushes it, the check sees it
     // healthy, and the webhook gets the recovery notice.
