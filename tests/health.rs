@@ -26,8 +26,8 @@ struct Received {
     answered: u16,
 }
 
-/// A tiny HTTP receiver on 127.0.0.1 (a free port): records every POST, answers 500 to the
-/// very first one (to prove the retry) and 200 to the rest. Stopped when dropped.
+/// A tiny HTTP receiver on 127.0.0.1: records every POST and answers 200, or 500 to the very
+/// first one when asked (to prove the retry). Stopped when dropped.
 struct Receiver {
     port: u16,
     received: Arc<Mutex<Vec<Received>>>,
@@ -36,8 +36,15 @@ struct Receiver {
 }
 
 impl Receiver {
+    /// A receiver on a free port that answers 500 to its first request.
     fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_on(0, true)
+    }
+
+    /// A receiver on `port` (0: a free one); `fail_first` makes it answer 500 to its first
+    /// request.
+    fn start_on(port: u16, fail_first: bool) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -46,7 +53,7 @@ impl Receiver {
         let thread = std::thread::spawn(move || {
             while !halt.load(Ordering::SeqCst) {
                 match listener.accept() {
-                    Ok((stream, _)) => serve(stream, &log),
+                    Ok((stream, _)) => serve(stream, &log, fail_first),
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                         std::thread::sleep(Duration::from_millis(20));
                     }
@@ -88,7 +95,7 @@ impl Drop for Receiver {
     }
 }
 
-fn serve(stream: TcpStream, log: &Mutex<Vec<Received>>) {
+fn serve(stream: TcpStream, log: &Mutex<Vec<Received>>, fail_first: bool) {
     stream.set_nonblocking(false).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
@@ -118,7 +125,11 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Received>>) {
         return;
     }
     let mut entries = log.lock().unwrap();
-    let answered = if entries.is_empty() { 500 } else { 200 };
+    let answered = if fail_first && entries.is_empty() {
+        500
+    } else {
+        200
+    };
     entries.push(Received {
         idempotency_key: key,
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
@@ -358,4 +369,64 @@ fn the_cron_check_heals_reports_alerts_once_recovers_and_prunes() {
         .filter(|r| r.body["tenant"] == "doomed" && r.answered == 200)
         .count();
     assert_eq!(doomed_notices, 2, "one alert and one recovery");
+}
+
+#[test]
+fn an_unreachable_webhook_never_stops_the_check_and_is_retried_by_the_next_run() {
+    let state = State::fresh();
+    // Nobody listens on this port yet: every attempt of the first run fails.
+    let port = support::free_port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let rt = Runtime::start_with(
+        state.clone(),
+        &[
+            ("ALERT_WEBHOOK_URL", url.as_str()),
+            ("ALERT_PENDING_MINUTES", "0"),
+        ],
+    );
+    let rule = json!({"triggerEvents": ["auth.*"], "targetScopes": ["tenant"], "syncDirection": "down", "conflictResolution": "platform-wins", "autoApply": true});
+    assert_eq!(rt.put_json("/v1/rules/auth-down", &rule).status, 201);
+    rt.create_tenant("acme");
+    rt.put_json(
+        "/v1/platform/config/auth",
+        &json!({"sso": {"provider": "okta"}}),
+    );
+    eventually(Duration::from_secs(20), || {
+        let doc = rt.get("/v1/tenants/acme/effective/auth");
+        (doc.body["config"]["sso"]["provider"] == "okta").then_some(())
+    });
+    state.execute_sql(
+        "INSERT INTO tenants (id, name, attributes, opt_outs, created_at, updated_at) \
+         VALUES ('late', 'Late', '{}', '[]', 0, 0);",
+    );
+
+    // "late" lags: pending, and with a threshold of 0 that is an incident at once. The
+    // webhook is down, yet the check completes and stores its snapshot.
+    let first = run_check(&rt);
+    assert_eq!(line(&first, "late")["state"], "pending", "{first}");
+    assert_eq!(line(&first, "acme")["state"], "success", "{first}");
+    assert_eq!(first["alerts"]["opened"], 1, "{first}");
+    assert_eq!(first["alerts"]["delivered"], 0, "{first}");
+    assert_eq!(first["alerts"]["undelivered"], 1, "{first}");
+    assert!(first["alerts"].get("error").is_none(), "{first}");
+
+    // The receiver comes up; the next run delivers the owed alert, then (late was healed by
+    // the first run) the recovery notice.
+    let receiver = Receiver::start_on(port, false);
+    eventually(Duration::from_secs(20), || {
+        (history_len(&rt, "late") >= 1).then_some(())
+    });
+    let second = run_check(&rt);
+    assert_eq!(line(&second, "late")["state"], "success", "{second}");
+    assert_eq!(second["alerts"]["delivered"], 2, "{second}");
+    let got = receiver.received();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].body["kind"], "tenant-pending");
+    assert_eq!(got[0].body["openedAt"], first["takenAt"]);
+    assert_eq!(got[0].body["checkedAt"], second["takenAt"]);
+    assert_eq!(got[1].body["kind"], "tenant-recovered");
+    assert_eq!(
+        got[1].idempotency_key.as_deref(),
+        Some(format!("{}:recovered", got[0].body["id"].as_str().unwrap()).as_str())
+    );
 }
