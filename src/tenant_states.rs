@@ -67,33 +67,43 @@ pub async fn load(db: &D1Database) -> Result<Previous, ApiError> {
         .collect())
 }
 
-/// Stores the states that changed and forgets tenants no longer registered, in one batch.
+/// Tenants written by one statement (as one JSON parameter, so a run costs a few statements
+/// however many tenants changed).
+pub const SAVE_CHUNK: usize = 500;
+
+/// Stores the states that changed and forgets tenants no longer registered, a chunk of
+/// tenants per statement.
 pub async fn save(
     db: &D1Database,
     tracked: &[Tracked],
     previous: &Previous,
 ) -> Result<(), ApiError> {
-    let mut statements = Vec::new();
-    for t in tracked.iter().filter(|t| t.changed) {
-        statements.push(
-            db.prepare(
-                "INSERT INTO tenant_health_states (tenant, state, since) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (tenant) DO UPDATE SET state = excluded.state, since = excluded.since",
-            )
-            .bind(&[
-                JsValue::from_str(&t.tenant),
-                JsValue::from_str(t.state.as_str()),
-                JsValue::from_f64(t.since as f64),
-            ])?,
-        );
-    }
-    for gone in previous
+    let changed: Vec<serde_json::Value> = tracked
+        .iter()
+        .filter(|t| t.changed)
+        .map(|t| serde_json::json!([t.tenant, t.state.as_str(), t.since]))
+        .collect();
+    let gone: Vec<&String> = previous
         .keys()
         .filter(|k| !tracked.iter().any(|t| &t.tenant == *k))
-    {
+        .collect();
+    let mut statements = Vec::new();
+    for chunk in changed.chunks(SAVE_CHUNK) {
         statements.push(
-            db.prepare("DELETE FROM tenant_health_states WHERE tenant = ?1")
-                .bind(&[JsValue::from_str(gone)])?,
+            db.prepare(
+                "INSERT INTO tenant_health_states (tenant, state, since) \
+                 SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1) WHERE true \
+                 ON CONFLICT (tenant) DO UPDATE SET state = excluded.state, since = excluded.since",
+            )
+            .bind(&[JsValue::from_str(&serde_json::to_string(chunk)?)])?,
+        );
+    }
+    for chunk in gone.chunks(SAVE_CHUNK) {
+        statements.push(
+            db.prepare(
+                "DELETE FROM tenant_health_states WHERE tenant IN (SELECT value FROM json_each(?1))",
+            )
+            .bind(&[JsValue::from_str(&serde_json::to_string(chunk)?)])?,
         );
     }
     if !statements.is_empty() {
