@@ -10,7 +10,7 @@ export const pendingKey = (tenant: string) => ['pending', tenant] as const;
 export const conflictsKey = (tenant: string) => ['conflicts', tenant] as const;
 
 /** How often open items are polled when no live frame told us they moved. */
-const POLL_MS = 15_000;
+const POLL_MS = 10_000;
 
 /** The tenant's pending changes. */
 export function usePending(tenant: string) {

@@ -56,7 +56,7 @@ export interface Bucket {
   counts: Record<string, number>;
 }
 
-/** Stacked bars, one per bucket of `bucketMs`; classes stack in `order` (CSS `bar-{class}`). */
+/** Stacked bars, one per bucket of `bucketMs`; classes stack in `order` (CSS `seg-{class}`). */
 export function StackedBars(props: { buckets: Bucket[]; bucketMs: number; order: string[]; label: string; testId: string }) {
   const { buckets, bucketMs } = props;
   const from = buckets[0]?.start ?? Date.now() - bucketMs;
@@ -75,7 +75,7 @@ export function StackedBars(props: { buckets: Bucket[]; bucketMs: number; order:
             {props.order.map((c) => {
               const h = ((b.counts[c] ?? 0) / yMax) * innerH;
               y -= h;
-              return h > 0 ? <rect key={c} x={x(b.start) + 1} y={y} width={barW} height={h} className={`bar bar-${c}`} /> : null;
+              return h > 0 ? <rect key={c} x={x(b.start) + 1} y={y} width={barW} height={h} className={`seg seg-${c}`} /> : null;
             })}
           </g>
         );

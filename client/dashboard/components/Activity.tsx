@@ -63,7 +63,7 @@ function Legend() {
     <span className="legend">
       {ORDER.map((c) => (
         <span key={c}>
-          <i className={`swatch bar-${c}`} /> {c}
+          <i className={`swatch seg-${c}`} /> {c}
         </span>
       ))}
     </span>
