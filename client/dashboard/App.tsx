@@ -64,9 +64,7 @@ function PlatformDashboard() {
       ) : (
         <TenantTable tenants={tenants.data ?? []} status={status.data} selected={selected} onSelect={setSelected} />
       )}
-      <div className="platform-row">
-        <Connections status={status.data} />
-      </div>
+      <Connections status={status.data} />
       {selected ? <TenantView key={selected} tenant={selected} /> : <p className="muted">Select a tenant to follow its events live, resolve its pending changes and conflicts, and edit its configuration.</p>}
     </>
   );

@@ -50,7 +50,7 @@ export function Activity(props: { tenant: string; live: Array<{ seq: number; at:
           {points.length === 0 ? (
             <p className="muted">No events in history yet.</p>
           ) : (
-            <PointLine points={points} from={buckets[0]?.start ?? now} to={now} yUnit="ms" label="Apply latency" testId="latency-chart" />
+            <PointLine points={points} from={latencyFrom(points, now)} to={now} yUnit="ms" label="Apply latency" testId="latency-chart" />
           )}
         </figure>
       </div>
@@ -58,6 +58,13 @@ export function Activity(props: { tenant: string; live: Array<{ seq: number; at:
   );
 }
 
+/** The latency chart starts a little before its oldest point, so the points spread out. */
+function latencyFrom(points: Array<{ t: number }>, now: number): number {
+  const oldest = Math.min(now, ...points.map((p) => p.t));
+  return oldest - Math.max(1_000, (now - oldest) * 0.05);
+}
+
+/** The colour key of the rate chart. */
 function Legend() {
   return (
     <span className="legend">
