@@ -249,12 +249,16 @@ describe('operator views in Chromium', () => {
       return items.length === 2 ? items : undefined;
     }, 'a second pending change');
     const [older, newer] = [...pending].sort((a, b) => a.createdSeq - b.createdSeq);
-    await page.getByTestId(`pending-${newer!.id}`).waitFor({ timeout: 20_000 });
+    // A held change sends no frame; the list polls, or reloads on demand.
+    await page.getByRole('region', { name: 'Pending changes' }).getByRole('button', { name: 'Reload' }).click();
+    await page.getByTestId(`pending-${newer!.id}`).waitFor();
     await page.getByTestId(`pending-${newer!.id}`).getByRole('button', { name: 'Accept' }).click();
     const feedback = page.getByTestId('pending-feedback');
     await feedback.waitFor();
     expect(await feedback.getAttribute('role')).toBe('alert');
-    expect(await feedback.textContent()).toContain('409 CASCADE:Pending:OutOfOrder');
+    expect(await feedback.textContent()).toBe(
+      `pending change ${newer!.id} cannot be accepted before ${older!.id}: accept or reject the oldest first (409 CASCADE:Pending:OutOfOrder)`,
+    );
     expect((await adminHttp().getEffective(tenant, 'dashmods')).config).toEqual({});
 
     await page.getByTestId(`pending-${older!.id}`).getByRole('button', { name: 'Accept' }).click();

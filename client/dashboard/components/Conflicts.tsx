@@ -28,9 +28,15 @@ export function Conflicts(props: { tenant: string }) {
 
   return (
     <section className="card" aria-label="Conflicts">
-      <h2>
-        Conflicts <span className="count-pill">{items.length}</span>
-      </h2>
+      <div className="section-head">
+        <h2>
+          Conflicts <span className="count-pill">{items.length}</span>
+        </h2>
+        <span className="spacer" />
+        <button className="secondary small" onClick={() => void conflicts.refetch()} disabled={conflicts.isFetching}>
+          Reload
+        </button>
+      </div>
       {conflicts.error && <p className="error">Conflicts unavailable: {errorText(conflicts.error)}</p>}
       {items.length === 0 && !conflicts.isLoading && <p className="muted">No open conflicts.</p>}
       <ul className="items" data-testid="conflict-list">

@@ -23,9 +23,15 @@ export function PendingChanges(props: { tenant: string }) {
 
   return (
     <section className="card" aria-label="Pending changes">
-      <h2>
-        Pending changes <span className="count-pill">{items.length}</span>
-      </h2>
+      <div className="section-head">
+        <h2>
+          Pending changes <span className="count-pill">{items.length}</span>
+        </h2>
+        <span className="spacer" />
+        <button className="secondary small" onClick={() => void pending.refetch()} disabled={pending.isFetching}>
+          Reload
+        </button>
+      </div>
       {pending.error && <p className="error">Pending changes unavailable: {errorText(pending.error)}</p>}
       {items.length === 0 && !pending.isLoading && <p className="muted">No platform change waits for a decision.</p>}
       <ul className="items" data-testid="pending-list">
