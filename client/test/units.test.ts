@@ -24,12 +24,36 @@ describe('parseServerFrame', () => {
   it('parses change frames and passes unknown types through', () => {
     const change = parseServerFrame(JSON.stringify({ ...frame({}), patch: [{ op: 'add', path: '/a', value: 1 }], triggeredBy: 'ann' }));
     expect(change).toMatchObject({ type: 'config-updated', seq: 2, triggeredBy: 'ann' });
-    expect(parseServerFrame('{"type":"snapshot","seq":9}')).toEqual({ type: 'unknown', raw: { type: 'snapshot', seq: 9 } });
+    expect(parseServerFrame('{"type":"novel","seq":9}')).toEqual({ type: 'unknown', raw: { type: 'novel', seq: 9 } });
+  });
+
+  it('parses the resume frames: hello with its resume mode, snapshot, synced', () => {
+    expect(parseServerFrame('{"type":"hello","tenant":"acme","seq":12,"resume":"replay"}')).toEqual({
+      type: 'hello', tenant: 'acme', seq: 12, resume: 'replay',
+    });
+    // An older server's hello has no resume: it reads as none.
+    expect(parseServerFrame('{"type":"hello","tenant":"acme","seq":4}')).toMatchObject({ resume: 'none' });
+    const snapshot = '{"type":"snapshot","tenant":"acme","seq":12,"configs":{"auth":{"version":9,"config":{"mfa":true}}}}';
+    expect(parseServerFrame(snapshot)).toEqual({
+      type: 'snapshot', tenant: 'acme', seq: 12, configs: { auth: { version: 9, config: { mfa: true } } },
+    });
+    expect(parseServerFrame('{"type":"synced","seq":12}')).toEqual({ type: 'synced', seq: 12 });
+  });
+
+  it('parses both scopes of sync-status', () => {
+    const tenant = { type: 'sync-status', scope: 'tenant', tenant: 'acme', status: 'partial', seq: 14, platformSeq: 3, pendingChanges: 1, openConflicts: 0 };
+    expect(parseServerFrame(JSON.stringify(tenant))).toEqual(tenant);
+    const platform = { type: 'sync-status', scope: 'platform', checkedAt: 1, platformSeq: 2, healthPercent: 50, tenantsByStatus: { success: 1, failed: 1 } };
+    expect(parseServerFrame(JSON.stringify(platform))).toEqual({ ...platform, changed: {} });
   });
 
   it('rejects frames that miss what the client relies on', () => {
     expect(() => parseServerFrame('[1]')).toThrow(/not a frame/);
     expect(() => parseServerFrame('{"type":"hello","tenant":"a"}')).toThrow(/malformed hello/);
+    expect(() => parseServerFrame('{"type":"hello","tenant":"a","seq":1,"resume":"rewind"}')).toThrow(/malformed hello/);
+    expect(() => parseServerFrame('{"type":"snapshot","tenant":"a","seq":1,"configs":{"x":{"version":1}}}')).toThrow(/malformed snapshot/);
+    expect(() => parseServerFrame('{"type":"synced"}')).toThrow(/malformed synced/);
+    expect(() => parseServerFrame('{"type":"sync-status","scope":"galaxy"}')).toThrow(/malformed sync-status/);
     expect(() => parseServerFrame(JSON.stringify({ ...frame({}), scope: 'galaxy' }))).toThrow(/malformed config-updated/);
   });
 });
@@ -45,6 +69,10 @@ describe('DocumentStore', () => {
     expect(first.config).toEqual({ a: { b: 1 } });
     expect(store.apply(frame({ version: 2 })).kind).toBe('included');
     expect(store.apply(frame({ namespace: 'other' })).kind).toBe('not-held');
+    // A namespace first written after the snapshot is patched from the empty document given.
+    const base = { ...first, namespace: 'other', version: 0, config: {} };
+    const created = store.apply(frame({ namespace: 'other', patch: [{ op: 'add', path: '/x', value: 1 }] }), base);
+    expect(created).toMatchObject({ kind: 'applied', document: { namespace: 'other', version: 2, config: { x: 1 } } });
     const failed = store.apply(frame({ seq: 3, version: 3, patch: [{ op: 'remove', path: '/missing' }] }));
     expect(failed.kind).toBe('failed');
     expect(store.get(first)?.version).toBe(2);
@@ -61,8 +89,10 @@ describe('notifications', () => {
 });
 
 describe('connectUrl', () => {
-  it('uses ws/wss and carries tenant and since', () => {
-    expect(connectUrl('https://cascade.example/', 'acme', 7)).toBe('wss://cascade.example/v1/connect?tenant=acme&since=7');
+  it('uses ws/wss and carries tenant, since and namespaces', () => {
+    expect(connectUrl('https://cascade.example/', 'acme', { since: 7 })).toBe('wss://cascade.example/v1/connect?tenant=acme&since=7');
     expect(connectUrl('http://127.0.0.1:8787', 'a b')).toBe('ws://127.0.0.1:8787/v1/connect?tenant=a+b');
+    expect(connectUrl('http://h', 'acme', { since: 0, namespaces: ['auth', 'rbac'] })).toBe('ws://h/v1/connect?tenant=acme&since=0&namespaces=auth%2Crbac');
+    expect(connectUrl('https://h', 'acme', { since: 3 }, 'http')).toBe('https://h/v1/connect?tenant=acme&since=3');
   });
 });
