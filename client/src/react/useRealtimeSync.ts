@@ -124,6 +124,8 @@ export function useRealtimeSync(options: UseRealtimeSyncOptions): RealtimeSync {
       next.on('error', (e) => setError(e)),
       next.on('document', () => setDocuments(tenantDocuments(next))),
       next.on('snapshot', () => {
+        // The snapshot replaced every held document (also one that would no longer be held).
+        setDocuments(tenantDocuments(next));
         // A snapshot says where the tenant is, not what changed: anything cached may be stale.
         void queryClient.invalidateQueries({ queryKey: tenantConfigQueryKey(tenant) });
         void queryClient.invalidateQueries({ queryKey: historyQueryKey(tenant) });
