@@ -129,12 +129,11 @@ pub async fn write_platform(
 /// tenant is not registered).
 pub async fn hub_context(env: &Env, tenant: &str) -> Result<HubContext, ApiError> {
     let db = tenants::db(env)?;
-    let tenant = registry::tenant(&db, tenant)
-        .await?
-        .ok_or_else(|| ApiError::TenantNotFound(tenant.to_owned()))?;
+    // Both reads in flight at once: one D1 round trip on the write path instead of two.
+    let (entry, rules) = futures::join!(registry::tenant(&db, tenant), registry::rules(&db));
     Ok(HubContext {
-        tenant,
-        rules: registry::rules(&db).await?,
+        tenant: entry?.ok_or_else(|| ApiError::TenantNotFound(tenant.to_owned()))?,
+        rules: rules?,
     })
 }
 

@@ -307,6 +307,22 @@ async fn writes(count: usize) -> Result<()> {
     println!("\n### Write path (one tenant, {count} writes, each durable before its ack)\n");
     println!("| writers | writes/s | ack p50 (ms) | ack p99 (ms) | max (ms) |");
     println!("|---|---|---|---|---|");
+    // The read path through the same Worker and hub, as the floor of a write's latency.
+    let reader = Writer::new(&rt.url);
+    let mut reads = Vec::new();
+    for _ in 0..count.min(200) {
+        let t = Instant::now();
+        reader.get("/v1/tenants/t0000/config/w0")?;
+        reads.push(t.elapsed());
+    }
+    let r = Summary::of(&reads);
+    println!(
+        "| read (GET, 1 reader) | {:.0} | {} | {} | {} |",
+        reads.len() as f64 / reads.iter().sum::<Duration>().as_secs_f64(),
+        ms(r.p50),
+        ms(r.p99),
+        ms(r.max)
+    );
     for writers in [1usize, 4] {
         let per_writer = count / writers;
         let started = Instant::now();

@@ -195,10 +195,23 @@ impl Writer {
             .agent
             .put(&format!("{}{path}", self.url))
             .header("authorization", &self.auth)
-            .send_json(body)
+            .header("content-type", "application/json")
+            // A sized body: `send_json` streams it chunked, which costs a round trip.
+            .send(body.to_string())
             .map_err(|e| format!("PUT {path}: {e}"))?;
         let status = resp.status().as_u16();
         let value = resp.body_mut().read_json().unwrap_or(Value::Null);
         Ok((status, value))
+    }
+
+    /// `GET {path}`; the status.
+    pub fn get(&self, path: &str) -> Result<u16, String> {
+        let resp = self
+            .agent
+            .get(&format!("{}{path}", self.url))
+            .header("authorization", &self.auth)
+            .call()
+            .map_err(|e| format!("GET {path}: {e}"))?;
+        Ok(resp.status().as_u16())
     }
 }
