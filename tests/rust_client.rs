@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use cascade_client::{
     Backoff, Client, Connection, ConnectionState, Event, Events, Options, Resume, ServerFrame,
+    SyncStatusReport,
 };
 use serde_json::{json, Value};
 use support::{token, Runtime};
@@ -104,12 +105,21 @@ fn connects_receives_a_live_change_and_holds_the_effective_config() {
         "/v1/tenants/acme/config/notifications",
         json!({"email": {"enabled": false}, "sms": {"provider": "twilio"}}),
     );
-    let change = tokio
-        .block_on(events.next_matching(WAIT, |e| match e {
-            Event::Changed(c) => Some(c.clone()),
-            _ => None,
-        }))
-        .expect("a live change");
+    // The change, and (admins) the tenant's sync status after it, in either order.
+    let (mut change, mut status) = (None, None);
+    tokio.block_on(events.next_matching(WAIT, |e| {
+        match e {
+            Event::Changed(c) => change = Some(c.clone()),
+            Event::SyncStatus(SyncStatusReport::Tenant(s)) if s.seq >= seq => {
+                status = Some(s.clone())
+            }
+            _ => {}
+        }
+        (change.is_some() && status.is_some()).then_some(())
+    }));
+    let change = change.expect("a live change");
+    let status = status.expect("a sync-status frame");
+    assert_eq!((status.tenant.as_str(), status.seq), ("acme", seq));
     assert_eq!(change.change.seq, seq);
     assert_eq!(change.change.namespace, "notifications");
     assert_eq!(change.kind.as_str(), "config-updated");
@@ -387,14 +397,27 @@ fn since_zero_gets_a_snapshot_and_since_n_a_replay() {
         assert_eq!(c.next_frame().await.unwrap(), Some(ServerFrame::Pong));
         c.close().await.unwrap();
 
-        // A client following one namespace holds only that one.
-        let (client, _events) =
-            Client::connect_with_events(o.clone().with_namespaces(["auth"]));
-        client.wait_live(WAIT).await.expect("live");
-        assert_eq!(
-            client.configs().keys().cloned().collect::<Vec<_>>(),
-            ["auth"]
-        );
-        client.close().await;
     });
+
+    // A client following one namespace holds only that one, and gets only its changes.
+    let _guard = tokio.enter();
+    let (client, mut events) = Client::connect_with_events(o.with_namespaces(["auth"]));
+    tokio.block_on(client.wait_live(WAIT)).expect("live");
+    assert_eq!(
+        client.configs().keys().cloned().collect::<Vec<_>>(),
+        ["auth"]
+    );
+    put(
+        &rt,
+        "/v1/tenants/acme/config/notifications",
+        json!({"email": false}),
+    );
+    let auth = put(&rt, "/v1/tenants/acme/config/auth", json!({"mfa": false}));
+    let first_change = tokio.block_on(events.next_matching(WAIT, |e| match e {
+        Event::Changed(c) => Some((c.change.seq, c.change.namespace.clone())),
+        _ => None,
+    }));
+    assert_eq!(first_change, Some((auth, "auth".to_owned())));
+    assert_eq!(client.config("auth"), Some(json!({"mfa": false})));
+    tokio.block_on(client.close());
 }

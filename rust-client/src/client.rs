@@ -173,7 +173,9 @@ impl Client {
     /// Drops the current socket (as a network failure would) and reconnects after the
     /// backoff delay; the client resumes from its `seq`. No-op while no socket is open.
     pub fn reconnect(&self) {
-        self.shared.reconnect.send_modify(|n| *n = n.wrapping_add(1));
+        self.shared
+            .reconnect
+            .send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Closes the socket cleanly and stops the task; the held state stays readable.
