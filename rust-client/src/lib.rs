@@ -57,7 +57,7 @@ pub use cascade_protocol::{
     SyncStatusReport, TenantSyncStatus,
 };
 pub use client::{Client, Events};
-pub use connection::{Connection, PING};
+pub use connection::{Connection, Greeting, PING};
 pub use error::Error;
 pub use event::{ChangeEvent, ChangeKind, ConnectionState, Event};
 pub use options::{Heartbeat, Options};
