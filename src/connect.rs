@@ -1,6 +1,7 @@
 //! `GET /v1/connect`: the WebSocket entry. The Worker authenticates and authorizes the
-//! caller; the tenant's hub accepts the socket with the Hibernation API and tags it with the
-//! caller's rooms.
+//! caller; the hub accepts the socket with the Hibernation API and tags it with the caller's
+//! rooms. A tenant's members join its `TenantHub`; a platform admin who names no tenant joins
+//! the `PlatformHub`'s `platform:admins` room (live `sync-status` after each health check).
 
 use cascade_durable::internal::Member;
 use worker::{Env, Request, Response};
@@ -10,18 +11,18 @@ use crate::hubs::Hub;
 use crate::problem::ApiError;
 use crate::tenants;
 
-/// Upgrades to a WebSocket attached to the hub of `tenant`.
+/// Upgrades to a WebSocket attached to the hub of `tenant`, or to the platform hub when
+/// `tenant` is `None` (only ever for platform admins; see `routes::addressed_tenant`).
 pub async fn connect(
     env: &Env,
     req: Request,
     principal: &Principal,
-    tenant: &str,
+    tenant: Option<&str>,
 ) -> Result<Response, ApiError> {
     let upgrade = req.headers().get("upgrade")?.unwrap_or_default();
     if !upgrade.eq_ignore_ascii_case("websocket") {
         return Err(ApiError::UpgradeRequired);
     }
-    tenants::require(env, tenant).await?;
     let member = Member {
         sub: principal.sub.clone(),
         role: match principal.role {
@@ -31,5 +32,16 @@ pub async fn connect(
         }
         .to_owned(),
     };
-    Hub::tenant(env, tenant)?.connect(&req, &member).await
+    match tenant {
+        Some(tenant) => {
+            tenants::require(env, tenant).await?;
+            Hub::tenant(env, tenant)?.connect(&req, &member).await
+        }
+        None if principal.role == Role::PlatformAdmin => {
+            Hub::platform(env)?.connect(&req, &member).await
+        }
+        None => Err(ApiError::Forbidden(
+            "only platform admins may connect without a tenant".into(),
+        )),
+    }
 }

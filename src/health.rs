@@ -1,18 +1,28 @@
 //! Health checks: the cron handler asks every tenant's hub for its status, classifies each
-//! tenant, and stores a snapshot in D1; `GET /v1/status` serves the latest snapshot.
+//! tenant, heals the ones that lag, alerts on incidents ([`crate::alerts`]), prunes old
+//! history ([`crate::retention`]), stores a snapshot in D1, and sends the platform summary to
+//! the platform admins' sockets. `GET /v1/status` serves the latest snapshot and
+//! `GET /v1/tenants/{tenant}/status` one tenant's line of it.
 //!
 //! A tenant whose hub cannot be reached, or that reports an error, is `failed`; one whose
 //! history is still waiting to reach D1 is `pending`; otherwise `success`. A failure in one
-//! tenant never stops the check for the others.
+//! tenant never stops the check for the others, and neither does a failure of alerting,
+//! pruning or the broadcast: each is reported in the snapshot or the log.
+
+use std::collections::BTreeMap;
 
 use cascade_durable::internal::HubStatus;
+use cascade_protocol::PlatformSyncStatus;
 use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
 use worker::{Env, Method, Response};
 
+use crate::alerts::{self, AlertReport};
 use crate::hubs::Hub;
 use crate::problem::ApiError;
+use crate::retention::{self, Pruned};
+use crate::tenant_states::{self, Tracked};
 use crate::tenants;
 
 /// How many hubs are asked at once (well below the runtime's subrequest limits).
@@ -30,6 +40,26 @@ pub enum TenantState {
     Failed,
     /// Changes are waiting to be applied or recorded.
     Pending,
+}
+
+impl TenantState {
+    /// Every state, in the order the dashboard lists them.
+    pub const ALL: [Self; 4] = [Self::Success, Self::Partial, Self::Pending, Self::Failed];
+
+    /// The state's name on the wire and in D1.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Partial => "partial",
+            Self::Failed => "failed",
+            Self::Pending => "pending",
+        }
+    }
+
+    /// The state named `name`, if any.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
 }
 
 /// One tenant's line in a snapshot.
@@ -66,6 +96,15 @@ pub struct Snapshot {
     pub counts: Counts,
     /// Every tenant's line.
     pub tenants: Vec<TenantHealth>,
+    /// The platform's sequence number at the check.
+    #[serde(default)]
+    pub platform_seq: u64,
+    /// What alerting did.
+    #[serde(default)]
+    pub alerts: AlertReport,
+    /// What retention pruned.
+    #[serde(default)]
+    pub pruned: Pruned,
 }
 
 /// Tenants per state.
@@ -130,15 +169,22 @@ pub async fn run_check(env: &Env, cron: &str) -> Result<Snapshot, ApiError> {
     }
     heal(env, &mut lines, platform.platform_seq).await;
     let (counts, health_pct) = summarise(&lines);
+    let now = worker::js_sys::Date::now() as u64;
+    let db = tenants::db(env)?;
+    let tracked = remember_states(&db, &lines, now).await;
+    let alerts = alerts::run(&db, &alerts::Settings::from_env(env), &tracked, now).await;
+    let pruned = retention::prune(&db, retention::retention_days(env), now).await;
     let snapshot = Snapshot {
-        taken_at: worker::js_sys::Date::now() as u64,
+        taken_at: now,
         cron: cron.to_owned(),
         health_pct,
         counts,
         tenants: lines,
+        platform_seq: platform.platform_seq,
+        alerts,
+        pruned,
     };
-    tenants::db(env)?
-        .prepare("INSERT INTO health_snapshots (taken_at, cron, health_pct, snapshot) VALUES (?1, ?2, ?3, ?4)")
+    db.prepare("INSERT INTO health_snapshots (taken_at, cron, health_pct, snapshot) VALUES (?1, ?2, ?3, ?4)")
         .bind(&[
             JsValue::from_f64(snapshot.taken_at as f64),
             JsValue::from_str(cron),
@@ -147,7 +193,64 @@ pub async fn run_check(env: &Env, cron: &str) -> Result<Snapshot, ApiError> {
         ])?
         .run()
         .await?;
+    let status = platform_status(&snapshot, &tracked);
+    if let Err(e) = Hub::platform(env)?
+        .call::<_, serde_json::Value>(Method::Post, "/sync-status", Some(&status))
+        .await
+    {
+        worker::console_error!("sync-status broadcast failed: {}", e.to_problem().detail);
+    }
     Ok(snapshot)
+}
+
+/// Compares this run's states with the previous run's and stores the changes. When D1 cannot
+/// tell, every tenant counts as changed since now (alerting then waits longer, never less).
+async fn remember_states(
+    db: &worker::D1Database,
+    lines: &[TenantHealth],
+    now: u64,
+) -> Vec<Tracked> {
+    let previous = match tenant_states::load(db).await {
+        Ok(previous) => previous,
+        Err(e) => {
+            worker::console_error!("tenant states unreadable: {}", e.to_problem().detail);
+            tenant_states::Previous::new()
+        }
+    };
+    let tracked = tenant_states::track(lines, &previous, now);
+    if let Err(e) = tenant_states::save(db, &tracked, &previous).await {
+        worker::console_error!("tenant states not stored: {}", e.to_problem().detail);
+    }
+    tracked
+}
+
+/// The platform admins' `sync-status`: the snapshot's summary and the tenants whose state
+/// changed since the previous check.
+pub fn platform_status(snapshot: &Snapshot, tracked: &[Tracked]) -> PlatformSyncStatus {
+    let c = &snapshot.counts;
+    let tenants_by_status = TenantState::ALL
+        .into_iter()
+        .map(|s| {
+            let n = match s {
+                TenantState::Success => c.success,
+                TenantState::Partial => c.partial,
+                TenantState::Pending => c.pending,
+                TenantState::Failed => c.failed,
+            };
+            (s.as_str().to_owned(), u64::from(n))
+        })
+        .collect();
+    PlatformSyncStatus {
+        checked_at: snapshot.taken_at,
+        platform_seq: snapshot.platform_seq,
+        health_percent: snapshot.health_pct,
+        tenants_by_status,
+        changed: tracked
+            .iter()
+            .filter(|t| t.changed)
+            .map(|t| (t.tenant.clone(), t.state.as_str().to_owned()))
+            .collect::<BTreeMap<_, _>>(),
+    }
 }
 
 /// Self-healing: every reachable tenant that lags the platform is synced now (it applies the
@@ -213,19 +316,50 @@ struct SnapshotRow {
     snapshot: String,
 }
 
-/// `GET /v1/status`: the latest snapshot (404 before the first check ran).
-pub async fn latest(env: &Env) -> Result<Response, ApiError> {
+async fn latest_snapshot(env: &Env) -> Result<Snapshot, ApiError> {
     let row: Option<SnapshotRow> = tenants::db(env)?
         .prepare("SELECT snapshot FROM health_snapshots ORDER BY id DESC LIMIT 1")
         .first(None)
         .await?;
     match row {
-        Some(row) => {
-            let snapshot: Snapshot = serde_json::from_str(&row.snapshot)?;
-            Ok(Response::from_json(&snapshot)?)
-        }
+        Some(row) => Ok(serde_json::from_str(&row.snapshot)?),
         None => Err(ApiError::NoSnapshot),
     }
+}
+
+/// `GET /v1/status`: the latest snapshot (404 before the first check ran).
+pub async fn latest(env: &Env) -> Result<Response, ApiError> {
+    Ok(Response::from_json(&latest_snapshot(env).await?)?)
+}
+
+/// One tenant's view from the latest snapshot: its line and the check's time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantStatusView {
+    /// Unix milliseconds of the check.
+    pub taken_at: u64,
+    /// The platform's sequence number at the check.
+    pub platform_seq: u64,
+    /// The tenant's line.
+    #[serde(flatten)]
+    pub line: TenantHealth,
+}
+
+/// `GET /v1/tenants/{tenant}/status`: the tenant's line in the latest snapshot (404 when the
+/// tenant is unknown, or no check has seen it yet).
+pub async fn tenant_latest(env: &Env, tenant: &str) -> Result<Response, ApiError> {
+    tenants::require(env, tenant).await?;
+    let snapshot = latest_snapshot(env).await?;
+    let line = snapshot
+        .tenants
+        .into_iter()
+        .find(|l| l.tenant == tenant)
+        .ok_or_else(|| ApiError::NotChecked(tenant.to_owned()))?;
+    Ok(Response::from_json(&TenantStatusView {
+        taken_at: snapshot.taken_at,
+        platform_seq: snapshot.platform_seq,
+        line,
+    })?)
 }
 
 #[cfg(test)]
@@ -295,5 +429,55 @@ mod tests {
         assert_eq!((counts.success, counts.failed, counts.pending), (2, 1, 1));
         assert!((pct - 50.0).abs() < f64::EPSILON);
         assert!((summarise(&[]).1 - 100.0).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn platform_status_lists_every_state_and_only_changed_tenants() {
+        let tracked = |tenant: &str, state, changed| Tracked {
+            tenant: tenant.into(),
+            state,
+            since: 0,
+            changed,
+            detail: None,
+        };
+        let snapshot = Snapshot {
+            taken_at: 42,
+            cron: "*/5 * * * *".into(),
+            health_pct: 50.0,
+            counts: Counts {
+                success: 1,
+                failed: 1,
+                ..Counts::default()
+            },
+            tenants: Vec::new(),
+            platform_seq: 7,
+            alerts: AlertReport::default(),
+            pruned: Pruned::default(),
+        };
+        let status = platform_status(
+            &snapshot,
+            &[
+                tracked("a", TenantState::Success, false),
+                tracked("b", TenantState::Failed, true),
+            ],
+        );
+        assert_eq!((status.checked_at, status.platform_seq), (42, 7));
+        assert_eq!(status.tenants_by_status.len(), 4);
+        assert_eq!(status.tenants_by_status["failed"], 1);
+        assert_eq!(status.tenants_by_status["pending"], 0);
+        assert_eq!(
+            status.changed,
+            BTreeMap::from([("b".to_owned(), "failed".to_owned())])
+        );
+    }
+
+    #[test]
+    fn states_have_stable_names() {
+        for state in TenantState::ALL {
+            assert_eq!(TenantState::parse(state.as_str()), Some(state));
+            let wire = serde_json::to_value(state).expect("serializes");
+            assert_eq!(wire, state.as_str());
+        }
+        assert_eq!(TenantState::parse("unknown"), None);
     }
 }

@@ -12,7 +12,10 @@
 //! - [`hubs`]: addressing Durable Objects.
 //! - [`config`], [`tenants`], [`rules`], [`events`], [`operations`], [`connect`],
 //!   [`history`], [`health`]: the endpoints.
+//! - [`alerts`], [`retention`], [`tenant_states`]: the health check's alerting, history
+//!   pruning and memory between runs.
 
+pub mod alerts;
 pub mod auth;
 pub mod config;
 pub mod connect;
@@ -23,8 +26,10 @@ pub mod hubs;
 pub mod input;
 pub mod operations;
 pub mod problem;
+pub mod retention;
 pub mod routes;
 pub mod rules;
+pub mod tenant_states;
 pub mod tenants;
 
 pub use cascade_durable::{PlatformHub, TenantHub};

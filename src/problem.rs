@@ -94,6 +94,9 @@ pub enum ApiError {
     /// No health check has run yet.
     #[error("no health snapshot yet: the cron health check has not run")]
     NoSnapshot,
+    /// No health check has seen this tenant yet (it was registered after the last one).
+    #[error("tenant '{0}' has not been health-checked yet; the next cron run will")]
+    NotChecked(String),
     /// A hub refused the call with its own problem document, passed on as it is.
     #[error("{}", .0.detail)]
     Hub(Problem),
@@ -112,6 +115,7 @@ impl ApiError {
             Self::RuleNotFound(_) => (404, "CASCADE:Rule:NotFound", "Not Found"),
             Self::InvalidEvents(_) => (422, "CASCADE:Event:Invalid", "Unprocessable Content"),
             Self::NoSnapshot => (404, "CASCADE:Health:NoSnapshot", "Not Found"),
+            Self::NotChecked(_) => (404, "CASCADE:Health:NotChecked", "Not Found"),
             Self::Hub(_) => (502, "CASCADE:Hub", "Bad Gateway"),
             Self::InvalidName { .. } => (400, "CASCADE:Request:InvalidName", "Bad Request"),
             Self::BodyTooLarge { .. } => (413, "CASCADE:Request:TooLarge", "Payload Too Large"),

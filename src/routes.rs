@@ -82,6 +82,8 @@ pub enum Endpoint {
     ResolveConflict,
     /// `POST /v1/tenants/{tenant}/rollback/{namespace}`.
     Rollback,
+    /// `GET /v1/tenants/{tenant}/status`: the tenant's line in the latest health snapshot.
+    TenantStatus,
 }
 
 /// Method, path pattern and endpoint of every route.
@@ -192,6 +194,11 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
         "/v1/tenants/:tenant/rollback/:namespace",
         Endpoint::Rollback,
     ),
+    (
+        Method::Get,
+        "/v1/tenants/:tenant/status",
+        Endpoint::TenantStatus,
+    ),
 ];
 
 /// The OpenAPI 3.1 document served at `/v1/openapi.json` (also `docs/openapi.json`).
@@ -289,7 +296,8 @@ async fn handle(req: Request, env: &Env) -> Result<Response, ApiError> {
 }
 
 /// The tenant a request addresses: the `{tenant}` path parameter, or for a WebSocket connect
-/// the `tenant` query parameter, defaulting to the caller's own tenant.
+/// the `tenant` query parameter, defaulting to the caller's own tenant — except for a platform
+/// admin, whose connect without `tenant` addresses the platform (`None`).
 fn addressed_tenant(
     req: &Request,
     matched: &Matched,
@@ -304,11 +312,14 @@ fn addressed_tenant(
             .query_pairs()
             .find(|(k, _)| k == "tenant")
             .map(|(_, v)| v.into_owned());
+        if given.is_none() && principal.role == auth::Role::PlatformAdmin {
+            return Ok(None);
+        }
         return match given.or_else(|| principal.tenant.clone()) {
             Some(t) => input::name("tenant", &t).map(Some),
             None => Err(ApiError::BadQuery {
                 name: "tenant",
-                problem: "required for platform admins".into(),
+                problem: "required: the token names no tenant".into(),
             }),
         };
     }
@@ -324,6 +335,7 @@ async fn serve(
 ) -> Result<Response, ApiError> {
     use config::View;
     use config::WriteMode::{Patch, Put};
+    let matched_tenant = tenant.as_deref();
     let tenant = || {
         tenant
             .clone()
@@ -388,7 +400,8 @@ async fn serve(
             )
             .await
         }
-        Endpoint::Connect => connect::connect(env, req, principal, &tenant()?).await,
+        Endpoint::Connect => connect::connect(env, req, principal, matched_tenant).await,
+        Endpoint::TenantStatus => health::tenant_latest(env, &tenant()?).await,
         Endpoint::ListRules => rules::list(env).await,
         Endpoint::PutRule => {
             let mut req = req;

@@ -1,4 +1,5 @@
 /** Formatting helpers for the dashboard. */
+import { CascadeApiError } from '../src/errors.js';
 import type { HistoryEntry } from '../src/types.js';
 
 /** "14:03:12" today, else "2026-11-25 14:03". */
@@ -23,4 +24,17 @@ export function outcomeClass(entry: Pick<HistoryEntry, 'outcome' | 'error'>): Ou
 /** A message for any thrown value. */
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A problem document's `detail` and stable `code` for API errors; the message otherwise. */
+export function problemText(error: unknown): string {
+  if (error instanceof CascadeApiError) return `${error.detail} (${error.status} ${error.code})`;
+  return errorText(error);
+}
+
+/** A JSON value in one short line ("—" when absent). */
+export function shortJson(value: unknown, max = 60): string {
+  if (value === undefined) return '—';
+  const text = JSON.stringify(value);
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

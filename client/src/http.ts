@@ -3,7 +3,13 @@ import { CascadeApiError, problemFromResponse } from './errors.js';
 import { resolveToken, type TokenSource } from './token.js';
 import type {
   ConfigDocument,
+  Conflict,
+  ConflictResolution,
+  HistoryFilter,
   HistoryPage,
+  PendingChange,
+  SyncAck,
+  SyncAllResult,
   JsonObject,
   StatusSnapshot,
   Tenant,
@@ -30,7 +36,7 @@ export interface WriteOptions {
 }
 
 /** Options of a history read. */
-export interface HistoryOptions {
+export interface HistoryOptions extends HistoryFilter {
   limit?: number;
   /** `nextBefore` of the previous page. */
   before?: number;
@@ -126,8 +132,47 @@ export class CascadeHttp {
     const query = new URLSearchParams();
     if (options.limit !== undefined) query.set('limit', String(options.limit));
     if (options.before !== undefined) query.set('before', String(options.before));
+    for (const key of ['namespace', 'scope', 'outcome', 'since', 'until'] as const) {
+      const value = options[key];
+      if (value !== undefined && value !== '') query.set(key, String(value));
+    }
     const qs = query.toString();
     return this.request('GET', `/v1/tenants/${enc(tenant)}/history${qs ? `?${qs}` : ''}`);
+  }
+
+  /** `POST /v1/tenants/{tenant}/sync`: applies every platform update the tenant lacks. */
+  syncTenant(tenant: string): Promise<SyncAck> {
+    return this.request('POST', `/v1/tenants/${enc(tenant)}/sync`);
+  }
+
+  /** `POST /v1/sync` (platform admins): syncs every tenant; per-tenant results and totals. */
+  syncAll(): Promise<SyncAllResult> {
+    return this.request('POST', '/v1/sync');
+  }
+
+  /** `GET /v1/tenants/{tenant}/pending`: platform changes waiting for a decision. */
+  listPending(tenant: string): Promise<PendingChange[]> {
+    return this.request('GET', `/v1/tenants/${enc(tenant)}/pending`);
+  }
+
+  /** `POST /v1/tenants/{tenant}/pending/{namespace}/{id}/accept` or `/reject`. */
+  decidePending(tenant: string, namespace: string, id: string, decision: 'accept' | 'reject'): Promise<WriteAck> {
+    return this.request('POST', `/v1/tenants/${enc(tenant)}/pending/${enc(namespace)}/${enc(id)}/${decision}`);
+  }
+
+  /** `GET /v1/tenants/{tenant}/conflicts`: open merge conflicts. */
+  listConflicts(tenant: string): Promise<Conflict[]> {
+    return this.request('GET', `/v1/tenants/${enc(tenant)}/conflicts`);
+  }
+
+  /** `POST /v1/tenants/{tenant}/conflicts/{namespace}/{id}/resolve`. */
+  resolveConflict(tenant: string, namespace: string, id: string, resolution: ConflictResolution): Promise<WriteAck> {
+    return this.request('POST', `/v1/tenants/${enc(tenant)}/conflicts/${enc(namespace)}/${enc(id)}/resolve`, resolution);
+  }
+
+  /** `PUT /v1/rules/{rule}` (platform admins): creates or replaces a sync rule. */
+  putRule(rule: string, body: JsonObject): Promise<unknown> {
+    return this.request('PUT', `/v1/rules/${enc(rule)}`, body);
   }
 
   /** `GET /v1/status`: the latest health snapshot, or null before the first check ran. */

@@ -130,6 +130,14 @@ export interface HubStatus {
   outboxPending: number;
   wakes: number;
   lastError?: string;
+  /** The platform sequence the tenant has applied. */
+  platformSeq?: number;
+  /** Platform changes waiting for a tenant admin's decision. */
+  pendingChanges?: number;
+  /** Conflicts waiting for a manual resolution. */
+  openConflicts?: number;
+  /** Open connections per role (`admins`, `users`); absent from hubs older than this field. */
+  connectionsByRole?: Record<string, number>;
 }
 
 /** One tenant in a health snapshot. */
@@ -138,6 +146,9 @@ export interface TenantHealth {
   state: SyncState;
   hub?: HubStatus;
   error: string | null;
+  /** When the tenant lagged: platform updates the check's resync applied. */
+  resynced?: number;
+  resyncError?: string;
 }
 
 /** The latest cron health snapshot (`GET /v1/status`). */
@@ -157,4 +168,82 @@ export interface Problem {
   detail: string;
   code: string;
   retryAfter?: number;
+}
+
+/** History filters of `GET /v1/tenants/{tenant}/history`. */
+export interface HistoryFilter {
+  namespace?: string;
+  scope?: Scope;
+  /** `applied`, `overridden`, `shadowed`, `conflict`, `pending`, `skipped`, `refused`, `unchanged`. */
+  outcome?: string;
+  /** Unix ms, inclusive. */
+  since?: number;
+  /** Unix ms, exclusive. */
+  until?: number;
+}
+
+/** The seed's change event, as pending changes carry it. */
+export interface ConfigChangeEvent {
+  type: string;
+  action: string;
+  scope: Scope;
+  targetId?: string;
+  config: JsonObject;
+  triggeredBy: string;
+}
+
+/** A platform change held at a tenant by a rule with `autoApply: false` (`GET .../pending`). */
+export interface PendingChange {
+  /** `{seq}.{n}`, unique within the tenant. */
+  id: string;
+  namespace: string;
+  platformSeq: number;
+  event: ConfigChangeEvent;
+  rule: string;
+  strategy: string;
+  targets: Scope[];
+  /** True when only queued behind another pending change (its own rule auto-applies). */
+  autoApply: boolean;
+  createdSeq: number;
+  createdAt: number;
+}
+
+/** An open merge conflict: the same leaf changed above and below (`GET .../conflicts`). */
+export interface Conflict {
+  /** `{seq}.{n}`, unique within the tenant. */
+  id: string;
+  namespace: string;
+  /** Whose layer holds the customization. */
+  subject: { scope: 'tenant' } | { scope: 'user'; id: string };
+  /** The leaf, as a JSON Pointer-like path. */
+  path: string;
+  /** The upper value the customization was based on (absent: none). */
+  base?: unknown;
+  /** The upper value now (absent: removed above). */
+  upper?: unknown;
+  /** The lower value, in effect until resolved. */
+  lower: unknown;
+  rule: string;
+  openedSeq: number;
+  openedAt: number;
+}
+
+/** How an admin resolves a conflict. */
+export type ConflictResolution = { action: 'takeUpper' } | { action: 'keepLower' } | { action: 'setValue'; value: unknown };
+
+/** Answer to `POST /v1/tenants/{tenant}/sync`. */
+export interface SyncAck {
+  platformSeq: number;
+  /** Platform updates applied by this sync. */
+  applied: number;
+}
+
+/**
+ * Answer to `POST /v1/sync` (sync every tenant). Read defensively: the endpoint is new, so
+ * every field is optional and unknown fields are kept.
+ */
+export interface SyncAllResult {
+  results?: Array<{ tenant: string; applied?: number; platformSeq?: number; error?: string | null; [key: string]: unknown }>;
+  totals?: Record<string, number>;
+  [key: string]: unknown;
 }

@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 /** The React hook, rendered in jsdom, against the running Worker. */
 import { QueryClient, QueryClientProvider, useQuery } from '@tanstack/react-query';
-import { act, cleanup, render, screen, waitFor } from '@testing-library/react';
+import { act, cleanup, configure, render, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChangeEvent } from '../src/client.js';
 import type { ChangeNotification } from '../src/notifications.js';
@@ -10,6 +10,9 @@ import { useRealtimeSync, type UseRealtimeSyncOptions } from '../src/react/useRe
 import { adminHttp, adminToken, baseUrl, freshTenant, instrumentedWebSocket, NodeWebSocket } from './support/harness.js';
 
 afterEach(cleanup);
+// A real runtime on a shared machine: a first connection to a cold hub can take over the
+// default second (seen at load 17, 'connecting' still shown after 1 s).
+configure({ asyncUtilTimeout: 5_000 });
 
 /** Shows what an app would: connection state, a config read through TanStack Query, notifications. */
 function Probe(props: { options: UseRealtimeSyncOptions; namespace: string }) {

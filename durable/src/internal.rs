@@ -15,7 +15,8 @@
 //! | `POST /pending/{ns}/{id}/{accept\|reject}` | tenant | [`Operation`] → [`WriteAck`]         |
 //! | `POST /conflicts/{ns}/{id}/resolve`  | tenant   | [`Operation`] → [`WriteAck`]               |
 //! | `POST /rollback/{ns}`                | tenant   | [`Operation`] (`version`) → [`WriteAck`]   |
-//! | `GET /connect`                       | tenant   | WebSocket upgrade ([`MEMBER_HEADER`])      |
+//! | `GET /connect`                       | both     | WebSocket upgrade ([`MEMBER_HEADER`]); platform: admins only |
+//! | `POST /sync-status`                  | platform | `PlatformSyncStatus` → `{sent}` (broadcast to `platform:admins`) |
 //! | `GET /status`                        | both     | → [`HubStatus`]                            |
 //!
 //! Every call carries the hub's identity in [`HUB_NAME_HEADER`] so the object knows which

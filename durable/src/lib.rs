@@ -3,7 +3,7 @@
 //! - [`TenantHub`]: one per tenant. Authoritative for the tenant's layers, its sequence number
 //!   and its WebSocket rooms (hibernating sockets, tagged by room).
 //! - [`PlatformHub`]: exactly one. Authoritative for the platform layers and the platform
-//!   sequence number.
+//!   sequence number; also the platform admins' WebSocket room (`platform:admins`).
 //!
 //! Both keep their state in the object's own SQLite storage ([`store`]) and buffer their event
 //! history in an outbox table that an alarm flushes to D1 ([`outbox`]), so an acknowledged
@@ -22,6 +22,7 @@ pub mod internal;
 pub mod merge_diff;
 pub mod outbox;
 mod platform_hub;
+mod platform_room;
 pub mod rate;
 pub mod registry;
 mod reply;

@@ -1,20 +1,23 @@
 //! `PlatformHub`: the one Durable Object that owns the platform layers and the platform
 //! sequence number, logs every platform update for tenants to catch up from, and fans each
-//! update out to the tenant hubs as a durable job (see [`crate::fanout`]).
+//! update out to the tenant hubs as a durable job (see [`crate::fanout`]). It is also the
+//! platform admins' WebSocket room, which gets a `sync-status` frame after each health check
+//! (see [`crate::platform_room`]).
 
 use cascade_engine::event::ChangeEvent;
 use cascade_engine::platform::apply_platform_changes;
 use cascade_engine::scope::{Namespace, Scope};
 use cascade_engine::validate::Limits;
-use cascade_protocol::StoredDocument;
+use cascade_protocol::{PlatformSyncStatus, StoredDocument};
 use serde_json::Map;
 use worker::{
     durable_object, wasm_bindgen, DurableObject, Env, Method, Request, Response, Result, State,
+    WebSocket, WebSocketIncomingMessage,
 };
 
 use crate::core::{js_now, version_mismatch, HubCore, WriteReply};
 use crate::internal::{ChangeSet, LayerWrite, WriteAck, WriteGuard};
-use crate::{engine_error, engine_store, fanout, history, reply};
+use crate::{engine_error, engine_store, fanout, history, platform_room, reply};
 
 /// The single name under which the platform hub is addressed.
 pub const PLATFORM_HUB_NAME: &str = "platform";
@@ -50,6 +53,14 @@ impl DurableObject for PlatformHub {
                 reply::json(&status)
             }
             (Method::Get, ["layers", ns]) => self.read(ns),
+            (Method::Get, ["connect"]) => {
+                platform_room::accept(&self.core.state, &self.core.store, &req)
+            }
+            (Method::Post, ["sync-status"]) => {
+                let status: PlatformSyncStatus = req.json().await?;
+                let sent = platform_room::broadcast(&self.core.state, &self.core.store, status)?;
+                reply::json(&serde_json::json!({ "sent": sent }))
+            }
             (Method::Get, ["updates"]) => {
                 let url = req.url()?;
                 let param = |k: &str| {
@@ -111,6 +122,34 @@ impl DurableObject for PlatformHub {
             self.core.arm_alarm(std::time::Duration::ZERO).await?;
         }
         Response::ok("ok")
+    }
+
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> Result<()> {
+        platform_room::message(&self.core.store, &ws, message)
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        code: usize,
+        _reason: String,
+        _clean: bool,
+    ) -> Result<()> {
+        // Reciprocate the close handshake. 1005/1006 are reserved and cannot be sent back.
+        let code = u16::try_from(code)
+            .ok()
+            .filter(|c| *c != 1005 && *c != 1006)
+            .unwrap_or(1000);
+        ws.close(Some(code), Some("closing"))
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, error: worker::Error) -> Result<()> {
+        worker::console_warn!("websocket error: {error}");
+        ws.close(Some(1011), Some("error"))
     }
 }
 

@@ -53,7 +53,8 @@ pub fn rule(endpoint: Endpoint) -> Rule {
         | Endpoint::RejectPending
         | Endpoint::ListConflicts
         | Endpoint::ResolveConflict
-        | Endpoint::Rollback => Rule::TenantAdminOfPath,
+        | Endpoint::Rollback
+        | Endpoint::TenantStatus => Rule::TenantAdminOfPath,
         Endpoint::GetUserConfig
         | Endpoint::PutUserConfig
         | Endpoint::PatchUserConfig

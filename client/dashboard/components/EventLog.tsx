@@ -66,6 +66,7 @@ export function EventLog(props: { tenant: string; live: Array<ChangeEvent & { at
   });
   const [namespace, setNamespace] = useState('');
   const [result, setResult] = useState<'' | OutcomeClass>('');
+  const [scope, setScope] = useState('');
   const [search, setSearch] = useState('');
 
   const rows = useMemo(() => {
@@ -85,6 +86,7 @@ export function EventLog(props: { tenant: string; live: Array<ChangeEvent & { at
   const shown = rows.filter(
     (r) =>
       (!namespace || r.namespace === namespace) &&
+      (!scope || r.scope === scope) &&
       (!result || r.result === result) &&
       (!needle || `${r.by} ${r.summary} ${r.outcome}`.toLowerCase().includes(needle)),
   );
@@ -105,6 +107,12 @@ export function EventLog(props: { tenant: string; live: Array<ChangeEvent & { at
           {namespaces.map((n) => (
             <option key={n}>{n}</option>
           ))}
+        </select>
+        <select aria-label="Scope" value={scope} onChange={(e) => setScope(e.target.value)}>
+          <option value="">All scopes</option>
+          <option value="platform">Platform</option>
+          <option value="tenant">Tenant</option>
+          <option value="user">User</option>
         </select>
         <select aria-label="Result" value={result} onChange={(e) => setResult(e.target.value as '' | OutcomeClass)}>
           <option value="">All results</option>

@@ -2,9 +2,10 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { StatusSnapshot, SyncState } from '../../src/types.js';
-import { ACTIONS } from '../actions.js';
+import { ACTIONS, type ActionResult } from '../actions.js';
+import { roleTotals } from './Connections.js';
 import { useApi } from '../api.js';
-import { errorText, formatTime } from '../format.js';
+import { errorText, formatTime, problemText } from '../format.js';
 
 const STATES: SyncState[] = ['success', 'partial', 'failed', 'pending'];
 
@@ -12,20 +13,22 @@ const STATES: SyncState[] = ['success', 'partial', 'failed', 'pending'];
 export function Overview(props: { status: StatusSnapshot | null | undefined; loading: boolean; error: unknown }) {
   const api = useApi();
   const queryClient = useQueryClient();
-  const [message, setMessage] = useState<{ text: string; failed: boolean }>();
+  const [message, setMessage] = useState<ActionResult & { failed: boolean }>();
   const [running, setRunning] = useState<string>();
   const context = { ...api, queryClient };
   const { status } = props;
   const connections = status?.tenants.reduce((sum, t) => sum + (t.hub?.connections ?? 0), 0) ?? 0;
+  const byRole = status ? roleTotals(status) : undefined;
 
   async function run(id: string) {
     const action = ACTIONS.find((a) => a.id === id);
     if (!action) return;
     setRunning(id);
     try {
-      setMessage({ text: await action.run(context), failed: false });
+      const result = await action.run(context);
+      setMessage({ ...(typeof result === 'string' ? { text: result } : result), failed: false });
     } catch (e) {
-      setMessage({ text: errorText(e), failed: true });
+      setMessage({ text: problemText(e), failed: true });
     } finally {
       setRunning(undefined);
     }
@@ -60,6 +63,13 @@ export function Overview(props: { status: StatusSnapshot | null | undefined; loa
         <div className="card metric">
           <span className="label">Live connections</span>
           <span className="value" data-testid="connections">{status ? connections : '—'}</span>
+          {byRole && (
+            <span className="muted" data-testid="connections-by-role">
+              {Object.entries(byRole)
+                .map(([role, n]) => `${n} ${role}`)
+                .join(' · ') || 'no role breakdown reported'}
+            </span>
+          )}
         </div>
       </div>
       <div className="toolbar">
@@ -79,7 +89,22 @@ export function Overview(props: { status: StatusSnapshot | null | undefined; loa
           </button>
         ))}
       </div>
-      {message && <p className={message.failed ? 'error' : 'ok'}>{message.text}</p>}
+      {message && (
+        <div data-testid="action-result">
+          <p role={message.failed ? 'alert' : 'status'} className={message.failed ? 'error' : 'ok'}>
+            {message.text}
+          </p>
+          {message.details && message.details.length > 0 && (
+            <ul className="details">
+              {message.details.map((d) => (
+                <li key={d.label} className={d.failed ? 'error' : undefined}>
+                  <strong>{d.label}</strong>: {d.text}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
     </section>
   );
 }

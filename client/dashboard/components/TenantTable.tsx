@@ -1,7 +1,8 @@
 /** Tenant status table: registry entries joined with the latest health snapshot. */
 import type { StatusSnapshot, Tenant } from '../../src/types.js';
+import { SyncButton } from './SyncButton.js';
 
-/** One row per tenant; clicking a row selects it. */
+/** One row per tenant, tinted by its state; clicking a row selects it. */
 export function TenantTable(props: {
   tenants: Tenant[];
   status: StatusSnapshot | null | undefined;
@@ -23,17 +24,22 @@ export function TenantTable(props: {
               <th className="num">Seq</th>
               <th className="num">Connections</th>
               <th className="num">Outbox pending</th>
+              <th className="num">Platform seq</th>
+              <th className="num">Pending</th>
+              <th className="num">Conflicts</th>
               <th>Last error</th>
+              <th />
             </tr>
           </thead>
           <tbody>
             {props.tenants.map((t) => {
               const h = health.get(t.id);
-              const error = h?.error ?? h?.hub?.lastError;
+              const error = h?.error ?? h?.hub?.lastError ?? h?.resyncError;
+              const selected = props.selected === t.id ? ' selected' : '';
               return (
                 <tr
                   key={t.id}
-                  className={props.selected === t.id ? 'selected' : undefined}
+                  className={`row-${h?.state ?? 'unknown'}${selected}`}
                   onClick={() => props.onSelect(t.id)}
                   data-testid={`tenant-row-${t.id}`}
                 >
@@ -47,6 +53,7 @@ export function TenantTable(props: {
                     {h ? (
                       <span className={`state state-${h.state}`}>
                         <i className="dot" /> {h.state}
+                        {h.resynced ? <span className="muted"> (resynced {h.resynced})</span> : null}
                       </span>
                     ) : (
                       <span className="muted">not checked yet</span>
@@ -55,7 +62,13 @@ export function TenantTable(props: {
                   <td className="num">{h?.hub?.seq ?? '–'}</td>
                   <td className="num">{h?.hub?.connections ?? '–'}</td>
                   <td className="num">{h?.hub?.outboxPending ?? '–'}</td>
+                  <td className="num">{h?.hub?.platformSeq ?? '–'}</td>
+                  <td className="num" data-testid="pending-count">{h?.hub?.pendingChanges ?? '–'}</td>
+                  <td className="num" data-testid="conflict-count">{h?.hub?.openConflicts ?? '–'}</td>
                   <td className="error-cell">{error ?? ''}</td>
+                  <td>
+                    <SyncButton tenant={t.id} compact />
+                  </td>
                 </tr>
               );
             })}

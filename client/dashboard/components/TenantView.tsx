@@ -1,31 +1,61 @@
-/** One tenant, live: its connection, its event log and its config editor. */
+/**
+ * One tenant, live: its connection and manual sync, module states, open items (pending
+ * changes, conflicts), activity charts, the event log and the config editor.
+ */
+import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import type { ChangeEvent } from '../../src/client.js';
+import { STATUS_QUERY_KEY } from '../../src/react/queryKeys.js';
 import { useRealtimeSync } from '../../src/react/useRealtimeSync.js';
 import { useApi } from '../api.js';
+import { conflictsKey, pendingKey } from '../queries.js';
+import { Activity } from './Activity.js';
 import { ConfigEditor } from './ConfigEditor.js';
+import { Conflicts } from './Conflicts.js';
 import { ConnectionBadge } from './ConnectionBadge.js';
 import { EventLog } from './EventLog.js';
+import { ModuleState } from './ModuleState.js';
+import { PendingChanges } from './PendingChanges.js';
+import { SyncButton } from './SyncButton.js';
 import { Toasts } from './Toasts.js';
 
 const MAX_LIVE = 200;
+const KNOWN = ['notifications', 'auth', 'rbac', 'modules', 'business', 'mfa'];
 
 /** Follows `tenant` over the WebSocket while shown. */
 export function TenantView(props: { tenant: string }) {
   const { session, baseUrl } = useApi();
+  const queryClient = useQueryClient();
   const [live, setLive] = useState<Array<ChangeEvent & { at: number }>>([]);
   const sync = useRealtimeSync({ baseUrl, tenant: props.tenant, token: session.token });
 
   useEffect(() => {
     setLive([]);
     if (!sync.client) return undefined;
-    return sync.client.on('change', (event) => setLive((list) => [{ ...event, at: Date.now() }, ...list].slice(0, MAX_LIVE)));
-  }, [sync.client]);
+    const refreshItems = () => {
+      for (const queryKey of [pendingKey(props.tenant), conflictsKey(props.tenant), ['modules', props.tenant]]) {
+        void queryClient.invalidateQueries({ queryKey });
+      }
+    };
+    const offChange = sync.client.on('change', (event) => {
+      setLive((list) => [{ ...event, at: Date.now() }, ...list].slice(0, MAX_LIVE));
+      refreshItems();
+    });
+    // `sync-status` frames (newer servers): the tenant's open items or the platform's health moved.
+    const offFrame = sync.client.on('frame', (frame) => {
+      if (frame.type !== 'unknown' || frame.raw.type !== 'sync-status') return;
+      if (frame.raw.scope === 'platform') void queryClient.invalidateQueries({ queryKey: STATUS_QUERY_KEY });
+      else refreshItems();
+    });
+    return () => {
+      offChange();
+      offFrame();
+    };
+  }, [sync.client, props.tenant, queryClient]);
 
-  const namespaces = useMemo(
-    () => [...new Set(['notifications', 'auth', 'rbac', 'modules', 'business', 'mfa', ...live.map((e) => e.frame.namespace)])].sort(),
-    [live],
-  );
+  const liveNamespaces = useMemo(() => [...new Set(live.map((e) => e.frame.namespace))], [live]);
+  const namespaces = useMemo(() => [...new Set([...KNOWN, ...liveNamespaces])].sort(), [liveNamespaces]);
+  const liveEvents = useMemo(() => live.map((e) => ({ seq: e.frame.seq, at: e.at, namespace: e.frame.namespace })), [live]);
 
   return (
     <div className="tenant-view">
@@ -34,7 +64,17 @@ export function TenantView(props: { tenant: string }) {
         <ConnectionBadge state={sync.state} tenant={props.tenant} error={sync.error} />
         {sync.lastSeq !== undefined && <span className="muted">seq {sync.lastSeq}</span>}
         {sync.state === 'closed' && sync.error && <span className="error">{sync.error.message}</span>}
+        <span className="spacer" />
+        <SyncButton tenant={props.tenant} />
       </div>
+      <div className="columns">
+        <ModuleState tenant={props.tenant} extra={liveNamespaces} />
+        <div className="stack">
+          <PendingChanges tenant={props.tenant} />
+          <Conflicts tenant={props.tenant} />
+        </div>
+      </div>
+      <Activity tenant={props.tenant} live={liveEvents} />
       <div className="columns">
         <EventLog tenant={props.tenant} live={live} />
         <ConfigEditor tenant={props.tenant} namespaces={namespaces} />

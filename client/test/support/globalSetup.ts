@@ -1,4 +1,8 @@
-/** Starts one `wrangler dev` for the whole test run and hands its URL to every test file. */
+/**
+ * Starts one `wrangler dev` for the whole test run and hands its URL to every test file.
+ * Each project (client, e2e) calls setup; they share the one runtime, stopped by the last
+ * teardown.
+ */
 import type { TestProject } from 'vitest/node';
 import { startRuntime, type Runtime } from './runtime.js';
 
@@ -9,13 +13,16 @@ declare module 'vitest' {
   }
 }
 
-let runtime: Runtime | undefined;
+let runtime: Promise<Runtime> | undefined;
+let users = 0;
 
 export async function setup(project: TestProject): Promise<void> {
-  runtime = await startRuntime();
-  project.provide('baseUrl', runtime.baseUrl);
+  users++;
+  runtime ??= startRuntime();
+  project.provide('baseUrl', (await runtime).baseUrl);
 }
 
 export async function teardown(): Promise<void> {
-  await runtime?.stop();
+  users--;
+  if (users === 0) await (await runtime)?.stop();
 }

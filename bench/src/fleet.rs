@@ -1,0 +1,143 @@
+//! A fleet of Rust clients ([`cascade_client::Connection`] + [`cascade_client::SyncState`]):
+//! each holds its effective config from frames exactly as an application's client would, and
+//! reports the moment it has applied a given benchmark round.
+
+use std::time::{Duration, Instant};
+
+use cascade_client::state::SyncState;
+use cascade_client::{Connection, Options};
+use futures::future::join_all;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Namespace and key the benchmark writes its round number to.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// Namespace watched.
+    pub namespace: String,
+}
+
+impl Probe {
+    /// The round a client's held config is at (0 before any).
+    fn round(&self, state: &SyncState) -> u64 {
+        state
+            .config(&self.namespace)
+            .and_then(|c| c.get("round"))
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0)
+    }
+}
+
+/// Connected clients and the channel their reports arrive on.
+pub struct Fleet {
+    reports: mpsc::UnboundedReceiver<(usize, u64, Instant)>,
+    tasks: Vec<JoinHandle<()>>,
+    /// How many clients are connected.
+    pub size: usize,
+}
+
+impl Fleet {
+    /// Opens one client per entry of `options` (at most `parallel` handshakes at once), each
+    /// synced (snapshot applied) before this returns.
+    pub async fn open(
+        options: Vec<Options>,
+        probe: &Probe,
+        parallel: usize,
+    ) -> Result<Self, String> {
+        let (tx, reports) = mpsc::unbounded_channel();
+        let size = options.len();
+        let mut tasks = Vec::with_capacity(size);
+        let indexed: Vec<(usize, Options)> = options.into_iter().enumerate().collect();
+        for chunk in indexed.chunks(parallel.max(1)) {
+            let opened = join_all(chunk.iter().map(|(i, o)| async move {
+                let mut connection = Connection::open(o, Some(0))
+                    .await
+                    .map_err(|e| format!("client {i}: {e}"))?;
+                let mut state = SyncState::new();
+                // Read until synced: the snapshot is applied.
+                loop {
+                    let text = connection
+                        .next_text()
+                        .await
+                        .map_err(|e| format!("client {i}: {e}"))?
+                        .ok_or(format!("client {i}: closed before synced"))?;
+                    state.handle_text(&text);
+                    if text.contains("\"type\":\"synced\"") {
+                        break;
+                    }
+                }
+                Ok::<_, String>((*i, connection, state))
+            }))
+            .await;
+            for result in opened {
+                let (i, connection, state) = result?;
+                tasks.push(tokio::spawn(follow(
+                    i,
+                    connection,
+                    state,
+                    probe.clone(),
+                    tx.clone(),
+                )));
+            }
+        }
+        Ok(Self {
+            reports,
+            tasks,
+            size,
+        })
+    }
+
+    /// Waits until every client reported `round`; each client's arrival time, or an error
+    /// naming how many were missing after `within`.
+    pub async fn await_round(&mut self, round: u64, within: Duration) -> Result<Vec<Instant>, String> {
+        let mut arrivals: Vec<Option<Instant>> = vec![None; self.size];
+        let mut missing = self.size;
+        let deadline = tokio::time::Instant::now() + within;
+        while missing > 0 {
+            match tokio::time::timeout_at(deadline, self.reports.recv()).await {
+                Ok(Some((i, r, at))) if r >= round && arrivals[i].is_none() => {
+                    arrivals[i] = Some(at);
+                    missing -= 1;
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => return Err("every client stopped".into()),
+                Err(_) => {
+                    return Err(format!(
+                        "{missing} of {} clients lacked round {round} after {within:?}",
+                        self.size
+                    ))
+                }
+            }
+        }
+        Ok(arrivals.into_iter().flatten().collect())
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// One client's loop: apply every frame, report each new round reached.
+async fn follow(
+    index: usize,
+    mut connection: Connection,
+    mut state: SyncState,
+    probe: Probe,
+    reports: mpsc::UnboundedSender<(usize, u64, Instant)>,
+) {
+    let mut seen = probe.round(&state);
+    while let Ok(Some(text)) = connection.next_text().await {
+        state.handle_text(&text);
+        let round = probe.round(&state);
+        if round > seen {
+            seen = round;
+            if reports.send((index, round, Instant::now())).is_err() {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! `cascade-bench`: Cascade's benchmarks on the real runtime (workerd through Miniflare, see
+//! `scripts/serve.mjs`), driven by the Rust client from this separate process.
+//!
+//! ```text
+//! cascade-bench fanout   [--clients 1000,5000,10000] [--rounds 20]
+//! cascade-bench platform [--tenants 100,1000] [--rounds 5]
+//! cascade-bench writes   [--writes 500]
+//! cascade-bench all      (everything above, with the defaults)
+//! ```
+//!
+//! Results are printed as Markdown tables (for `docs/BENCHMARKS.md`). `scripts/bench` runs
+//! `all`.
+
+mod fleet;
+mod floor;
+mod runtime;
+mod stats;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cascade_client::Options;
+use futures::SinkExt;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+use fleet::{Fleet, Probe};
+use runtime::{Runtime, Writer};
+use stats::{ms, Summary};
+
+type Result<T> = std::result::Result<T, String>;
+
+/// Handshakes in flight at once while a fleet connects.
+const PARALLEL_CONNECTS: usize = 64;
+/// How long every client may take to see one change.
+const ROUND_TIMEOUT: Duration = Duration::from_secs(120);
+/// Rest between rounds.
+const PAUSE: Duration = Duration::from_millis(250);
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cascade-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    let result = runtime.block_on(run(&args));
+    if let Err(e) = result {
+        eprintln!("cascade-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn list(args: &[String], flag: &str, default: &[usize]) -> Result<Vec<usize>> {
+    match args.iter().position(|a| a == flag) {
+        None => Ok(default.to_vec()),
+        Some(i) => args
+            .get(i + 1)
+            .ok_or(format!("{flag} needs a value"))?
+            .split(',')
+            .map(|n| n.trim().parse().map_err(|_| format!("{flag}: bad number {n:?}")))
+            .collect(),
+    }
+}
+
+fn one(args: &[String], flag: &str, default: usize) -> Result<usize> {
+    Ok(list(args, flag, &[default])?.first().copied().unwrap_or(default))
+}
+
+async fn run(args: &[String]) -> Result<()> {
+    let command = args.first().map_or("all", String::as_str);
+    match command {
+        "floor-server" => floor::serve().await,
+        "fanout" => {
+            fanout(&list(args, "--clients", &[1000, 5000, 10000])?, one(args, "--rounds", 20)?).await
+        }
+        "platform" => {
+            platform(&list(args, "--tenants", &[100, 1000])?, one(args, "--rounds", 5)?).await
+        }
+        "writes" => writes(one(args, "--writes", 500)?).await,
+        "all" => {
+            writes(500).await?;
+            fanout(&[1000, 5000, 10000], 20).await?;
+            platform(&[100, 1000], 5).await
+        }
+        other => Err(format!("unknown command {other:?} (fanout, platform, writes, all)")),
+    }
+}
+
+/// Options for a benchmark client: no heartbeat (rounds are short), generous timeout.
+fn client_options(url: &str, token: String, tenant: &str, namespace: &str) -> Options {
+    Options::new(url, token, tenant)
+        .with_heartbeat(None)
+        .with_connect_timeout(Duration::from_secs(60))
+        .with_namespaces([namespace])
+}
+
+/// Fan-out inside one tenant, Cascade against the floor, for each client count.
+async fn fanout(counts: &[usize], rounds: usize) -> Result<()> {
+    println!("\n### Fan-out in one tenant ({rounds} rounds each; time from the write to the last client applying it)\n");
+    println!("| clients | server | time-to-all p50 (ms) | p99 (ms) | max (ms) | per-client p50 (ms) | per-client p99 (ms) | write ack p50 (ms) | workerd RSS (MiB) |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for &n in counts {
+        let floor = floor_fanout(n, rounds).await?;
+        println!("| {n} | tokio floor | {} | {} | {} | {} | {} | – | – |", ms(floor.0.p50), ms(floor.0.p99), ms(floor.0.max), ms(floor.1.p50), ms(floor.1.p99));
+        let (all, per, ack, rss) = cascade_fanout(n, rounds).await?;
+        println!(
+            "| {n} | Cascade | {} | {} | {} | {} | {} | {} | {:.0} |",
+            ms(all.p50), ms(all.p99), ms(all.max), ms(per.p50), ms(per.p99), ms(ack.p50),
+            rss as f64 / 1_048_576.0
+        );
+        println!(
+            "| {n} | ratio | {:.2}× | {:.2}× | | | | | |",
+            all.p50.as_secs_f64() / floor.0.p50.as_secs_f64().max(1e-9),
+            all.p99.as_secs_f64() / floor.0.p99.as_secs_f64().max(1e-9)
+        );
+    }
+    Ok(())
+}
+
+/// One round's measurements: time-to-all, and every client's latency.
+fn round_times(started: Instant, arrivals: &[Instant]) -> (Duration, Vec<Duration>) {
+    let per: Vec<Duration> = arrivals.iter().map(|a| a.saturating_duration_since(started)).collect();
+    (per.iter().copied().max().unwrap_or_default(), per)
+}
+
+async fn cascade_fanout(n: usize, rounds: usize) -> Result<(Summary, Summary, Summary, u64)> {
+    let rt = Runtime::start(1)?;
+    let probe = Probe { namespace: "bench".into() };
+    // Half tenant admins, half users: both rooms are on the path.
+    let options = (0..n)
+        .map(|i| {
+            let token = if i % 2 == 0 {
+                Runtime::token("tenant-admin", Some("t0000"), &format!("admin{i}"))
+            } else {
+                Runtime::token("user", Some("t0000"), &format!("user{i}"))
+            };
+            client_options(&rt.url, token, "t0000", "bench")
+        })
+        .collect();
+    let mut fleet = Fleet::open(options, &probe, PARALLEL_CONNECTS).await?;
+    let rss = rt.workerd_rss();
+    let (mut alls, mut pers, mut acks) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=rounds as u64 {
+        let started = Instant::now();
+        let (status, body) = rt.put("/v1/tenants/t0000/config/bench", &json!({"round": round}))?;
+        acks.push(started.elapsed());
+        if status != 200 {
+            return Err(format!("write answered {status}: {body}"));
+        }
+        let arrivals = fleet.await_round(round, ROUND_TIMEOUT).await?;
+        let (all, per) = round_times(started, &arrivals);
+        alls.push(all);
+        pers.extend(per);
+        tokio::time::sleep(PAUSE).await;
+    }
+    Ok((Summary::of(&alls), Summary::of(&pers), Summary::of(&acks), rss))
+}
+
+async fn floor_fanout(n: usize, rounds: usize) -> Result<(Summary, Summary)> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut server = Command::new(exe)
+        .arg("floor-server")
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let result = async {
+        let stdout = server.stdout.take().ok_or("floor has no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map_err(|e| e.to_string())?;
+        let port = serde_json::from_str::<serde_json::Value>(&line)
+            .map_err(|e| e.to_string())?["port"]
+            .as_u64()
+            .ok_or("floor printed no port")?;
+        let url = format!("http://127.0.0.1:{port}");
+        let probe = Probe { namespace: "bench".into() };
+        let options = (0..n).map(|_| client_options(&url, String::new(), "floor", "bench")).collect();
+        let mut fleet = Fleet::open(options, &probe, PARALLEL_CONNECTS).await?;
+        let (mut control, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/go"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let (mut alls, mut pers) = (Vec::new(), Vec::new());
+        for round in 1..=rounds as u64 {
+            let frame = json!({
+                "type": "config-updated", "seq": round, "tenant": "floor", "scope": "tenant",
+                "namespace": "bench", "version": round,
+                "patch": [{"op": "add", "path": "/round", "value": round}], "triggeredBy": "bench"
+            });
+            let started = Instant::now();
+            control.send(Message::text(frame.to_string())).await.map_err(|e| e.to_string())?;
+            let arrivals = fleet.await_round(round, ROUND_TIMEOUT).await?;
+            let (all, per) = round_times(started, &arrivals);
+            alls.push(all);
+            pers.extend(per);
+            tokio::time::sleep(PAUSE).await;
+        }
+        Ok::<_, String>((Summary::of(&alls), Summary::of(&pers)))
+    }
+    .await;
+    let _ = server.kill();
+    let _ = server.wait();
+    result
+}
+
+/// One platform change reaching every tenant and its client.
+async fn platform(counts: &[usize], rounds: usize) -> Result<()> {
+    println!("\n### Platform fan-out ({rounds} rounds each; one client per tenant; time from the write to the last client applying it)\n");
+    println!("| tenants | time-to-all p50 (ms) | p99 (ms) | max (ms) | per-tenant p50 (ms) | per-tenant p99 (ms) |");
+    println!("|---|---|---|---|---|---|");
+    for &tenants in counts {
+        let rt = Runtime::start(tenants)?;
+        let probe = Probe { namespace: "benchp".into() };
+        let options = (0..tenants)
+            .map(|i| {
+                let tenant = format!("t{i:04}");
+                let token = Runtime::token("tenant-admin", Some(&tenant), "admin");
+                client_options(&rt.url, token, &tenant, "benchp")
+            })
+            .collect();
+        let mut fleet = Fleet::open(options, &probe, PARALLEL_CONNECTS).await?;
+        let (mut alls, mut pers) = (Vec::new(), Vec::new());
+        for round in 1..=rounds as u64 {
+            let started = Instant::now();
+            let (status, body) = rt.put("/v1/platform/config/benchp", &json!({"round": round}))?;
+            if status != 200 {
+                return Err(format!("platform write answered {status}: {body}"));
+            }
+            let arrivals = fleet.await_round(round, ROUND_TIMEOUT).await?;
+            let (all, per) = round_times(started, &arrivals);
+            alls.push(all);
+            pers.extend(per);
+            tokio::time::sleep(PAUSE).await;
+        }
+        let (all, per) = (Summary::of(&alls), Summary::of(&pers));
+        println!("| {tenants} | {} | {} | {} | {} | {} |", ms(all.p50), ms(all.p99), ms(all.max), ms(per.p50), ms(per.p99));
+    }
+    Ok(())
+}
+
+/// Acknowledged writes on one tenant: sequential, then four writers at once.
+async fn writes(count: usize) -> Result<()> {
+    let rt = Runtime::start(1)?;
+    println!("\n### Write path (one tenant, {count} writes, each durable before its ack)\n");
+    println!("| writers | writes/s | ack p50 (ms) | ack p99 (ms) | max (ms) |");
+    println!("|---|---|---|---|---|");
+    for writers in [1usize, 4] {
+        let per_writer = count / writers;
+        let started = Instant::now();
+        let handles: Vec<_> = (0..writers)
+            .map(|w| {
+                let url = rt.url.clone();
+                std::thread::spawn(move || -> Result<Vec<Duration>> {
+                    let writer = Writer::new(&url);
+                    (0..per_writer)
+                        .map(|i| {
+                            let t = Instant::now();
+                            let (status, _) = writer.put(&format!("/v1/tenants/t0000/config/w{w}"), &json!({"n": i}))?;
+                            if status != 200 {
+                                return Err(format!("write answered {status}"));
+                            }
+                            Ok(t.elapsed())
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        let mut latencies = Vec::new();
+        for h in handles {
+            latencies.extend(h.join().map_err(|_| "writer panicked")??);
+        }
+        let elapsed = started.elapsed();
+        let s = Summary::of(&latencies);
+        println!(
+            "| {writers} | {:.0} | {} | {} | {} |",
+            latencies.len() as f64 / elapsed.as_secs_f64(),
+            ms(s.p50), ms(s.p99), ms(s.max)
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! The runtime under test: the built Worker served straight from workerd by
+//! `scripts/serve.mjs` (Miniflare), on 127.0.0.1, with its state in a temporary folder.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::Duration;
+
+use jwt_compact::alg::{Hs256, Hs256Key};
+use jwt_compact::{AlgorithmExt, Claims, Header};
+use serde_json::{json, Value};
+
+/// The HS256 secret the benchmark runtime is started with.
+const SECRET: &str = "cascade-bench-secret-0123456789abcdef";
+
+/// A running workerd serving Cascade.
+pub struct Runtime {
+    child: Child,
+    /// Closing it tells serve.mjs to stop.
+    stdin: Option<ChildStdin>,
+    /// `http://127.0.0.1:{port}`.
+    pub url: String,
+    _state: tempfile::TempDir,
+}
+
+/// Repository root (the bench crate lives in `bench/`).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+impl Runtime {
+    /// Starts workerd with `tenants` tenants (`t0000`..) and no write rate limit.
+    pub fn start(tenants: usize) -> Result<Self, String> {
+        let state = tempfile::Builder::new()
+            .prefix("cascade-bench-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        let mut child = Command::new("node")
+            .current_dir(root())
+            .arg("scripts/serve.mjs")
+            .arg("--persist")
+            .arg(state.path())
+            .args(["--seed-tenants", &tenants.to_string()])
+            .args(["--var", &format!("JWT_SECRET={SECRET}")])
+            .args(["--var", "WRITE_RATE_PER_SEC=1000000", "--var", "WRITE_BURST=1000000"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("starting scripts/serve.mjs: {e}"))?;
+        let stdout = child.stdout.take().ok_or("serve.mjs has no stdout")?;
+        // wrangler's config reader may print notices first; the ready line is JSON.
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        while !line.starts_with('{') {
+            line.clear();
+            if reader.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+                return Err("serve.mjs exited before it was ready".into());
+            }
+        }
+        // Keep draining its output so it never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let ready: Value = serde_json::from_str(&line)
+            .map_err(|e| format!("serve.mjs did not start ({e}): {line:?}"))?;
+        let url = ready["url"]
+            .as_str()
+            .ok_or("serve.mjs printed no url")?
+            .to_owned();
+        Ok(Self {
+            stdin: child.stdin.take(),
+            child,
+            url,
+            _state: state,
+        })
+    }
+
+    /// A token for `role` in `tenant` as `sub`.
+    pub fn token(role: &str, tenant: Option<&str>, sub: &str) -> String {
+        let mut claims = Claims::new(json!({"sub": sub, "role": role, "tid": tenant}));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        claims.expiration = chrono::DateTime::from_timestamp(now + 6 * 3600, 0);
+        Hs256
+            .token(&Header::empty(), &claims, &Hs256Key::new(SECRET.as_bytes()))
+            .unwrap_or_default()
+    }
+
+    /// `PUT {path}` with `body` as a platform admin; the status and JSON answer.
+    pub fn put(&self, path: &str, body: &Value) -> Result<(u16, Value), String> {
+        Writer::new(&self.url).put(path, body)
+    }
+
+    /// Resident memory of the workerd processes serving, in bytes.
+    pub fn workerd_rss(&self) -> u64 {
+        descendants(self.child.id())
+            .into_iter()
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim() == "workerd")
+            })
+            .map(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/status"))
+                    .ok()
+                    .and_then(|s| {
+                        s.lines()
+                            .find(|l| l.starts_with("VmRSS:"))
+                            .and_then(|l| l.split_whitespace().nth(1))
+                            .and_then(|kb| kb.parse::<u64>().ok())
+                    })
+                    .unwrap_or(0)
+                    * 1024
+            })
+            .sum()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        let tree = descendants(self.child.id());
+        drop(self.stdin.take());
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for pid in tree {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    }
+}
+
+/// `pid` and every process below it.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        let parent = all[i];
+        if let Ok(entries) = std::fs::read_dir("/proc") {
+            for entry in entries.flatten() {
+                let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                    continue;
+                };
+                let ppid = std::fs::read_to_string(format!("/proc/{child}/stat"))
+                    .ok()
+                    .and_then(|s| {
+                        s.rsplit_once(')')
+                            .and_then(|(_, rest)| rest.split_whitespace().nth(1).map(str::to_owned))
+                    })
+                    .and_then(|p| p.parse::<u32>().ok());
+                if ppid == Some(parent) && !all.contains(&child) {
+                    all.push(child);
+                }
+            }
+        }
+        i += 1;
+    }
+    all
+}
+
+/// A platform admin writing over one kept-alive HTTP agent.
+pub struct Writer {
+    agent: ureq::Agent,
+    url: String,
+    auth: String,
+}
+
+impl Writer {
+    /// A writer to the runtime at `url`.
+    pub fn new(url: &str) -> Self {
+        Self {
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(60)))
+                .build()
+                .into(),
+            url: url.to_owned(),
+            auth: format!("Bearer {}", Runtime::token("platform-admin", None, "bench")),
+        }
+    }
+
+    /// `PUT {path}` with `body`; the status and JSON answer.
+    pub fn put(&self, path: &str, body: &Value) -> Result<(u16, Value), String> {
+        let mut resp = self
+            .agent
+            .put(&format!("{}{path}", self.url))
+            .header("authorization", &self.auth)
+            .send_json(body)
+            .map_err(|e| format!("PUT {path}: {e}"))?;
+        let status = resp.status().as_u16();
+        let value = resp.body_mut().read_json().unwrap_or(Value::Null);
+        Ok((status, value))
+    }
+}

@@ -1,0 +1,114 @@
+//! The platform admins' WebSocket room on the `PlatformHub`: sockets accepted with the
+//! Hibernation API and tagged `platform:admins`, greeted like a tenant socket, and sent a
+//! `sync-status` frame after each health check (posted by the Worker's cron handler).
+//!
+//! The last status is kept in the hub's storage so that a client asking with
+//! `{"type":"status"}` gets it at once, even after the hub hibernated.
+
+use cascade_protocol::{room, PlatformSyncStatus, Resume, ServerFrame, SyncStatusReport};
+use worker::{
+    Request, Response, Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    WebSocketRequestResponsePair,
+};
+
+use crate::internal::{Member, MEMBER_HEADER, SUBPROTOCOL};
+use crate::reply;
+use crate::store::Store;
+use crate::tenant_hub::{HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE};
+
+/// Meta key under which the last broadcast status is kept.
+const LAST_STATUS: &str = "platform_sync_status";
+
+/// Accepts a platform admin's socket (the Worker has authenticated and authorized it), tagged
+/// `platform:admins`, and greets it with `hello` (tenant `platform`, the hub's `seq`, no
+/// resume) then `synced`.
+pub(crate) fn accept(state: &State, store: &Store, req: &Request) -> Result<Response> {
+    let member: Option<Member> = match req.headers().get(MEMBER_HEADER)? {
+        Some(json) => Some(serde_json::from_str(&json)?),
+        None => None,
+    };
+    if member.as_ref().is_none_or(|m| m.role != "platform-admin") {
+        return reply::problem(
+            403,
+            "CASCADE:Auth:Forbidden",
+            "Forbidden",
+            "only platform admins join the platform room",
+        );
+    }
+    let pair = WebSocketPair::new()?;
+    state.accept_websocket_with_tags(&pair.server, &[room::PLATFORM_ADMINS]);
+    let heartbeat = WebSocketRequestResponsePair::new(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE)?;
+    state.set_websocket_auto_response(&heartbeat);
+    let seq = store.seq()?;
+    pair.server.send(&ServerFrame::Hello {
+        tenant: "platform".into(),
+        seq,
+        resume: Resume::None,
+    })?;
+    pair.server.send(&ServerFrame::Synced { seq })?;
+    let mut resp = Response::from_websocket(pair.client)?;
+    let offered = req
+        .headers()
+        .get("sec-websocket-protocol")?
+        .unwrap_or_default();
+    if offered.split(',').any(|p| p.trim() == SUBPROTOCOL) {
+        resp.headers_mut()
+            .set("sec-websocket-protocol", SUBPROTOCOL)?;
+    }
+    Ok(resp)
+}
+
+/// Keeps `status` as the latest and sends it as a `sync-status` frame to every platform admin.
+/// Returns how many sockets it was sent to; a socket that cannot take it is skipped.
+pub(crate) fn broadcast(state: &State, store: &Store, status: PlatformSyncStatus) -> Result<u64> {
+    store.set_meta(LAST_STATUS, &serde_json::to_string(&status)?)?;
+    let frame = ServerFrame::SyncStatus(SyncStatusReport::Platform(status));
+    let mut sent = 0;
+    for ws in state.get_websockets_with_tag(room::PLATFORM_ADMINS) {
+        match ws.send(&frame) {
+            Ok(()) => sent += 1,
+            Err(e) => worker::console_warn!("sync-status not sent to a platform admin: {e}"),
+        }
+    }
+    Ok(sent)
+}
+
+/// Answers a platform admin's frame: `{"type":"status"}` gets the latest `sync-status` (an
+/// error frame before the first health check); anything else an error frame.
+pub(crate) fn message(
+    store: &Store,
+    ws: &WebSocket,
+    message: WebSocketIncomingMessage,
+) -> Result<()> {
+    let text = match message {
+        WebSocketIncomingMessage::String(text) => text,
+        WebSocketIncomingMessage::Binary(bytes) => {
+            return ws.send(&unsupported(format!(
+                "binary frames are not accepted ({} bytes)",
+                bytes.len()
+            )))
+        }
+    };
+    match serde_json::from_str::<cascade_protocol::ClientFrame>(&text) {
+        Ok(cascade_protocol::ClientFrame::Status) => match store.meta(LAST_STATUS)? {
+            Some(json) => {
+                let status: PlatformSyncStatus = serde_json::from_str(&json)?;
+                ws.send(&ServerFrame::SyncStatus(SyncStatusReport::Platform(status)))
+            }
+            None => ws.send(&ServerFrame::Error {
+                code: "CASCADE:Health:NoSnapshot".into(),
+                message: "no health check has run yet".into(),
+            }),
+        },
+        _ => ws.send(&unsupported(format!(
+            "unsupported client frame: {text:.80}"
+        ))),
+    }
+}
+
+fn unsupported(message: String) -> ServerFrame {
+    ServerFrame::Error {
+        code: "CASCADE:Frame:Unsupported".into(),
+        message,
+    }
+}
