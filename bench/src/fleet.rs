@@ -89,7 +89,11 @@ impl Fleet {
 
     /// Waits until every client reported `round`; each client's arrival time, or an error
     /// naming how many were missing after `within`.
-    pub async fn await_round(&mut self, round: u64, within: Duration) -> Result<Vec<Instant>, String> {
+    pub async fn await_round(
+        &mut self,
+        round: u64,
+        within: Duration,
+    ) -> Result<Vec<Instant>, String> {
         let mut arrivals: Vec<Option<Instant>> = vec![None; self.size];
         let mut missing = self.size;
         let deadline = tokio::time::Instant::now() + within;

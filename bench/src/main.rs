@@ -40,7 +40,10 @@ const PAUSE: Duration = Duration::from_millis(250);
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cascade-bench: {e}");
@@ -61,13 +64,20 @@ fn list(args: &[String], flag: &str, default: &[usize]) -> Result<Vec<usize>> {
             .get(i + 1)
             .ok_or(format!("{flag} needs a value"))?
             .split(',')
-            .map(|n| n.trim().parse().map_err(|_| format!("{flag}: bad number {n:?}")))
+            .map(|n| {
+                n.trim()
+                    .parse()
+                    .map_err(|_| format!("{flag}: bad number {n:?}"))
+            })
             .collect(),
     }
 }
 
 fn one(args: &[String], flag: &str, default: usize) -> Result<usize> {
-    Ok(list(args, flag, &[default])?.first().copied().unwrap_or(default))
+    Ok(list(args, flag, &[default])?
+        .first()
+        .copied()
+        .unwrap_or(default))
 }
 
 async fn run(args: &[String]) -> Result<()> {
@@ -75,10 +85,18 @@ async fn run(args: &[String]) -> Result<()> {
     match command {
         "floor-server" => floor::serve().await,
         "fanout" => {
-            fanout(&list(args, "--clients", &[1000, 5000, 10000])?, one(args, "--rounds", 20)?).await
+            fanout(
+                &list(args, "--clients", &[1000, 5000, 10000])?,
+                one(args, "--rounds", 20)?,
+            )
+            .await
         }
         "platform" => {
-            platform(&list(args, "--tenants", &[100, 1000])?, one(args, "--rounds", 5)?).await
+            platform(
+                &list(args, "--tenants", &[100, 1000])?,
+                one(args, "--rounds", 5)?,
+            )
+            .await
         }
         "writes" => writes(one(args, "--writes", 500)?).await,
         "all" => {
@@ -86,7 +104,9 @@ async fn run(args: &[String]) -> Result<()> {
             fanout(&[1000, 5000, 10000], 20).await?;
             platform(&[100, 1000], 5).await
         }
-        other => Err(format!("unknown command {other:?} (fanout, platform, writes, all)")),
+        other => Err(format!(
+            "unknown command {other:?} (fanout, platform, writes, all)"
+        )),
     }
 }
 
@@ -105,11 +125,23 @@ async fn fanout(counts: &[usize], rounds: usize) -> Result<()> {
     println!("|---|---|---|---|---|---|---|---|---|");
     for &n in counts {
         let floor = floor_fanout(n, rounds).await?;
-        println!("| {n} | tokio floor | {} | {} | {} | {} | {} | – | – |", ms(floor.0.p50), ms(floor.0.p99), ms(floor.0.max), ms(floor.1.p50), ms(floor.1.p99));
+        println!(
+            "| {n} | tokio floor | {} | {} | {} | {} | {} | – | – |",
+            ms(floor.0.p50),
+            ms(floor.0.p99),
+            ms(floor.0.max),
+            ms(floor.1.p50),
+            ms(floor.1.p99)
+        );
         let (all, per, ack, rss) = cascade_fanout(n, rounds).await?;
         println!(
             "| {n} | Cascade | {} | {} | {} | {} | {} | {} | {:.0} |",
-            ms(all.p50), ms(all.p99), ms(all.max), ms(per.p50), ms(per.p99), ms(ack.p50),
+            ms(all.p50),
+            ms(all.p99),
+            ms(all.max),
+            ms(per.p50),
+            ms(per.p99),
+            ms(ack.p50),
             rss as f64 / 1_048_576.0
         );
         println!(
@@ -123,13 +155,18 @@ async fn fanout(counts: &[usize], rounds: usize) -> Result<()> {
 
 /// One round's measurements: time-to-all, and every client's latency.
 fn round_times(started: Instant, arrivals: &[Instant]) -> (Duration, Vec<Duration>) {
-    let per: Vec<Duration> = arrivals.iter().map(|a| a.saturating_duration_since(started)).collect();
+    let per: Vec<Duration> = arrivals
+        .iter()
+        .map(|a| a.saturating_duration_since(started))
+        .collect();
     (per.iter().copied().max().unwrap_or_default(), per)
 }
 
 async fn cascade_fanout(n: usize, rounds: usize) -> Result<(Summary, Summary, Summary, u64)> {
     let rt = Runtime::start(1)?;
-    let probe = Probe { namespace: "bench".into() };
+    let probe = Probe {
+        namespace: "bench".into(),
+    };
     // Half tenant admins, half users: both rooms are on the path.
     let options = (0..n)
         .map(|i| {
@@ -157,7 +194,12 @@ async fn cascade_fanout(n: usize, rounds: usize) -> Result<(Summary, Summary, Su
         pers.extend(per);
         tokio::time::sleep(PAUSE).await;
     }
-    Ok((Summary::of(&alls), Summary::of(&pers), Summary::of(&acks), rss))
+    Ok((
+        Summary::of(&alls),
+        Summary::of(&pers),
+        Summary::of(&acks),
+        rss,
+    ))
 }
 
 async fn floor_fanout(n: usize, rounds: usize) -> Result<(Summary, Summary)> {
@@ -170,18 +212,25 @@ async fn floor_fanout(n: usize, rounds: usize) -> Result<(Summary, Summary)> {
     let result = async {
         let stdout = server.stdout.take().ok_or("floor has no stdout")?;
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map_err(|e| e.to_string())?;
-        let port = serde_json::from_str::<serde_json::Value>(&line)
-            .map_err(|e| e.to_string())?["port"]
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        let port = serde_json::from_str::<serde_json::Value>(&line).map_err(|e| e.to_string())?
+            ["port"]
             .as_u64()
             .ok_or("floor printed no port")?;
         let url = format!("http://127.0.0.1:{port}");
-        let probe = Probe { namespace: "bench".into() };
-        let options = (0..n).map(|_| client_options(&url, String::new(), "floor", "bench")).collect();
+        let probe = Probe {
+            namespace: "bench".into(),
+        };
+        let options = (0..n)
+            .map(|_| client_options(&url, String::new(), "floor", "bench"))
+            .collect();
         let mut fleet = Fleet::open(options, &probe, PARALLEL_CONNECTS).await?;
-        let (mut control, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/go"))
-            .await
-            .map_err(|e| e.to_string())?;
+        let (mut control, _) =
+            tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/go"))
+                .await
+                .map_err(|e| e.to_string())?;
         let (mut alls, mut pers) = (Vec::new(), Vec::new());
         for round in 1..=rounds as u64 {
             let frame = json!({
@@ -190,7 +239,10 @@ async fn floor_fanout(n: usize, rounds: usize) -> Result<(Summary, Summary)> {
                 "patch": [{"op": "add", "path": "/round", "value": round}], "triggeredBy": "bench"
             });
             let started = Instant::now();
-            control.send(Message::text(frame.to_string())).await.map_err(|e| e.to_string())?;
+            control
+                .send(Message::text(frame.to_string()))
+                .await
+                .map_err(|e| e.to_string())?;
             let arrivals = fleet.await_round(round, ROUND_TIMEOUT).await?;
             let (all, per) = round_times(started, &arrivals);
             alls.push(all);
@@ -212,7 +264,9 @@ async fn platform(counts: &[usize], rounds: usize) -> Result<()> {
     println!("|---|---|---|---|---|---|");
     for &tenants in counts {
         let rt = Runtime::start(tenants)?;
-        let probe = Probe { namespace: "benchp".into() };
+        let probe = Probe {
+            namespace: "benchp".into(),
+        };
         let options = (0..tenants)
             .map(|i| {
                 let tenant = format!("t{i:04}");
@@ -235,7 +289,14 @@ async fn platform(counts: &[usize], rounds: usize) -> Result<()> {
             tokio::time::sleep(PAUSE).await;
         }
         let (all, per) = (Summary::of(&alls), Summary::of(&pers));
-        println!("| {tenants} | {} | {} | {} | {} | {} |", ms(all.p50), ms(all.p99), ms(all.max), ms(per.p50), ms(per.p99));
+        println!(
+            "| {tenants} | {} | {} | {} | {} | {} |",
+            ms(all.p50),
+            ms(all.p99),
+            ms(all.max),
+            ms(per.p50),
+            ms(per.p99)
+        );
     }
     Ok(())
 }
@@ -257,7 +318,8 @@ async fn writes(count: usize) -> Result<()> {
                     (0..per_writer)
                         .map(|i| {
                             let t = Instant::now();
-                            let (status, _) = writer.put(&format!("/v1/tenants/t0000/config/w{w}"), &json!({"n": i}))?;
+                            let (status, _) = writer
+                                .put(&format!("/v1/tenants/t0000/config/w{w}"), &json!({"n": i}))?;
                             if status != 200 {
                                 return Err(format!("write answered {status}"));
                             }
@@ -276,7 +338,9 @@ async fn writes(count: usize) -> Result<()> {
         println!(
             "| {writers} | {:.0} | {} | {} | {} |",
             latencies.len() as f64 / elapsed.as_secs_f64(),
-            ms(s.p50), ms(s.p99), ms(s.max)
+            ms(s.p50),
+            ms(s.p99),
+            ms(s.max)
         );
     }
     Ok(())

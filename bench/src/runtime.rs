@@ -44,7 +44,12 @@ impl Runtime {
             .arg(state.path())
             .args(["--seed-tenants", &tenants.to_string()])
             .args(["--var", &format!("JWT_SECRET={SECRET}")])
-            .args(["--var", "WRITE_RATE_PER_SEC=1000000", "--var", "WRITE_BURST=1000000"])
+            .args([
+                "--var",
+                "WRITE_RATE_PER_SEC=1000000",
+                "--var",
+                "WRITE_BURST=1000000",
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -61,6 +61,7 @@ pub use connection::{Connection, Greeting, PING};
 pub use error::Error;
 pub use event::{ChangeEvent, ChangeKind, ConnectionState, Event};
 pub use options::{Heartbeat, Options};
+pub use state::SyncState;
 
 #[cfg(feature = "rustls")]
 pub use rustls;

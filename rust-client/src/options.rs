@@ -50,7 +50,8 @@ pub struct Options {
 
 impl Options {
     /// Options for `tenant` at `base_url` with `token`, and the defaults: all namespaces,
-    /// [`Backoff::default`], [`Heartbeat::default`], a 15 s connect timeout.
+    /// [`Backoff::default`], [`Heartbeat::default`], a 15 s connect timeout, 256 buffered
+    /// events per subscriber.
     pub fn new(
         base_url: impl Into<String>,
         token: impl Into<String>,
@@ -64,7 +65,7 @@ impl Options {
             backoff: Backoff::default(),
             heartbeat: Some(Heartbeat::default()),
             connect_timeout: Duration::from_secs(15),
-            event_capacity: 1024,
+            event_capacity: 256,
         }
     }
 
