@@ -421,3 +421,57 @@ fn since_zero_gets_a_snapshot_and_since_n_a_replay() {
     assert_eq!(client.config("auth"), Some(json!({"mfa": false})));
     tokio.block_on(client.close());
 }
+
+#[test]
+fn a_client_away_longer_than_the_retained_log_resumes_from_a_snapshot() {
+    let rt = Runtime::start_with(support::State::fresh(), &[("FRAME_LOG_SEQS", "3")]);
+    rt.create_tenant("acme");
+    put(&rt, "/v1/tenants/acme/config/flags", json!({"n": 0}));
+    let tokio = tokio_runtime();
+    let _guard = tokio.enter();
+    let relay = tokio.block_on(Relay::start(rt.port));
+    let admin = token("tenant-admin", Some("acme"), "ann");
+    let (client, mut events) = Client::connect_with_events(options(relay.port, &admin, "acme"));
+    let first = tokio.block_on(client.wait_live(WAIT)).expect("live");
+
+    // Away for more changes than the hub keeps.
+    relay.open.store(false, Ordering::SeqCst);
+    relay.cut();
+    for n in 1..=4 {
+        put(&rt, "/v1/tenants/acme/config/flags", json!({"n": n}));
+        put(&rt, "/v1/tenants/acme/config/other", json!({"m": n}));
+    }
+    let away = put(&rt, "/v1/tenants/acme/config/flags", json!({"n": 5}));
+    relay.open.store(true, Ordering::SeqCst);
+    assert_eq!(tokio.block_on(client.wait_for_seq(away, WAIT)), Some(away));
+    // Then live again.
+    let live = put(&rt, "/v1/tenants/acme/config/other", json!({"m": 6}));
+    assert_eq!(tokio.block_on(client.wait_for_seq(live, WAIT)), Some(live));
+
+    let mut log = Vec::new();
+    drain(&mut events, &mut log);
+    let resumes: Vec<Resume> = log
+        .iter()
+        .filter_map(|e| match e {
+            Event::Connected { resume, .. } => Some(*resume),
+            _ => None,
+        })
+        .collect();
+    assert!(resumes.len() >= 2, "reconnected: {resumes:?}");
+    assert_eq!(
+        resumes.last(),
+        Some(&Resume::Snapshot),
+        "the log no longer reaches back to {first}: {log:?}"
+    );
+    let seqs = changed(&log);
+    assert_strictly_increasing(&seqs);
+    assert_eq!(seqs, [live], "the missed changes came as a snapshot");
+    for ns in ["flags", "other"] {
+        assert_eq!(
+            client.config(ns),
+            Some(effective(&rt, "acme", None, ns)),
+            "{ns}"
+        );
+    }
+    tokio.block_on(client.close());
+}
