@@ -42,7 +42,8 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Opens `GET /v1/connect` with the options' tenant, namespaces and token, and `since`
+    /// Opens `GET /v1/connect` with the options' tenant, namespaces and token (from the
+    /// provider when there is one), and `since`
     /// (`None`: no resume, `Some(0)`: a snapshot, `Some(n)`: the changes after `n`), within
     /// the options' connect timeout.
     pub async fn open(options: &Options, since: Option<u64>) -> Result<Self, Error> {
@@ -51,7 +52,7 @@ impl Connection {
             url: options.base_url.clone(),
             reason: e.to_string(),
         })?;
-        let bearer = HeaderValue::from_str(&format!("Bearer {}", options.token))
+        let bearer = HeaderValue::from_str(&format!("Bearer {}", options.current_token()))
             .map_err(|_| Error::InvalidToken)?;
         request.headers_mut().insert("authorization", bearer);
         let connect = tokio_tungstenite::connect_async(request);

@@ -381,3 +381,24 @@ async fn a_bare_connection_reads_the_greeting() {
     drop(hub);
     assert_eq!(connection.next_frame().await.ok().flatten(), None);
 }
+
+#[tokio::test]
+async fn a_token_provider_is_asked_on_every_connection() {
+    let (base, mut rx) = server(None).await;
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counter = std::sync::Arc::clone(&calls);
+    let client = Client::connect(options(&base).with_token_provider(move || {
+        format!(
+            "jwt-{}",
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        )
+    }));
+    let mut hub = accept(&mut rx).await;
+    assert_eq!(hub.auth.as_deref(), Some("Bearer jwt-0"));
+    hub.send(&hello(0, Resume::Snapshot)).await;
+    drop(hub);
+    let hub = accept(&mut rx).await;
+    assert_eq!(hub.auth.as_deref(), Some("Bearer jwt-1"));
+    drop(hub);
+    client.close().await;
+}
