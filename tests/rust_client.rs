@@ -1,15 +1,15 @@
 //! End-to-end: the Rust client (`cascade-client`) against the real local runtime. It holds
 //! the right effective config from a snapshot and live patches; a user's client receives its
 //! own effective changes only; after dropped sockets, writes while away and a runtime crash it
-//! resumes and ends with exactly the server's effective config, each change applied once.
+//! resumes and ends with exactly the server's effective config, each change applied once;
+//! `since=0` and a client older than the retained log get a snapshot.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use cascade_client::{
@@ -17,8 +17,8 @@ use cascade_client::{
     SyncStatusReport,
 };
 use serde_json::{json, Value};
+use support::relay::Relay;
 use support::{token, Runtime};
-use tokio::net::{TcpListener, TcpStream};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -221,54 +221,6 @@ fn a_user_client_receives_its_own_effective_changes_only() {
         ulla.close().await;
         bob.close().await;
     });
-}
-
-/// A TCP relay between the client and the runtime that can cut every connection, refuse new
-/// ones, and follow the runtime to a new port after a restart.
-struct Relay {
-    port: u16,
-    target: Arc<AtomicU16>,
-    open: Arc<AtomicBool>,
-    links: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
-}
-
-impl Relay {
-    async fn start(target: u16) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let relay = Self {
-            port: listener.local_addr().unwrap().port(),
-            target: Arc::new(AtomicU16::new(target)),
-            open: Arc::new(AtomicBool::new(true)),
-            links: Arc::default(),
-        };
-        let (target, open, links) = (
-            Arc::clone(&relay.target),
-            Arc::clone(&relay.open),
-            Arc::clone(&relay.links),
-        );
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !open.load(Ordering::SeqCst) {
-                    continue; // dropped: the client sees the connection fail
-                }
-                let port = target.load(Ordering::SeqCst);
-                let link = tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", port)).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                links.lock().unwrap().push(link.abort_handle());
-            }
-        });
-        relay
-    }
-
-    /// Drops every open connection, as a network failure would.
-    fn cut(&self) {
-        for link in self.links.lock().unwrap().drain(..) {
-            link.abort();
-        }
-    }
 }
 
 #[test]

@@ -33,6 +33,8 @@ pub async fn serve() -> Result<(), String> {
     }
 }
 
+// The handshake callback's error type is tungstenite's (a whole HTTP response), not ours.
+#[allow(clippy::result_large_err)]
 async fn serve_socket(stream: TcpStream, tx: Arc<broadcast::Sender<Utf8Bytes>>) {
     let _ = stream.set_nodelay(true);
     let mut control = false;

@@ -1,13 +1,15 @@
 /**
- * The real-time client: one WebSocket to a tenant's hub, the tenant's documents kept current
- * by applying each change's patch in `seq` order, and a fall-back to HTTP whenever that order
- * is broken (first connect, reconnect, a gap, a patch that does not apply).
+ * The real-time client: one WebSocket to a tenant's hub, and the subject's effective documents
+ * kept current from it. Every connection resumes from the last `seq` the client has: the hub
+ * replays the change frames it missed, or sends a snapshot (on the first connection, with
+ * `since=0`), then `synced`; live frames follow, applied as patches in `seq` order.
  */
+import { jwtDecode } from 'jwt-decode';
 import mitt, { type Emitter } from 'mitt';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
-import { DocumentStore, type DocumentKey } from './documents.js';
+import { DocumentStore } from './documents.js';
 import { CascadeApiError, CascadeFrameError } from './errors.js';
-import { isChangeFrame, parseServerFrame, PING_FRAME } from './frames.js';
+import { isChangeFrame, parseServerFrame, PING_FRAME, STATUS_FRAME } from './frames.js';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { CascadeHttp } from './http.js';
 import {
@@ -15,40 +17,71 @@ import {
   connectUrl,
   messageText,
   type CloseEventLike,
+  type ConnectQuery,
   type WebSocketConstructor,
   type WebSocketLike,
 } from './socket.js';
 import { resolveToken, type TokenSource } from './token.js';
-import type { ChangeEventType, ChangeFrame, ConfigDocument, HelloFrame, ServerFrame } from './types.js';
+import type {
+  ChangeEventType,
+  ChangeFrame,
+  ConfigDocument,
+  HelloFrame,
+  ResumeMode,
+  ServerFrame,
+  SnapshotFrame,
+  SyncedFrame,
+  SyncStatusFrame,
+} from './types.js';
 
-/** Where the connection is: `open` means connected and the held documents are current. */
+/**
+ * Where the connection is: `open` means connected and caught up (after `synced`): the held
+ * documents are current.
+ */
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 /** A change as the client delivers it. */
 export interface ChangeEvent {
   type: ChangeEventType;
   frame: ChangeFrame;
-  /** The held document after the change (absent when the namespace is not tracked). */
+  /** The held document after the change (absent when the namespace is not followed). */
   document?: ConfigDocument;
   /** The held document before the change, when the patch was applied to it. */
   previous?: ConfigDocument;
-  /** True when `document` was fetched over HTTP instead of patched (after a gap or failed patch). */
-  resynced: boolean;
 }
 
-/** Why documents were fetched again over HTTP. */
-export type ResyncReason = 'connect' | 'reconnect' | 'gap' | 'patch-failed' | 'track';
+/**
+ * Why the client asked the hub for a fresh snapshot (a reconnection with `since=0`): a
+ * change's patch did not apply to the held document, or the followed namespaces changed
+ * ({@link CascadeClient.track}).
+ */
+export type ResyncReason = 'patch-failed' | 'subscription';
 
-/** Documents fetched again over HTTP. */
+/** The client reconnects for a snapshot; the `snapshot` event follows. */
 export interface ResyncEvent {
   reason: ResyncReason;
-  documents: ConfigDocument[];
+  /** The change whose patch did not apply. */
+  frame?: ChangeFrame;
+  error?: Error;
 }
 
-/** A change frame arrived whose `seq` is not the next one. */
-export interface GapEvent {
-  expected: number;
-  received: number;
+/** A snapshot replaced the held documents. */
+export interface SnapshotEvent {
+  frame: SnapshotFrame;
+  /** The held documents after it (one per followed namespace that exists or is listed). */
+  documents: ConfigDocument[];
+  /** True when documents were held before (a reconnection or a resync, not the first connect). */
+  replaced: boolean;
+}
+
+/** A connection finished its catch-up. */
+export interface SyncedEvent {
+  /** The client is at this `seq`. */
+  seq: number;
+  /** How it got there (from the connection's `hello`). */
+  resume: ResumeMode;
+  /** Change frames replayed between `hello` and `synced` on this connection. */
+  replayed: number;
 }
 
 /** Every event the client emits, by name. */
@@ -57,16 +90,22 @@ export type ClientEvents = {
   state: ConnectionState;
   /** The server's first frame on a (re)connection. */
   hello: HelloFrame;
-  /** Any of the four change events. */
+  /** The held documents were replaced by a snapshot. */
+  snapshot: SnapshotEvent;
+  /** The catch-up after `hello` is over; the state is `open`. */
+  synced: SyncedEvent;
+  /** Any of the four change events (live or replayed). */
   change: ChangeEvent;
   'config-updated': ChangeEvent;
   'module-changed': ChangeEvent;
   'auth-changed': ChangeEvent;
   'rbac-changed': ChangeEvent;
-  /** A held document has a new value (patched or fetched). */
+  /** Admins: the tenant's (or the platform's) sync state. */
+  'sync-status': SyncStatusFrame;
+  /** A held document has a new value (patched, or from a snapshot). */
   document: ConfigDocument;
+  /** The client reconnects for a snapshot. */
   resync: ResyncEvent;
-  gap: GapEvent;
   /** A heartbeat answer; `rttMs` is the ping's round trip. */
   pong: { rttMs: number | undefined };
   /** Something went wrong; when the error is fatal the state is also `closed`. */
@@ -79,20 +118,21 @@ export type ClientEvents = {
 export interface CascadeClientOptions {
   /** Origin of the service, e.g. `http://127.0.0.1:8787`. */
   baseUrl: string;
-  /**
-   * The user whose effective config to hold (an end user's client); absent: the tenant's
-   * effective config (admins). Must match the token's subject for a user token.
-   */
-  user?: string;
   /** The tenant whose hub to follow. */
   tenant: string;
-  /** The JWT; a function is called again on every (re)connection. */
+  /**
+   * The JWT; a function is called again on every (re)connection. Its subject decides whose
+   * effective config the client holds: a user token, that user's; an admin token, the tenant's.
+   */
   token: TokenSource;
   /** WebSocket class (default: `globalThis.WebSocket`; pass `ws`'s in Node 20). */
   WebSocket?: WebSocketConstructor;
   /** fetch implementation for the HTTP calls (default: the global one). */
   fetch?: typeof fetch;
-  /** Tenant namespaces to hold from the start. */
+  /**
+   * The namespaces to follow (sent as `namespaces=`, at most 7): only their change frames
+   * arrive, and only their documents are held. Absent: every namespace.
+   */
   namespaces?: string[];
   /** Heartbeat timing; `false` turns heartbeats off. */
   heartbeat?: HeartbeatOptions | false;
@@ -104,8 +144,6 @@ export interface CascadeClientOptions {
   random?: () => number;
 }
 
-type Trackable = DocumentKey;
-
 /** Keeps a tenant's configuration documents current over one WebSocket. */
 export class CascadeClient {
   /** The HTTP API wrapper this client uses (same base URL and token). */
@@ -116,10 +154,20 @@ export class CascadeClient {
   private readonly options: CascadeClientOptions;
   private readonly emitter: Emitter<ClientEvents> = mitt<ClientEvents>();
   private readonly store = new DocumentStore();
-  private readonly tracked = new Map<string, Trackable>();
   private readonly heartbeat: Heartbeat | undefined;
+  /** The followed namespaces; undefined follows all. */
+  private subscription: string[] | undefined;
   private connection: ConnectionState = 'closed';
+  /** The resume point: max(last applied change, last snapshot, last synced). */
   private seq: number | undefined;
+  /** The next connection asks for a snapshot (`since=0`) whatever `seq` is. */
+  private wantSnapshot = false;
+  /** Scope of the held documents: `user` for a user's token. */
+  private scope: 'tenant' | 'user' = 'tenant';
+  private hello: HelloFrame | undefined;
+  private replayed = 0;
+  private status: SyncStatusFrame | undefined;
+  private syncedWaiters: Array<() => void> = [];
   private error: Error | undefined;
   private socket: WebSocketLike | undefined;
   private generation = 0;
@@ -127,13 +175,12 @@ export class CascadeClient {
   private stopped = true;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private openTimer: ReturnType<typeof setTimeout> | undefined;
-  private pipeline: Promise<void> = Promise.resolve();
 
   constructor(options: CascadeClientOptions) {
     this.options = options;
     this.tenant = options.tenant;
+    this.subscription = options.namespaces ? [...new Set(options.namespaces)] : undefined;
     this.http = new CascadeHttp({ baseUrl: options.baseUrl, token: options.token, fetch: options.fetch });
-    for (const namespace of options.namespaces ?? []) this.addTracked(this.keyFor(namespace));
     if (options.heartbeat !== false) {
       this.heartbeat = new Heartbeat(
         () => this.socket?.send(PING_FRAME),
@@ -148,9 +195,22 @@ export class CascadeClient {
     return this.connection;
   }
 
-  /** The last `seq` applied (undefined before the first `hello`). */
+  /**
+   * The resume point: the highest of the last applied change's, the last snapshot's and the
+   * last `synced`'s `seq` (undefined before the first connection delivered any).
+   */
   get lastSeq(): number | undefined {
     return this.seq;
+  }
+
+  /** The followed namespaces (undefined: all). */
+  get namespaces(): readonly string[] | undefined {
+    return this.subscription;
+  }
+
+  /** The latest `sync-status` frame (admins), or undefined. */
+  get syncStatus(): SyncStatusFrame | undefined {
+    return this.status;
   }
 
   /** The error that closed the client, or the latest transient one. */
@@ -199,7 +259,7 @@ export class CascadeClient {
     void this.openSocket();
   }
 
-  /** Closes the connection for good (until {@link connect} is called again). */
+  /** Closes the connection for good (until {@link connect} is called again, which resumes). */
   close(): void {
     this.stopped = true;
     this.generation++;
@@ -212,30 +272,53 @@ export class CascadeClient {
   }
 
   /**
-   * Starts holding a namespace document: fetches it now over HTTP and keeps it current from
-   * then on. Resolves with the fetched document.
+   * Asks the hub for a `sync-status` frame now (admins; a user gets a
+   * `CASCADE:Frame:Forbidden` error). Returns false when no connection is open.
    */
-  track(namespace: string): Promise<ConfigDocument> {
-    const key = this.keyFor(namespace);
-    this.addTracked(key);
-    return this.enqueue(async () => {
-      const [document] = await this.refetch([key], 'track');
-      return document as ConfigDocument;
-    });
+  requestStatus(): boolean {
+    if (!this.socket || this.connection !== 'open') return false;
+    this.socket.send(STATUS_FRAME);
+    return true;
   }
 
-  /** Stops holding a namespace document. */
-  untrack(namespace: string): void {
-    this.tracked.delete(namespace);
-    this.store.delete({ namespace });
+  /**
+   * Resolves with the held document of `namespace` once the client is caught up. When the
+   * client follows a list of namespaces without this one, it is added, and the client
+   * reconnects for a snapshot (a `resync` with reason `subscription`).
+   */
+  async track(namespace: string): Promise<ConfigDocument> {
+    if (this.subscription && !this.subscription.includes(namespace)) {
+      const problem = subscriptionProblem([...this.subscription, namespace]);
+      if (problem) throw problem;
+      this.subscription = [...this.subscription, namespace];
+      const synced = this.nextSynced();
+      this.resync({ reason: 'subscription' });
+      await synced;
+    } else if (this.connection !== 'open') {
+      await this.nextSynced();
+    }
+    const held = this.store.get({ namespace });
+    if (held) return held;
+    const empty = this.emptyDocument(namespace);
+    this.store.set(empty);
+    return empty;
   }
 
-  private keyFor(namespace: string): Trackable {
-    return { scope: this.options.user === undefined ? 'tenant' : 'user', namespace };
+  private nextSynced(): Promise<void> {
+    return new Promise((resolve) => this.syncedWaiters.push(resolve));
   }
 
-  private addTracked(key: Trackable): void {
-    this.tracked.set(key.namespace, key);
+  private follows(namespace: string): boolean {
+    return this.subscription === undefined || this.subscription.includes(namespace);
+  }
+
+  /** A namespace never written: its effective config is empty, at version 0. */
+  private emptyDocument(namespace: string): ConfigDocument {
+    return { scope: this.scope, tenant: this.tenant, namespace, version: 0, config: {} };
+  }
+
+  private query(): ConnectQuery {
+    return { since: this.wantSnapshot ? 0 : (this.seq ?? 0), namespaces: this.subscription };
   }
 
   private setState(state: ConnectionState): void {
@@ -256,16 +339,6 @@ export class CascadeClient {
     this.openTimer = undefined;
   }
 
-  /** Runs `task` after every frame and task queued before it. */
-  private enqueue<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.pipeline.then(task);
-    this.pipeline = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
-  }
-
   private async openSocket(): Promise<void> {
     const generation = ++this.generation;
     let token: string;
@@ -276,19 +349,29 @@ export class CascadeClient {
       return;
     }
     if (generation !== this.generation || this.stopped) return;
+    this.scope = subjectScope(token);
+    // The hub refuses a bad list with 400 during the handshake, which neither browsers nor
+    // the HTTP probe (it stops at 426) can read: check it here, by the hub's rules.
+    const badSubscription = subscriptionProblem(this.subscription);
+    if (badSubscription) {
+      this.fatal(badSubscription);
+      return;
+    }
     const Impl = this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Impl) {
       this.fatal(new Error('no WebSocket implementation: pass one in the options (e.g. the ws package in Node)'));
       return;
     }
+    const query = this.query();
     let socket: WebSocketLike;
     try {
-      socket = new Impl(connectUrl(this.options.baseUrl, this.tenant, this.seq), authProtocols(token));
+      socket = new Impl(connectUrl(this.options.baseUrl, this.tenant, query), authProtocols(token));
     } catch (error) {
       this.fatal(toError(error));
       return;
     }
     this.socket = socket;
+    this.hello = undefined;
     let opened = false;
     const current = () => generation === this.generation;
     this.openTimer = setTimeout(() => {
@@ -311,29 +394,32 @@ export class CascadeClient {
         this.emitError(toError(error));
         return;
       }
-      void this.enqueue(() => this.handle(frame, generation)).catch((error: unknown) => {
+      try {
+        this.handle(frame);
+      } catch (error) {
         if (current()) this.connectionFailed(toError(error));
-      });
+      }
     };
     socket.onerror = () => {
       // a close event follows and decides what to do
     };
     socket.onclose = (event: CloseEventLike) => {
       if (!current()) return;
-      void this.socketClosed(opened, event);
+      void this.socketClosed(opened, event, query);
     };
   }
 
-  private async socketClosed(opened: boolean, event: CloseEventLike): Promise<void> {
+  private async socketClosed(opened: boolean, event: CloseEventLike, query: ConnectQuery): Promise<void> {
     const generation = ++this.generation;
     this.heartbeat?.stop();
     this.clearTimers();
     this.socket = undefined;
     if (this.stopped) return;
     if (!opened) {
-      // The handshake was refused or failed: browsers do not tell why, so ask over HTTP.
+      // The handshake was refused or failed: browsers do not tell why, so ask over HTTP,
+      // with the same query (a bad `namespaces` list is refused with 400 too).
       try {
-        await this.http.probeConnect(this.tenant);
+        await this.http.probeConnect(this.tenant, query);
       } catch (error) {
         if (generation !== this.generation || this.stopped) return;
         if (isPermanent(error)) {
@@ -347,17 +433,31 @@ export class CascadeClient {
     this.scheduleReconnect();
   }
 
-  /** Abandons the current socket (dead, or out of step) and reconnects. */
+  /** Abandons the current socket (dead, or out of step) and reconnects after a backoff delay. */
   private dropSocket(reason: Error): void {
+    this.abandonSocket();
+    if (this.stopped) return;
+    this.emitError(reason);
+    this.scheduleReconnect();
+  }
+
+  private abandonSocket(): void {
     this.generation++;
     this.heartbeat?.stop();
     this.clearTimers();
     const socket = this.socket;
     this.socket = undefined;
     if (socket) detach(socket).close(4000, 'reconnecting');
+  }
+
+  /** Reconnects at once asking for a snapshot (`since=0`). */
+  private resync(event: ResyncEvent): void {
+    this.wantSnapshot = true;
+    this.emitter.emit('resync', event);
     if (this.stopped) return;
-    this.emitError(reason);
-    this.scheduleReconnect();
+    this.abandonSocket();
+    this.setState('reconnecting');
+    void this.openSocket();
   }
 
   private connectionFailed(error: Error): void {
@@ -383,12 +483,25 @@ export class CascadeClient {
     this.emitter.emit('error', error);
   }
 
-  private async handle(frame: ServerFrame, generation: number): Promise<void> {
-    if (generation !== this.generation) return;
+  private handle(frame: ServerFrame): void {
     this.emitter.emit('frame', frame);
     switch (frame.type) {
       case 'hello':
-        await this.handleHello(frame, generation);
+        this.hello = frame;
+        this.replayed = 0;
+        this.emitter.emit('hello', frame);
+        // A server that does not resume (no `synced` follows): nothing to wait for.
+        if (frame.resume === 'none') this.caughtUp(frame.seq);
+        return;
+      case 'snapshot':
+        this.handleSnapshot(frame);
+        return;
+      case 'synced':
+        this.handleSynced(frame);
+        return;
+      case 'sync-status':
+        this.status = frame;
+        this.emitter.emit('sync-status', frame);
         return;
       case 'pong':
         this.emitter.emit('pong', { rttMs: this.heartbeat?.pong() });
@@ -399,51 +512,68 @@ export class CascadeClient {
       case 'unknown':
         return;
       default:
-        if (isChangeFrame(frame)) await this.handleChange(frame, generation);
+        if (isChangeFrame(frame)) this.handleChange(frame);
     }
   }
 
-  private async handleHello(frame: HelloFrame, generation: number): Promise<void> {
-    this.emitter.emit('hello', frame);
-    if (this.seq !== frame.seq) {
-      // First connection, or changes happened while away (or the hub was reset): what we
-      // hold may be stale, so read it again. A server that replays from `since` sends the
-      // missed frames next; their versions are then already included and they are skipped.
-      await this.refetch([...this.tracked.values()], this.seq === undefined ? 'connect' : 'reconnect');
-      if (generation !== this.generation) return;
-      this.seq = frame.seq;
+  /** Replaces the held documents with the snapshot's (the followed namespaces' whole state). */
+  private handleSnapshot(frame: SnapshotFrame): void {
+    const before = new Map(this.store.all().map((d) => [d.namespace, d] as const));
+    this.store.clear();
+    const documents: ConfigDocument[] = [];
+    for (const [namespace, { version, config }] of Object.entries(frame.configs)) {
+      if (!this.follows(namespace)) continue;
+      documents.push({ scope: this.scope, tenant: frame.tenant, namespace, version, config });
     }
+    // Listed namespaces absent from the snapshot were never written.
+    for (const namespace of this.subscription ?? []) {
+      if (!(namespace in frame.configs)) documents.push(this.emptyDocument(namespace));
+    }
+    for (const document of documents) this.store.set(document);
+    // The snapshot is the whole state at its seq, also from a hub the client is ahead of.
+    this.seq = frame.seq;
+    this.wantSnapshot = false;
+    for (const document of documents) {
+      const held = before.get(document.namespace);
+      if (!held || held.version !== document.version) this.emitter.emit('document', document);
+    }
+    this.emitter.emit('snapshot', { frame, documents, replaced: before.size > 0 });
+  }
+
+  private handleSynced(frame: SyncedFrame): void {
+    this.emitter.emit('synced', { seq: frame.seq, resume: this.hello?.resume ?? 'none', replayed: this.replayed });
+    this.caughtUp(frame.seq);
+  }
+
+  private caughtUp(seq: number): void {
+    this.seq = Math.max(this.seq ?? 0, seq);
     this.attempt = 0;
     this.setState('open');
+    for (const resolve of this.syncedWaiters.splice(0)) resolve();
   }
 
-  private async handleChange(frame: ChangeFrame, generation: number): Promise<void> {
-    const last = this.seq;
-    if (last !== undefined && frame.seq <= last) return; // already seen (a replay)
-    if (last !== undefined && frame.seq !== last + 1) {
-      this.emitter.emit('gap', { expected: last + 1, received: frame.seq });
-      await this.refetch([...this.tracked.values()], 'gap');
-      if (generation !== this.generation) return;
+  private handleChange(frame: ChangeFrame): void {
+    // `seq` jumps for frames that do not concern this socket; at or below ours is a duplicate.
+    if (this.seq !== undefined && frame.seq <= this.seq) return;
+    if (this.connection !== 'open') this.replayed++;
+    if (!this.follows(frame.namespace)) {
       this.seq = frame.seq;
-      this.emitChange({ type: frame.type, frame, document: this.store.get(frame), resynced: true });
+      this.emitChange({ type: frame.type, frame });
       return;
     }
-    const result = this.store.apply(frame);
+    const result = this.store.apply(frame, this.emptyDocument(frame.namespace));
     if (result.kind === 'failed') {
-      this.emitError(new Error(`patch for ${frame.namespace} v${frame.version} did not apply: ${result.error.message}`));
-      const key = this.tracked.get(frame.namespace);
-      if (key) await this.refetch([key], 'patch-failed');
-      if (generation !== this.generation) return;
-      this.seq = frame.seq;
-      this.emitChange({ type: frame.type, frame, document: this.store.get(frame), resynced: true });
+      const error = new Error(`patch for ${frame.namespace} v${frame.version} did not apply: ${result.error.message}`);
+      this.emitError(error);
+      this.resync({ reason: 'patch-failed', frame, error });
       return;
     }
     this.seq = frame.seq;
     if (result.kind === 'applied') {
       this.emitter.emit('document', result.document);
-      this.emitChange({ type: frame.type, frame, document: result.document, previous: result.previous, resynced: false });
+      this.emitChange({ type: frame.type, frame, document: result.document, previous: result.previous });
     } else {
-      this.emitChange({ type: frame.type, frame, document: result.kind === 'included' ? result.document : undefined, resynced: false });
+      this.emitChange({ type: frame.type, frame, document: result.kind === 'included' ? result.document : undefined });
     }
   }
 
@@ -451,21 +581,31 @@ export class CascadeClient {
     this.emitter.emit('change', event);
     this.emitter.emit(event.type, event);
   }
+}
 
-  /** Fetches documents over HTTP, stores them, and reports those that changed. */
-  private async refetch(keys: Trackable[], reason: ResyncReason): Promise<ConfigDocument[]> {
-    const documents = await Promise.all(
-      keys.map((key) => this.http.getEffective(this.tenant, key.namespace, this.options.user)),
-    );
-    for (const document of documents) {
-      const key = { namespace: document.namespace };
-      if (!this.tracked.has(key.namespace)) continue; // untracked meanwhile
-      const held = this.store.get(key);
-      this.store.set(document);
-      if (!held || held.version !== document.version) this.emitter.emit('document', document);
-    }
-    this.emitter.emit('resync', { reason, documents });
-    return documents;
+/** The most namespaces one connection may follow (the hub's `MAX_SUBSCRIPTIONS`). */
+export const MAX_NAMESPACES = 7;
+
+/** The 400 the hub would answer a bad `namespaces` list with, or undefined when it is fine. */
+function subscriptionProblem(namespaces: readonly string[] | undefined): CascadeApiError | undefined {
+  if (namespaces === undefined) return undefined;
+  let detail: string | undefined;
+  if (namespaces.length === 0) detail = 'namespaces must name at least one namespace (leave it out to follow all)';
+  else if (namespaces.length > MAX_NAMESPACES) detail = `at most ${MAX_NAMESPACES} namespaces per connection, not ${namespaces.length}`;
+  else {
+    const bad = namespaces.find((n) => !/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(n));
+    if (bad !== undefined) detail = `namespace ${JSON.stringify(bad)}: 1 to 64 letters, digits, '-' or '_', starting with a letter`;
+  }
+  if (detail === undefined) return undefined;
+  return new CascadeApiError({ type: 'about:blank', title: 'Bad Request', status: 400, code: 'CASCADE:Connect:BadQuery', detail });
+}
+
+/** `user` for a user's token (the hub sends that user's effective config), else `tenant`. */
+function subjectScope(token: string): 'tenant' | 'user' {
+  try {
+    return jwtDecode<{ role?: string }>(token).role === 'user' ? 'user' : 'tenant';
+  } catch {
+    return 'tenant';
   }
 }
 

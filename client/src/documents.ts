@@ -18,7 +18,7 @@ export type ApplyResult =
   | { kind: 'applied'; previous: ConfigDocument; document: ConfigDocument }
   /** The held document already includes this change (it was fetched at or after `version`). */
   | { kind: 'included'; document: ConfigDocument }
-  /** No document is held for this scope and namespace. */
+  /** No document is held for this namespace (and no base was given). */
   | { kind: 'not-held' }
   /** The patch does not apply to the held document: it must be fetched again. */
   | { kind: 'failed'; error: Error };
@@ -50,18 +50,24 @@ export class DocumentStore {
     this.docs.set(documentKey(document), document);
   }
 
+  /** Forgets every document. */
+  clear(): void {
+    this.docs.clear();
+  }
+
   /** Forgets a document. */
   delete(key: Pick<DocumentKey, 'namespace'>): void {
     this.docs.delete(documentKey(key));
   }
 
   /**
-   * Applies a change frame to the held document. The caller guarantees ordering (every
-   * earlier `seq` was seen); a version at or below the held one means the change is already
-   * in the document.
+   * Applies a change frame to the held document, or to `base` when none is held (a namespace
+   * first written after the snapshot starts from an empty document at version 0). The caller
+   * guarantees ordering (frames in `seq` order, none missed); a version at or below the held
+   * one means the change is already in the document.
    */
-  apply(frame: ChangeFrame): ApplyResult {
-    const current = this.get(frame);
+  apply(frame: ChangeFrame, base?: ConfigDocument): ApplyResult {
+    const current = this.get(frame) ?? base;
     if (!current) return { kind: 'not-held' };
     if (frame.version <= current.version) return { kind: 'included', document: current };
     try {

@@ -1,5 +1,13 @@
 /** Parsing and classifying the frames the server sends. */
-import type { ChangeEventType, ChangeFrame, JsonObject, ServerFrame } from './types.js';
+import type {
+  ChangeEventType,
+  ChangeFrame,
+  JsonObject,
+  ResumeMode,
+  ServerFrame,
+  SnapshotDocument,
+  SyncState,
+} from './types.js';
 
 /** The four change event names, in the seed's order. */
 export const CHANGE_EVENT_TYPES: readonly ChangeEventType[] = [
@@ -11,6 +19,11 @@ export const CHANGE_EVENT_TYPES: readonly ChangeEventType[] = [
 
 /** The exact heartbeat text the runtime answers without waking the hub. */
 export const PING_FRAME = '{"type":"ping"}';
+
+/** The frame that asks the hub for a `sync-status` now (admins; users get `CASCADE:Frame:Forbidden`). */
+export const STATUS_FRAME = '{"type":"status"}';
+
+const RESUME_MODES: readonly ResumeMode[] = ['none', 'replay', 'snapshot'];
 
 /** True for the four change frames. */
 export function isChangeFrame(frame: ServerFrame): frame is ChangeFrame {
@@ -26,16 +39,68 @@ const isInt = (value: unknown): value is number => Number.isSafeInteger(value);
 /**
  * Parses one text frame. Known frames are checked for the fields this client relies on;
  * frames of other types come back as `{type: 'unknown', raw}` so a newer server's frames
- * (snapshots, sync status, ...) pass through instead of breaking the connection.
+ * pass through instead of breaking the connection.
  * Throws on text that is not a JSON object or a known frame with missing fields.
  */
 export function parseServerFrame(text: string): ServerFrame {
   const value: unknown = JSON.parse(text);
   if (!isObject(value) || typeof value.type !== 'string') throw new Error(`not a frame: ${text.slice(0, 200)}`);
   switch (value.type) {
-    case 'hello':
+    case 'hello': {
+      const resume = value.resume ?? 'none';
       if (typeof value.tenant !== 'string' || !isInt(value.seq)) break;
-      return { type: 'hello', tenant: value.tenant, seq: value.seq };
+      if (!(RESUME_MODES as readonly unknown[]).includes(resume)) break;
+      return { type: 'hello', tenant: value.tenant, seq: value.seq, resume: resume as ResumeMode };
+    }
+    case 'snapshot': {
+      const { tenant, seq, configs } = value;
+      if (typeof tenant !== 'string' || !isInt(seq) || !isObject(configs)) break;
+      const documents: Record<string, SnapshotDocument> = {};
+      let ok = true;
+      for (const [namespace, document] of Object.entries(configs)) {
+        if (!isObject(document) || !isInt(document.version) || !isObject(document.config)) {
+          ok = false;
+          break;
+        }
+        documents[namespace] = { version: document.version, config: document.config };
+      }
+      if (!ok) break;
+      return { type: 'snapshot', tenant, seq, configs: documents };
+    }
+    case 'synced':
+      if (!isInt(value.seq)) break;
+      return { type: 'synced', seq: value.seq };
+    case 'sync-status':
+      if (value.scope === 'tenant') {
+        const { tenant, status, seq, platformSeq, pendingChanges, openConflicts } = value;
+        if (typeof tenant !== 'string' || typeof status !== 'string') break;
+        if (![seq, platformSeq, pendingChanges, openConflicts].every(isInt)) break;
+        return {
+          type: 'sync-status',
+          scope: 'tenant',
+          tenant,
+          status: status as SyncState,
+          seq: seq as number,
+          platformSeq: platformSeq as number,
+          pendingChanges: pendingChanges as number,
+          openConflicts: openConflicts as number,
+        };
+      }
+      if (value.scope === 'platform') {
+        const { checkedAt, platformSeq, healthPercent, tenantsByStatus, changed = {} } = value;
+        if (!isInt(checkedAt) || !isInt(platformSeq) || typeof healthPercent !== 'number') break;
+        if (!isObject(tenantsByStatus) || !isObject(changed)) break;
+        return {
+          type: 'sync-status',
+          scope: 'platform',
+          checkedAt,
+          platformSeq,
+          healthPercent,
+          tenantsByStatus: tenantsByStatus as Partial<Record<SyncState, number>>,
+          changed: changed as Record<string, SyncState>,
+        };
+      }
+      break;
     case 'pong':
       return { type: 'pong' };
     case 'error':

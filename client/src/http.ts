@@ -1,5 +1,6 @@
 /** A small typed wrapper around Cascade's HTTP API (`/v1`). */
 import { CascadeApiError, problemFromResponse } from './errors.js';
+import { connectUrl, type ConnectQuery } from './socket.js';
 import { resolveToken, type TokenSource } from './token.js';
 import type {
   ConfigDocument,
@@ -116,6 +117,16 @@ export class CascadeHttp {
     return this.request('PUT', `/v1/tenants/${enc(tenant)}/config/${enc(namespace)}`, config, writeHeaders(options));
   }
 
+  /** `GET /v1/tenants/{tenant}/users/{user}/config/{namespace}`: one user's own layer. */
+  getUserConfig(tenant: string, user: string, namespace: string): Promise<ConfigDocument> {
+    return this.request('GET', `/v1/tenants/${enc(tenant)}/users/${enc(user)}/config/${enc(namespace)}`);
+  }
+
+  /** `PUT /v1/tenants/{tenant}/users/{user}/config/{namespace}`: replaces one user's own layer. */
+  putUserConfig(tenant: string, user: string, namespace: string, config: JsonObject, options: WriteOptions = {}): Promise<WriteAck> {
+    return this.request('PUT', `/v1/tenants/${enc(tenant)}/users/${enc(user)}/config/${enc(namespace)}`, config, writeHeaders(options));
+  }
+
   /** `GET /v1/platform/config/{namespace}` (platform admins). */
   getPlatformConfig(namespace: string): Promise<ConfigDocument> {
     return this.request('GET', `/v1/platform/config/${enc(namespace)}`);
@@ -186,12 +197,14 @@ export class CascadeHttp {
   }
 
   /**
-   * Asks whether a WebSocket to `tenant` would be accepted, without upgrading: resolves when
-   * the credentials are fine (the server answers 426), throws the {@link CascadeApiError} it
-   * refused with otherwise (401, 403, 404, ...).
+   * Asks whether a WebSocket to `tenant` with `query` would be accepted, without upgrading:
+   * resolves when the credentials and the query are fine (the server answers 426), throws
+   * the {@link CascadeApiError} it refused with otherwise (401, 403, 404, 400
+   * `CASCADE:Connect:BadQuery`, ...).
    */
-  async probeConnect(tenant: string): Promise<void> {
-    const response = await this.raw('GET', `/v1/connect?tenant=${enc(tenant)}`);
+  async probeConnect(tenant: string, query: ConnectQuery = {}): Promise<void> {
+    const url = new URL(connectUrl(this.baseUrl, tenant, query, 'http'));
+    const response = await this.raw('GET', `${url.pathname}${url.search}`);
     if (response.status === 426 || response.ok) {
       await response.body?.cancel();
       return;

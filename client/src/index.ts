@@ -8,9 +8,10 @@ export type {
   ChangeEvent,
   ClientEvents,
   ConnectionState,
-  GapEvent,
   ResyncEvent,
   ResyncReason,
+  SnapshotEvent,
+  SyncedEvent,
 } from './client.js';
 export { CascadeHttp } from './http.js';
 export type { CascadeHttpOptions, HistoryOptions, WriteOptions } from './http.js';
@@ -19,13 +20,13 @@ export { changeStream } from './stream.js';
 export type { ChangeStreamOptions } from './stream.js';
 export { DocumentStore, documentKey } from './documents.js';
 export type { ApplyResult, DocumentKey } from './documents.js';
-export { CHANGE_EVENT_TYPES, PING_FRAME, isChangeFrame, parseServerFrame } from './frames.js';
+export { CHANGE_EVENT_TYPES, PING_FRAME, STATUS_FRAME, isChangeFrame, parseServerFrame } from './frames.js';
 export { backoffDelay } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { Heartbeat } from './heartbeat.js';
 export type { HeartbeatOptions } from './heartbeat.js';
 export { authProtocols, connectUrl, SUBPROTOCOL } from './socket.js';
-export type { WebSocketConstructor, WebSocketLike } from './socket.js';
+export type { ConnectQuery, WebSocketConstructor, WebSocketLike } from './socket.js';
 export { describeChange, describePatch, describePath } from './notifications.js';
 export type { ChangeNotification } from './notifications.js';
 export type { TokenSource } from './token.js';

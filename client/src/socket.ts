@@ -38,12 +38,24 @@ export function authProtocols(token: string): string[] {
   return [SUBPROTOCOL, `bearer.${token}`];
 }
 
-/** `ws(s)://host/v1/connect?tenant=..[&since=..]` for an `http(s)://host` base URL. */
-export function connectUrl(baseUrl: string, tenant: string, since?: number): string {
+/** What a connection asks the hub for, besides the tenant. */
+export interface ConnectQuery {
+  /** The last `seq` the client has (its resume point); `0` asks for a snapshot; absent: neither. */
+  since?: number;
+  /** Namespaces to follow (at most 7); absent follows all. */
+  namespaces?: readonly string[];
+}
+
+/**
+ * `ws(s)://host/v1/connect?tenant=..[&since=..][&namespaces=a,b]` for an `http(s)://host`
+ * base URL (`http(s)` with `scheme: 'http'`, for diagnosing a refused handshake over HTTP).
+ */
+export function connectUrl(baseUrl: string, tenant: string, query: ConnectQuery = {}, scheme: 'ws' | 'http' = 'ws'): string {
   const url = new URL('/v1/connect', baseUrl.replace(/\/+$/, '') + '/');
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (scheme === 'ws') url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   url.searchParams.set('tenant', tenant);
-  if (since !== undefined) url.searchParams.set('since', String(since));
+  if (query.since !== undefined) url.searchParams.set('since', String(query.since));
+  if (query.namespaces !== undefined) url.searchParams.set('namespaces', query.namespaces.join(','));
   return url.toString();
 }
 

@@ -16,17 +16,87 @@ export type ChangeEventType = 'config-updated' | 'module-changed' | 'auth-change
 /** An RFC 6902 JSON Patch operation. */
 export type PatchOperation = Operation;
 
-/** First frame on every connection: where the tenant's hub is now. */
+/**
+ * How a hub brings a connecting client up to date, announced in `hello`: `replay` (the change
+ * frames after the client's `since` follow), `snapshot` (one `snapshot` follows), or `none`
+ * (the client gave no `since`).
+ */
+export type ResumeMode = 'none' | 'replay' | 'snapshot';
+
+/** First frame on every connection: where the tenant's hub is now, and how the client is brought there. */
 export interface HelloFrame {
   type: 'hello';
   tenant: string;
+  /** The hub's current sequence number. */
+  seq: number;
+  /** What follows before `synced` (absent on the wire reads as `none`). */
+  resume: ResumeMode;
+}
+
+/** One namespace of a {@link SnapshotFrame}. */
+export interface SnapshotDocument {
+  /** The namespace's version (the `seq` of its last write; 0 when never written). */
+  version: number;
+  /** The subject's effective config of the namespace. */
+  config: JsonObject;
+}
+
+/** The subject's whole effective config of every followed namespace that exists, at `seq`. */
+export interface SnapshotFrame {
+  type: 'snapshot';
+  tenant: string;
+  seq: number;
+  configs: Record<string, SnapshotDocument>;
+}
+
+/** The catch-up after `hello` is over: the client is at `seq`; live frames follow. */
+export interface SyncedFrame {
+  type: 'synced';
   seq: number;
 }
+
+/** A tenant's sync state, sent to its admins after each change and on a `status` request. */
+export interface TenantSyncStatusFrame {
+  type: 'sync-status';
+  scope: 'tenant';
+  tenant: string;
+  /** `success`, `partial` (pending changes or open conflicts), `pending` or `failed`. */
+  status: SyncState;
+  /** The hub's sequence number. */
+  seq: number;
+  /** The platform sequence the tenant has applied. */
+  platformSeq: number;
+  /** Platform changes waiting for a tenant admin's decision. */
+  pendingChanges: number;
+  /** Conflicts waiting for a manual resolution. */
+  openConflicts: number;
+}
+
+/** The platform-wide view of the last health check, sent to platform admins. */
+export interface PlatformSyncStatusFrame {
+  type: 'sync-status';
+  scope: 'platform';
+  /** When the check ran (ms since the epoch). */
+  checkedAt: number;
+  platformSeq: number;
+  /** Share of tenants in `success`, 0 to 100. */
+  healthPercent: number;
+  /** Tenants per status. */
+  tenantsByStatus: Partial<Record<SyncState, number>>;
+  /** Tenants whose status changed since the previous check, with their new status. */
+  changed: Record<string, SyncState>;
+}
+
+/** A `sync-status` frame (admins only). */
+export type SyncStatusFrame = TenantSyncStatusFrame | PlatformSyncStatusFrame;
 
 /** One applied change: an RFC 6902 patch from the document at the previous version to `version`. */
 export interface ChangeFrame {
   type: ChangeEventType;
-  /** The hub's sequence number this change was applied at (gap-free, increasing). */
+  /**
+   * The hub's sequence number this change was applied at: increasing, but not contiguous for
+   * one recipient (no frame for changes that do not concern it), so a jump is not a gap.
+   */
   seq: number;
   tenant: string;
   scope: Scope;
@@ -43,10 +113,19 @@ export interface PongFrame {
   type: 'pong';
 }
 
+/** The error codes of `error` frames (docs/PROTOCOL.md). */
+export type FrameErrorCode =
+  | 'CASCADE:Frame:Malformed'
+  | 'CASCADE:Frame:TooLarge'
+  | 'CASCADE:Frame:Unsupported'
+  | 'CASCADE:Frame:Forbidden'
+  | 'CASCADE:Frame:RateLimited';
+
 /** Something the client sent could not be handled. */
 export interface ErrorFrame {
   type: 'error';
-  code: string;
+  /** One of {@link FrameErrorCode}, or a newer server's code. */
+  code: FrameErrorCode | (string & {});
   message: string;
 }
 
@@ -57,7 +136,18 @@ export interface UnknownFrame {
 }
 
 /** Every frame the server sends. */
-export type ServerFrame = HelloFrame | ChangeFrame | PongFrame | ErrorFrame | UnknownFrame;
+export type ServerFrame =
+  | HelloFrame
+  | SnapshotFrame
+  | SyncedFrame
+  | SyncStatusFrame
+  | ChangeFrame
+  | PongFrame
+  | ErrorFrame
+  | UnknownFrame;
+
+/** Every frame a client may send: a heartbeat, or (admins) a request for a `sync-status`. */
+export type ClientFrame = { type: 'ping' } | { type: 'status' };
 
 /** A namespace document as the API returns it (`GET .../config/{namespace}`). */
 export interface ConfigDocument {

@@ -1,10 +1,12 @@
 /** Pure parts of the client: backoff, frame parsing, patching, notification text. */
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../src/backoff.js';
+import { CascadeClient } from '../src/client.js';
 import { DocumentStore } from '../src/documents.js';
 import { parseServerFrame } from '../src/frames.js';
 import { describeChange, describePatch } from '../src/notifications.js';
-import { connectUrl } from '../src/socket.js';
+import { connectUrl, type WebSocketConstructor, type WebSocketLike } from '../src/socket.js';
+import { until } from './support/harness.js';
 import type { ChangeFrame } from '../src/types.js';
 
 const frame = (over: Partial<ChangeFrame>): ChangeFrame => ({
@@ -24,12 +26,36 @@ describe('parseServerFrame', () => {
   it('parses change frames and passes unknown types through', () => {
     const change = parseServerFrame(JSON.stringify({ ...frame({}), patch: [{ op: 'add', path: '/a', value: 1 }], triggeredBy: 'ann' }));
     expect(change).toMatchObject({ type: 'config-updated', seq: 2, triggeredBy: 'ann' });
-    expect(parseServerFrame('{"type":"snapshot","seq":9}')).toEqual({ type: 'unknown', raw: { type: 'snapshot', seq: 9 } });
+    expect(parseServerFrame('{"type":"novel","seq":9}')).toEqual({ type: 'unknown', raw: { type: 'novel', seq: 9 } });
+  });
+
+  it('parses the resume frames: hello with its resume mode, snapshot, synced', () => {
+    expect(parseServerFrame('{"type":"hello","tenant":"acme","seq":12,"resume":"replay"}')).toEqual({
+      type: 'hello', tenant: 'acme', seq: 12, resume: 'replay',
+    });
+    // An older server's hello has no resume: it reads as none.
+    expect(parseServerFrame('{"type":"hello","tenant":"acme","seq":4}')).toMatchObject({ resume: 'none' });
+    const snapshot = '{"type":"snapshot","tenant":"acme","seq":12,"configs":{"auth":{"version":9,"config":{"mfa":true}}}}';
+    expect(parseServerFrame(snapshot)).toEqual({
+      type: 'snapshot', tenant: 'acme', seq: 12, configs: { auth: { version: 9, config: { mfa: true } } },
+    });
+    expect(parseServerFrame('{"type":"synced","seq":12}')).toEqual({ type: 'synced', seq: 12 });
+  });
+
+  it('parses both scopes of sync-status', () => {
+    const tenant = { type: 'sync-status', scope: 'tenant', tenant: 'acme', status: 'partial', seq: 14, platformSeq: 3, pendingChanges: 1, openConflicts: 0 };
+    expect(parseServerFrame(JSON.stringify(tenant))).toEqual(tenant);
+    const platform = { type: 'sync-status', scope: 'platform', checkedAt: 1, platformSeq: 2, healthPercent: 50, tenantsByStatus: { success: 1, failed: 1 } };
+    expect(parseServerFrame(JSON.stringify(platform))).toEqual({ ...platform, changed: {} });
   });
 
   it('rejects frames that miss what the client relies on', () => {
     expect(() => parseServerFrame('[1]')).toThrow(/not a frame/);
     expect(() => parseServerFrame('{"type":"hello","tenant":"a"}')).toThrow(/malformed hello/);
+    expect(() => parseServerFrame('{"type":"hello","tenant":"a","seq":1,"resume":"rewind"}')).toThrow(/malformed hello/);
+    expect(() => parseServerFrame('{"type":"snapshot","tenant":"a","seq":1,"configs":{"x":{"version":1}}}')).toThrow(/malformed snapshot/);
+    expect(() => parseServerFrame('{"type":"synced"}')).toThrow(/malformed synced/);
+    expect(() => parseServerFrame('{"type":"sync-status","scope":"galaxy"}')).toThrow(/malformed sync-status/);
     expect(() => parseServerFrame(JSON.stringify({ ...frame({}), scope: 'galaxy' }))).toThrow(/malformed config-updated/);
   });
 });
@@ -45,6 +71,10 @@ describe('DocumentStore', () => {
     expect(first.config).toEqual({ a: { b: 1 } });
     expect(store.apply(frame({ version: 2 })).kind).toBe('included');
     expect(store.apply(frame({ namespace: 'other' })).kind).toBe('not-held');
+    // A namespace first written after the snapshot is patched from the empty document given.
+    const base = { ...first, namespace: 'other', version: 0, config: {} };
+    const created = store.apply(frame({ namespace: 'other', patch: [{ op: 'add', path: '/x', value: 1 }] }), base);
+    expect(created).toMatchObject({ kind: 'applied', document: { namespace: 'other', version: 2, config: { x: 1 } } });
     const failed = store.apply(frame({ seq: 3, version: 3, patch: [{ op: 'remove', path: '/missing' }] }));
     expect(failed.kind).toBe('failed');
     expect(store.get(first)?.version).toBe(2);
@@ -61,8 +91,94 @@ describe('notifications', () => {
 });
 
 describe('connectUrl', () => {
-  it('uses ws/wss and carries tenant and since', () => {
-    expect(connectUrl('https://cascade.example/', 'acme', 7)).toBe('wss://cascade.example/v1/connect?tenant=acme&since=7');
+  it('uses ws/wss and carries tenant, since and namespaces', () => {
+    expect(connectUrl('https://cascade.example/', 'acme', { since: 7 })).toBe('wss://cascade.example/v1/connect?tenant=acme&since=7');
     expect(connectUrl('http://127.0.0.1:8787', 'a b')).toBe('ws://127.0.0.1:8787/v1/connect?tenant=a+b');
+    expect(connectUrl('http://h', 'acme', { since: 0, namespaces: ['auth', 'rbac'] })).toBe('ws://h/v1/connect?tenant=acme&since=0&namespaces=auth%2Crbac');
+    expect(connectUrl('https://h', 'acme', { since: 3 }, 'http')).toBe('https://h/v1/connect?tenant=acme&since=3');
+  });
+});
+
+describe('CascadeClient against a scripted hub', () => {
+  /** A socket the test speaks for: it opens at once and delivers the frames it is given. */
+  function scripted() {
+    const sockets: Array<{ url: string; deliver: (frame: object) => void; sent: string[] }> = [];
+    class Scripted implements WebSocketLike {
+      readyState = 1;
+      protocol = 'cascade';
+      onopen: WebSocketLike['onopen'] = null;
+      onmessage: WebSocketLike['onmessage'] = null;
+      onclose: WebSocketLike['onclose'] = null;
+      onerror: WebSocketLike['onerror'] = null;
+      readonly sent: string[] = [];
+      constructor(url: string) {
+        sockets.push({ url, deliver: (frame) => this.onmessage?.({ data: JSON.stringify(frame) }), sent: this.sent });
+        queueMicrotask(() => this.onopen?.({}));
+      }
+      send(data: string): void {
+        this.sent.push(data);
+      }
+      close(): void {
+        this.readyState = 3;
+      }
+    }
+    return { Impl: Scripted as WebSocketConstructor, sockets };
+  }
+
+  const change = (seq: number, patch: ChangeFrame['patch'], namespace = 'notifications') =>
+    ({ ...frame({ seq, version: seq, namespace, patch }), triggeredBy: 'ann' });
+
+  it('ignores duplicates, takes seq jumps without a fetch, and resumes from the highest seq it saw', async () => {
+    const { Impl, sockets } = scripted();
+    const fetches: string[] = [];
+    const c = new CascadeClient({
+      baseUrl: 'http://hub.invalid', tenant: 'acme', token: 'opaque', WebSocket: Impl, heartbeat: false,
+      fetch: async (input) => { fetches.push(String(input)); throw new Error('no HTTP expected'); },
+    });
+    const seqs: number[] = [];
+    c.on('change', (e) => seqs.push(e.frame.seq));
+    c.connect();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const hub = sockets[0]!;
+    expect(new URL(hub.url).searchParams.get('since')).toBe('0');
+    hub.deliver({ type: 'hello', tenant: 'acme', seq: 4, resume: 'snapshot' });
+    hub.deliver({ type: 'snapshot', tenant: 'acme', seq: 4, configs: { notifications: { version: 2, config: { a: 1 } } } });
+    expect(c.state).toBe('connecting'); // not current before synced
+    hub.deliver({ type: 'synced', seq: 4 });
+    expect(c.state).toBe('open');
+    hub.deliver(change(4, [{ op: 'replace', path: '/a', value: 99 }])); // at our seq: a duplicate
+    hub.deliver(change(9, [{ op: 'replace', path: '/a', value: 2 }])); // a jump: normal
+    hub.deliver(change(9, [{ op: 'replace', path: '/a', value: 99 }])); // duplicate
+    hub.deliver(change(7, [{ op: 'replace', path: '/a', value: 99 }])); // older: duplicate
+    hub.deliver(change(12, [{ op: 'add', path: '/on', value: true }], 'business')); // a new namespace
+    expect(seqs).toEqual([9, 12]);
+    expect(c.document('notifications')).toMatchObject({ version: 9, config: { a: 2 } });
+    expect(c.document('business')).toMatchObject({ version: 12, config: { on: true } });
+    expect(c.lastSeq).toBe(12);
+    expect(fetches).toEqual([]);
+    c.close();
+  });
+
+  it('takes a snapshot from a hub behind it as the new resume point, and a synced ahead of its last frame too', async () => {
+    const { Impl, sockets } = scripted();
+    const c = new CascadeClient({ baseUrl: 'http://hub.invalid', tenant: 'acme', token: 'opaque', WebSocket: Impl, heartbeat: false, backoff: { initialMs: 1, maxMs: 1 } });
+    c.connect();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    sockets[0]!.deliver({ type: 'hello', tenant: 'acme', seq: 20, resume: 'snapshot' });
+    sockets[0]!.deliver({ type: 'snapshot', tenant: 'acme', seq: 20, configs: {} });
+    sockets[0]!.deliver({ type: 'synced', seq: 20 });
+    sockets[0]!.deliver(change(21, [{ op: 'add', path: '/a', value: 1 }]));
+    expect(c.lastSeq).toBe(21);
+    // The hub lost its state (a reset): it is behind the client and sends a snapshot at 5.
+    (c as unknown as { dropSocket(e: Error): void }).dropSocket(new Error('test drop'));
+    await until(() => sockets.length === 2, 'reconnect');
+    expect(new URL(sockets[1]!.url).searchParams.get('since')).toBe('21');
+    sockets[1]!.deliver({ type: 'hello', tenant: 'acme', seq: 5, resume: 'snapshot' });
+    sockets[1]!.deliver({ type: 'snapshot', tenant: 'acme', seq: 5, configs: { notifications: { version: 5, config: { b: 1 } } } });
+    sockets[1]!.deliver({ type: 'synced', seq: 5 });
+    expect(c.lastSeq).toBe(5);
+    sockets[1]!.deliver(change(6, [{ op: 'add', path: '/c', value: 1 }]));
+    expect(c.document('notifications')?.config).toEqual({ b: 1, c: 1 });
+    c.close();
   });
 });

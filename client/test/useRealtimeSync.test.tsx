@@ -30,6 +30,9 @@ function Probe(props: { options: UseRealtimeSyncOptions; namespace: string }) {
       <p data-testid="query">{query.data ? JSON.stringify(query.data.config) : 'loading'}</p>
       <p data-testid="held">{JSON.stringify(sync.documents[props.namespace]?.config ?? null)}</p>
       <p data-testid="error">{sync.error ? sync.error.message : ''}</p>
+      <p data-testid="status">
+        {sync.syncStatus?.scope === 'tenant' ? `${sync.syncStatus.status} at ${sync.syncStatus.seq}` : '-'}
+      </p>
       <ul>
         {sync.notifications.map((n) => (
           <li key={n.id}>
@@ -64,7 +67,6 @@ describe('useRealtimeSync', () => {
     const modules: ChangeEvent[] = [];
     renderProbe({
       tenant,
-      namespaces: ['notifications'],
       onConfigUpdated: (e) => updated.push(e),
       onModuleChanged: (e) => modules.push(e),
       onNotification: (n) => notified.push(n),
@@ -88,11 +90,33 @@ describe('useRealtimeSync', () => {
     expect(modules.map((e) => e.frame.namespace)).toEqual(['modules']);
     expect(updated).toHaveLength(1);
     expect(text('seq')).toBe('3');
+    // A platform admin follows the tenant's hub as one of its admins: it sees the sync state.
+    await waitFor(() => expect(text('status')).toBe('success at 3'));
+  });
+
+  it('follows only the subscribed namespaces', async () => {
+    const tenant = await freshTenant('hooksub');
+    const http = adminHttp();
+    await http.putConfig(tenant, 'modules', { before: true });
+    const updated: ChangeEvent[] = [];
+    const modules: ChangeEvent[] = [];
+    renderProbe({ tenant, namespaces: ['notifications'], onConfigUpdated: (e) => updated.push(e), onModuleChanged: (e) => modules.push(e) });
+    await waitFor(() => expect(text('state')).toBe('open'));
+    expect(text('held')).toBe('{}');
+    await act(() => http.putConfig(tenant, 'modules', { billing: true }));
+    await act(() => http.putConfig(tenant, 'notifications', { email: true }));
+    await waitFor(() => expect(text('held')).toBe('{"email":true}'));
+    await screen.findByText(`Notifications settings updated: email added — tenant ${tenant}, by test-admin (v3)`);
+    expect(updated.map((e) => e.frame.seq)).toEqual([3]);
+    expect(modules).toEqual([]);
+    expect(screen.queryByText(/Modules updated/)).toBeNull();
   });
 
   it('shows reconnecting while the connection is restored, then catches up', async () => {
     const tenant = await freshTenant('hookre');
     const http = adminHttp();
+    // Resume from seq 1 (a client at 0 would get a snapshot: since=0 asks for one).
+    await http.putConfig(tenant, 'notifications', { before: true });
     const { Impl, sockets } = instrumentedWebSocket();
     renderProbe({ tenant, namespaces: ['notifications'], WebSocket: Impl, backoff: { initialMs: 400, maxMs: 400 } });
     await waitFor(() => expect(text('state')).toBe('open'));
@@ -102,8 +126,10 @@ describe('useRealtimeSync', () => {
     await waitFor(() => expect(text('state')).toBe('open'));
     expect(screen.queryByText('reconnecting…')).toBeNull();
     await waitFor(() => expect(text('held')).toBe('{"while":"away"}'));
-    // The reconnect invalidated the tenant's queries, so the cached read caught up too.
+    // The replayed change invalidated its query, so the cached read caught up too, and its
+    // notification is shown like a live one's.
     await waitFor(() => expect(text('query')).toBe('{"while":"away"}'));
+    await screen.findByText(/^Notifications settings updated: .*while added.* \(v2\)$/);
   });
 
   it('ends in the closed state with the server refusal when the token is rejected', async () => {
@@ -111,5 +137,12 @@ describe('useRealtimeSync', () => {
     renderProbe({ tenant, token: 'not-a-jwt' });
     await waitFor(() => expect(text('state')).toBe('closed'));
     await waitFor(() => expect(text('error')).toMatch(/401 CASCADE:Auth:Unauthenticated/));
+  });
+
+  it('ends closed with the 400 the hub would give a subscription it refuses', async () => {
+    const tenant = await freshTenant('hookbad');
+    renderProbe({ tenant, namespaces: [] });
+    await waitFor(() => expect(text('state')).toBe('closed'));
+    expect(text('error')).toMatch(/400 CASCADE:Connect:BadQuery: namespaces must name at least one/);
   });
 });

@@ -1,20 +1,24 @@
 /**
  * `useRealtimeSync`: the React side of the client. Follows one tenant over a WebSocket,
  * keeps its documents current, invalidates the matching TanStack Query caches on every
- * change, exposes the connection state (for a "reconnecting…" indicator) and turns each
+ * change (and everything of the tenant after a snapshot), exposes the connection state (for
+ * a "reconnecting…" indicator) and, to admins, the latest `sync-status`, and turns each
  * change into a short notification for the app to show.
  */
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { CascadeClient, type CascadeClientOptions, type ChangeEvent, type ConnectionState } from '../client.js';
 import { describeChange, type ChangeNotification } from '../notifications.js';
-import type { ConfigDocument } from '../types.js';
-import { configQueryKey, historyQueryKey, tenantConfigQueryKey } from './queryKeys.js';
+import type { ConfigDocument, SyncStatusFrame } from '../types.js';
+import { configQueryKey, historyQueryKey, STATUS_QUERY_KEY, tenantConfigQueryKey } from './queryKeys.js';
 
 /** Options of {@link useRealtimeSync}. */
 export interface UseRealtimeSyncOptions
   extends Pick<CascadeClientOptions, 'baseUrl' | 'tenant' | 'token' | 'WebSocket' | 'fetch' | 'heartbeat' | 'backoff'> {
-  /** Tenant namespaces whose documents the hook holds and returns in `documents`. */
+  /**
+   * The namespaces to follow: only their changes arrive, and only their documents are held
+   * in `documents`. Absent: every namespace.
+   */
   namespaces?: string[];
   /** False keeps the connection closed (e.g. until signed in). Default true. */
   enabled?: boolean;
@@ -42,7 +46,7 @@ export interface RealtimeSync {
   isConnected: boolean;
   /** True while the connection is being restored. */
   isReconnecting: boolean;
-  /** The last applied `seq`. */
+  /** The resume point: the last `seq` the client has. */
   lastSeq: number | undefined;
   /** Held effective documents by namespace. */
   documents: Record<string, ConfigDocument>;
@@ -50,6 +54,10 @@ export interface RealtimeSync {
   notifications: ChangeNotification[];
   /** The latest change. */
   lastEvent: ChangeEvent | undefined;
+  /** Admins: the latest `sync-status` frame (after each change, or on `requestStatus`). */
+  syncStatus: SyncStatusFrame | undefined;
+  /** Admins: asks the hub for a `sync-status` now; false when not connected. */
+  requestStatus: () => boolean;
   /** The latest error (fatal when `state` is `closed`). */
   error: Error | undefined;
   /** Removes one notification. */
@@ -74,7 +82,8 @@ export function useRealtimeSync(options: UseRealtimeSyncOptions): RealtimeSync {
   const contextClient = useQueryClient();
   const queryClient = options.queryClient ?? contextClient;
   const { baseUrl, tenant, token, enabled = true, maxNotifications = 20 } = options;
-  const namespacesKey = (options.namespaces ?? []).join('\u0000');
+  // undefined (follow all) and [] (a mistake the client reports) stay apart.
+  const namespacesKey = options.namespaces?.join('\u0000');
 
   // Handlers and transport options may change identity on every render: read them through
   // refs so that only the connection's identity (URL, tenant, token, namespaces) reconnects.
@@ -89,6 +98,7 @@ export function useRealtimeSync(options: UseRealtimeSyncOptions): RealtimeSync {
   const [documents, setDocuments] = useState<Record<string, ConfigDocument>>({});
   const [notifications, setNotifications] = useState<ChangeNotification[]>([]);
   const [lastEvent, setLastEvent] = useState<ChangeEvent>();
+  const [syncStatus, setSyncStatus] = useState<SyncStatusFrame>();
   const [error, setError] = useState<Error>();
 
   useEffect(() => {
@@ -102,7 +112,7 @@ export function useRealtimeSync(options: UseRealtimeSyncOptions): RealtimeSync {
       fetch,
       heartbeat,
       backoff,
-      namespaces: namespacesKey ? namespacesKey.split('\u0000') : [],
+      namespaces: namespacesKey === undefined ? undefined : namespacesKey === '' ? [] : namespacesKey.split('\u0000'),
     });
     const offs = [
       next.on('state', (s) => {
@@ -113,10 +123,18 @@ export function useRealtimeSync(options: UseRealtimeSyncOptions): RealtimeSync {
       }),
       next.on('error', (e) => setError(e)),
       next.on('document', () => setDocuments(tenantDocuments(next))),
-      next.on('resync', () => {
-        // What was missed is unknown: everything cached for this tenant may be stale.
+      next.on('snapshot', () => {
+        // The snapshot replaced every held document (also one that would no longer be held).
+        setDocuments(tenantDocuments(next));
+        // A snapshot says where the tenant is, not what changed: anything cached may be stale.
         void queryClient.invalidateQueries({ queryKey: tenantConfigQueryKey(tenant) });
         void queryClient.invalidateQueries({ queryKey: historyQueryKey(tenant) });
+      }),
+      next.on('synced', () => setLastSeq(next.lastSeq)),
+      next.on('sync-status', (status) => {
+        setSyncStatus(status);
+        // The platform's report follows a health check: the cached snapshot is outdated.
+        if (status.scope === 'platform') void queryClient.invalidateQueries({ queryKey: STATUS_QUERY_KEY });
       }),
       next.on('change', (event) => {
         const { frame } = event;
@@ -139,6 +157,7 @@ export function useRealtimeSync(options: UseRealtimeSyncOptions): RealtimeSync {
     ];
     setClient(next);
     setDocuments({});
+    setSyncStatus(undefined);
     setError(undefined);
     next.connect();
     return () => {
@@ -150,6 +169,7 @@ export function useRealtimeSync(options: UseRealtimeSyncOptions): RealtimeSync {
   }, [baseUrl, tenant, token, enabled, namespacesKey, queryClient, maxNotifications]);
 
   const dismiss = useCallback((id: string) => setNotifications((list) => list.filter((n) => n.id !== id)), []);
+  const requestStatus = useCallback(() => client?.requestStatus() ?? false, [client]);
 
   return {
     state,
@@ -159,6 +179,8 @@ export function useRealtimeSync(options: UseRealtimeSyncOptions): RealtimeSync {
     documents,
     notifications,
     lastEvent,
+    syncStatus,
+    requestStatus,
     error,
     dismiss,
     client,
