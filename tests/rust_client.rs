@@ -1,7 +1,8 @@
 //! End-to-end: the Rust client (`cascade-client`) against the real local runtime. It holds
 //! the right effective config from a snapshot and live patches; a user's client receives its
 //! own effective changes only; after dropped sockets, writes while away and a runtime crash it
-//! resumes and ends with exactly the server's effective config, each change applied once.
+//! resumes and ends with exactly the server's effective config, each change applied once;
+//! `since=0` and a client older than the retained log get a snapshot.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use cascade_client::{
     Backoff, Client, Connection, ConnectionState, Event, Events, Options, Resume, ServerFrame,
+    SyncStatusReport,
 };
 use serde_json::{json, Value};
 use support::relay::Relay;
@@ -103,12 +105,21 @@ fn connects_receives_a_live_change_and_holds_the_effective_config() {
         "/v1/tenants/acme/config/notifications",
         json!({"email": {"enabled": false}, "sms": {"provider": "twilio"}}),
     );
-    let change = tokio
-        .block_on(events.next_matching(WAIT, |e| match e {
-            Event::Changed(c) => Some(c.clone()),
-            _ => None,
-        }))
-        .expect("a live change");
+    // The change, and (admins) the tenant's sync status after it, in either order.
+    let (mut change, mut status) = (None, None);
+    tokio.block_on(events.next_matching(WAIT, |e| {
+        match e {
+            Event::Changed(c) => change = Some(c.clone()),
+            Event::SyncStatus(SyncStatusReport::Tenant(s)) if s.seq >= seq => {
+                status = Some(s.clone())
+            }
+            _ => {}
+        }
+        (change.is_some() && status.is_some()).then_some(())
+    }));
+    let change = change.expect("a live change");
+    let status = status.expect("a sync-status frame");
+    assert_eq!((status.tenant.as_str(), status.seq), ("acme", seq));
     assert_eq!(change.change.seq, seq);
     assert_eq!(change.change.namespace, "notifications");
     assert_eq!(change.kind.as_str(), "config-updated");
@@ -338,14 +349,81 @@ fn since_zero_gets_a_snapshot_and_since_n_a_replay() {
         assert_eq!(c.next_frame().await.unwrap(), Some(ServerFrame::Pong));
         c.close().await.unwrap();
 
-        // A client following one namespace holds only that one.
-        let (client, _events) =
-            Client::connect_with_events(o.clone().with_namespaces(["auth"]));
-        client.wait_live(WAIT).await.expect("live");
-        assert_eq!(
-            client.configs().keys().cloned().collect::<Vec<_>>(),
-            ["auth"]
-        );
-        client.close().await;
     });
+
+    // A client following one namespace holds only that one, and gets only its changes.
+    let _guard = tokio.enter();
+    let (client, mut events) = Client::connect_with_events(o.with_namespaces(["auth"]));
+    tokio.block_on(client.wait_live(WAIT)).expect("live");
+    assert_eq!(
+        client.configs().keys().cloned().collect::<Vec<_>>(),
+        ["auth"]
+    );
+    put(
+        &rt,
+        "/v1/tenants/acme/config/notifications",
+        json!({"email": false}),
+    );
+    let auth = put(&rt, "/v1/tenants/acme/config/auth", json!({"mfa": false}));
+    let first_change = tokio.block_on(events.next_matching(WAIT, |e| match e {
+        Event::Changed(c) => Some((c.change.seq, c.change.namespace.clone())),
+        _ => None,
+    }));
+    assert_eq!(first_change, Some((auth, "auth".to_owned())));
+    assert_eq!(client.config("auth"), Some(json!({"mfa": false})));
+    tokio.block_on(client.close());
+}
+
+#[test]
+fn a_client_away_longer_than_the_retained_log_resumes_from_a_snapshot() {
+    let rt = Runtime::start_with(support::State::fresh(), &[("FRAME_LOG_SEQS", "3")]);
+    rt.create_tenant("acme");
+    put(&rt, "/v1/tenants/acme/config/flags", json!({"n": 0}));
+    let tokio = tokio_runtime();
+    let _guard = tokio.enter();
+    let relay = tokio.block_on(Relay::start(rt.port));
+    let admin = token("tenant-admin", Some("acme"), "ann");
+    let (client, mut events) = Client::connect_with_events(options(relay.port, &admin, "acme"));
+    let first = tokio.block_on(client.wait_live(WAIT)).expect("live");
+
+    // Away for more changes than the hub keeps.
+    relay.open.store(false, Ordering::SeqCst);
+    relay.cut();
+    for n in 1..=4 {
+        put(&rt, "/v1/tenants/acme/config/flags", json!({"n": n}));
+        put(&rt, "/v1/tenants/acme/config/other", json!({"m": n}));
+    }
+    let away = put(&rt, "/v1/tenants/acme/config/flags", json!({"n": 5}));
+    relay.open.store(true, Ordering::SeqCst);
+    assert_eq!(tokio.block_on(client.wait_for_seq(away, WAIT)), Some(away));
+    // Then live again.
+    let live = put(&rt, "/v1/tenants/acme/config/other", json!({"m": 6}));
+    assert_eq!(tokio.block_on(client.wait_for_seq(live, WAIT)), Some(live));
+
+    let mut log = Vec::new();
+    drain(&mut events, &mut log);
+    let resumes: Vec<Resume> = log
+        .iter()
+        .filter_map(|e| match e {
+            Event::Connected { resume, .. } => Some(*resume),
+            _ => None,
+        })
+        .collect();
+    assert!(resumes.len() >= 2, "reconnected: {resumes:?}");
+    assert_eq!(
+        resumes.last(),
+        Some(&Resume::Snapshot),
+        "the log no longer reaches back to {first}: {log:?}"
+    );
+    let seqs = changed(&log);
+    assert_strictly_increasing(&seqs);
+    assert_eq!(seqs, [live], "the missed changes came as a snapshot");
+    for ns in ["flags", "other"] {
+        assert_eq!(
+            client.config(ns),
+            Some(effective(&rt, "acme", None, ns)),
+            "{ns}"
+        );
+    }
+    tokio.block_on(client.close());
 }

@@ -73,12 +73,18 @@ pub struct Client {
 
 impl Client {
     /// Starts the client in the background and returns at once.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime (it spawns its task there).
     pub fn connect(options: Options) -> Self {
         Self::connect_with_events(options).0
     }
 
     /// Starts the client and subscribes to its events before anything happens, so the
     /// subscriber sees every event from the first `Connected` on.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime (it spawns its task there).
     pub fn connect_with_events(options: Options) -> (Self, Events) {
         let (events, receiver) = broadcast::channel(options.event_capacity.max(1));
         let (progress, _) = watch::channel(Progress {

@@ -20,6 +20,21 @@ use crate::options::Options;
 /// The heartbeat text: exactly this, so the runtime answers it without waking the hub.
 pub const PING: &str = r#"{"type":"ping"}"#;
 
+/// What a hub sends between `hello` and `synced`, as [`Connection::greeting`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Greeting {
+    /// Tenant the socket is attached to.
+    pub tenant: String,
+    /// The hub's sequence number at `hello`.
+    pub seq: u64,
+    /// How the hub brought the connection up to date.
+    pub resume: cascade_protocol::Resume,
+    /// The `seq` of `synced`: the connection's resume point.
+    pub synced: u64,
+    /// The replayed change frames, or the snapshot, in order.
+    pub frames: Vec<ServerFrame>,
+}
+
 /// One open WebSocket to a hub.
 #[derive(Debug)]
 pub struct Connection {
@@ -27,7 +42,8 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Opens `GET /v1/connect` with the options' tenant, namespaces and token, and `since`
+    /// Opens `GET /v1/connect` with the options' tenant, namespaces and token (from the
+    /// provider when there is one), and `since`
     /// (`None`: no resume, `Some(0)`: a snapshot, `Some(n)`: the changes after `n`), within
     /// the options' connect timeout.
     pub async fn open(options: &Options, since: Option<u64>) -> Result<Self, Error> {
@@ -36,7 +52,7 @@ impl Connection {
             url: options.base_url.clone(),
             reason: e.to_string(),
         })?;
-        let bearer = HeaderValue::from_str(&format!("Bearer {}", options.token))
+        let bearer = HeaderValue::from_str(&format!("Bearer {}", options.current_token()))
             .map_err(|_| Error::InvalidToken)?;
         request.headers_mut().insert("authorization", bearer);
         let connect = tokio_tungstenite::connect_async(request);
@@ -87,6 +103,49 @@ impl Connection {
             Ok(result) => result,
             Err(_) => Ok(None),
         }
+    }
+
+    /// Reads the greeting: `hello`, then every frame up to and including `synced` (the
+    /// replay or the snapshot), within `within`. Skips `sync-status` frames. Fails with
+    /// [`Error::Timeout`] when `synced` does not come in time, and with
+    /// [`Error::Malformed`] when the first frame is not `hello`.
+    pub async fn greeting(&mut self, within: Duration) -> Result<Greeting, Error> {
+        let read = async {
+            let (tenant, seq, resume) = match self.next_frame().await? {
+                Some(ServerFrame::Hello {
+                    tenant,
+                    seq,
+                    resume,
+                }) => (tenant, seq, resume),
+                Some(other) => {
+                    return Err(Error::Malformed {
+                        text: format!("{other:?}"),
+                        error: "expected hello first".into(),
+                    })
+                }
+                None => return Err(Error::Closed),
+            };
+            let mut frames = Vec::new();
+            loop {
+                match self.next_frame().await? {
+                    Some(ServerFrame::Synced { seq: synced }) => {
+                        return Ok(Greeting {
+                            tenant,
+                            seq,
+                            resume,
+                            synced,
+                            frames,
+                        })
+                    }
+                    Some(ServerFrame::SyncStatus(_)) => {}
+                    Some(frame) => frames.push(frame),
+                    None => return Err(Error::Closed),
+                }
+            }
+        };
+        tokio::time::timeout(within, read)
+            .await
+            .map_err(|_| Error::Timeout(within))?
     }
 
     /// Sends the heartbeat text [`PING`].

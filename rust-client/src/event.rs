@@ -81,8 +81,9 @@ pub enum Event {
         /// The client's resume point.
         seq: u64,
     },
-    /// A change was applied.
-    Changed(ChangeEvent),
+    /// A change was applied (boxed: it is the largest event by far, and every subscriber's
+    /// buffer holds `event_capacity` events).
+    Changed(Box<ChangeEvent>),
     /// A `sync-status` frame (admins).
     SyncStatus(SyncStatusReport),
     /// The server sent an `error` frame; the connection stays open.
@@ -130,4 +131,40 @@ pub enum Event {
         /// Why, when it was an error.
         error: Option<String>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_stay_small_for_the_broadcast_buffers() {
+        // Each subscriber's buffer holds `event_capacity` of them up front: with a thousand
+        // clients in one process that is what the memory goes to.
+        assert!(
+            std::mem::size_of::<Event>() <= 96,
+            "{}",
+            std::mem::size_of::<Event>()
+        );
+    }
+
+    #[test]
+    fn change_kinds_have_the_wire_names() {
+        let names = [
+            ChangeKind::ConfigUpdated,
+            ChangeKind::ModuleChanged,
+            ChangeKind::AuthChanged,
+            ChangeKind::RbacChanged,
+        ]
+        .map(ChangeKind::as_str);
+        assert_eq!(
+            names,
+            [
+                "config-updated",
+                "module-changed",
+                "auth-changed",
+                "rbac-changed"
+            ]
+        );
+    }
 }

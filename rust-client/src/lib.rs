@@ -57,10 +57,11 @@ pub use cascade_protocol::{
     SyncStatusReport, TenantSyncStatus,
 };
 pub use client::{Client, Events};
-pub use connection::{Connection, PING};
+pub use connection::{Connection, Greeting, PING};
 pub use error::Error;
 pub use event::{ChangeEvent, ChangeKind, ConnectionState, Event};
-pub use options::{Heartbeat, Options};
+pub use options::{Heartbeat, Options, TokenProvider};
+pub use state::SyncState;
 
 #[cfg(feature = "rustls")]
 pub use rustls;

@@ -1,6 +1,8 @@
 //! How to reach Cascade and how a [`Client`](crate::Client) behaves: URL, token, tenant,
 //! namespaces, backoff, heartbeat and timeouts.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backoff::Backoff;
@@ -26,14 +28,48 @@ impl Default for Heartbeat {
     }
 }
 
+/// A function that returns the token to connect with, called on every (re)connection: for
+/// long-lived clients whose tokens expire.
+#[derive(Clone)]
+pub struct TokenProvider(Arc<dyn Fn() -> String + Send + Sync>);
+
+impl TokenProvider {
+    /// Wraps `provider`.
+    pub fn new(provider: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        Self(Arc::new(provider))
+    }
+
+    /// A token from the provider.
+    pub fn token(&self) -> String {
+        (self.0)()
+    }
+}
+
+impl fmt::Debug for TokenProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenProvider(..)")
+    }
+}
+
+impl PartialEq for TokenProvider {
+    /// The same function (not merely one that returns the same tokens).
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for TokenProvider {}
+
 /// Everything a connection needs. Build with [`Options::new`] and the `with_*` methods.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     /// Origin of the service: `http://127.0.0.1:8787`, `https://…`, `ws://…` or `wss://…`
     /// (a path prefix is kept).
     pub base_url: String,
-    /// The JWT, sent as `Authorization: Bearer <token>`.
+    /// The JWT, sent as `Authorization: Bearer <token>` (unless `token_provider` is set).
     pub token: String,
+    /// Called for a fresh token on every (re)connection instead of using `token`.
+    pub token_provider: Option<TokenProvider>,
     /// The tenant whose hub to follow.
     pub tenant: String,
     /// The namespaces to follow (`config:{type}` rooms); `None` follows all.
@@ -50,7 +86,8 @@ pub struct Options {
 
 impl Options {
     /// Options for `tenant` at `base_url` with `token`, and the defaults: all namespaces,
-    /// [`Backoff::default`], [`Heartbeat::default`], a 15 s connect timeout.
+    /// [`Backoff::default`], [`Heartbeat::default`], a 15 s connect timeout, 256 buffered
+    /// events per subscriber.
     pub fn new(
         base_url: impl Into<String>,
         token: impl Into<String>,
@@ -59,12 +96,13 @@ impl Options {
         Self {
             base_url: base_url.into(),
             token: token.into(),
+            token_provider: None,
             tenant: tenant.into(),
             namespaces: None,
             backoff: Backoff::default(),
             heartbeat: Some(Heartbeat::default()),
             connect_timeout: Duration::from_secs(15),
-            event_capacity: 1024,
+            event_capacity: 256,
         }
     }
 
@@ -76,6 +114,23 @@ impl Options {
     {
         self.namespaces = Some(namespaces.into_iter().map(Into::into).collect());
         self
+    }
+
+    /// Takes the token from `provider` on every (re)connection (a token that expires).
+    pub fn with_token_provider(
+        mut self,
+        provider: impl Fn() -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.token_provider = Some(TokenProvider::new(provider));
+        self
+    }
+
+    /// The token for the next connection.
+    pub fn current_token(&self) -> String {
+        match &self.token_provider {
+            Some(provider) => provider.token(),
+            None => self.token.clone(),
+        }
     }
 
     /// Sets the reconnection backoff.
@@ -190,5 +245,18 @@ mod tests {
         assert_eq!(o.backoff.max, Duration::from_millis(2));
         assert_eq!(o.connect_timeout, Duration::from_secs(1));
         assert_eq!(o.event_capacity, 1);
+        assert_eq!(o.current_token(), "t");
+        let counter = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let seen = Arc::clone(&counter);
+        let o = o.with_token_provider(move || {
+            let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            format!("t{n}")
+        });
+        assert_eq!(
+            (o.current_token(), o.current_token()),
+            ("t0".into(), "t1".into())
+        );
+        assert_eq!(o.clone(), o);
+        assert_eq!(format!("{:?}", o.token_provider), "Some(TokenProvider(..))");
     }
 }

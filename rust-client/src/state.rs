@@ -258,11 +258,11 @@ impl SyncState {
                 config: config.clone(),
             },
         );
-        Step::events(vec![Event::Changed(ChangeEvent {
+        Step::events(vec![Event::Changed(Box::new(ChangeEvent {
             kind,
             change,
             config,
-        })])
+        }))])
     }
 }
 

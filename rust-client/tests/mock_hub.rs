@@ -342,3 +342,63 @@ async fn close_sends_a_close_frame_and_reconnect_resumes() {
         .expect("close in time")
         .expect("joined");
 }
+
+#[tokio::test]
+async fn a_bare_connection_reads_the_greeting() {
+    let (base, mut rx) = server(None).await;
+    let opening =
+        tokio::spawn(
+            async move { cascade_client::Connection::open(&options(&base), Some(4)).await },
+        );
+    let mut hub = accept(&mut rx).await;
+    let mut connection = opening.await.expect("joined").expect("opened");
+    assert_eq!(hub.since(), Some(4));
+    hub.send(&hello(6, Resume::Replay)).await;
+    hub.send(&change(
+        6,
+        "n",
+        json!([{"op": "add", "path": "/a", "value": 1}]),
+    ))
+    .await;
+    hub.send(&ServerFrame::Synced { seq: 6 }).await;
+    let greeting = connection.greeting(WAIT).await.expect("greeting");
+    assert_eq!(
+        (
+            greeting.seq,
+            greeting.resume,
+            greeting.synced,
+            greeting.frames.len()
+        ),
+        (6, Resume::Replay, 6, 1)
+    );
+    connection.ping().await.expect("ping");
+    assert_eq!(hub.next_text().await.as_deref(), Some(cascade_client::PING));
+    hub.send(&ServerFrame::Pong).await;
+    assert_eq!(
+        connection.next_frame_within(WAIT).await.expect("frame"),
+        Some(ServerFrame::Pong)
+    );
+    drop(hub);
+    assert_eq!(connection.next_frame().await.ok().flatten(), None);
+}
+
+#[tokio::test]
+async fn a_token_provider_is_asked_on_every_connection() {
+    let (base, mut rx) = server(None).await;
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counter = std::sync::Arc::clone(&calls);
+    let client = Client::connect(options(&base).with_token_provider(move || {
+        format!(
+            "jwt-{}",
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        )
+    }));
+    let mut hub = accept(&mut rx).await;
+    assert_eq!(hub.auth.as_deref(), Some("Bearer jwt-0"));
+    hub.send(&hello(0, Resume::Snapshot)).await;
+    drop(hub);
+    let hub = accept(&mut rx).await;
+    assert_eq!(hub.auth.as_deref(), Some("Bearer jwt-1"));
+    drop(hub);
+    client.close().await;
+}
