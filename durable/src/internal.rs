@@ -17,6 +17,11 @@
 //! | `POST /rollback/{ns}`                | tenant   | [`Operation`] (`version`) → [`WriteAck`]   |
 //! | `GET /connect`                       | tenant   | WebSocket upgrade ([`MEMBER_HEADER`])      |
 //! | `GET /status`                        | both     | → [`HubStatus`]                            |
+//! | `POST /erase`                        | tenant   | `{idempotencyKey?}` → [`Erased`] (wipes the hub) |
+//! | `GET /erasure?key=K`                 | tenant   | → [`Erased`] if key K erased it, else 404  |
+//!
+//! `POST /platform-update` and `POST /sync` answer 410 `CASCADE:Tenant:Gone` when the tenant
+//! is no longer registered (see `crate::lifecycle`).
 //!
 //! Every call carries the hub's identity in [`HUB_NAME_HEADER`] so the object knows which
 //! tenant it serves even when it is woken by an alarm, with no request at all.
@@ -217,4 +222,12 @@ pub struct HubStatus {
     /// The last error the hub met (a failed D1 flush, say), if any since the last success.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+}
+
+/// A tenant hub's answer to an erasure.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Erased {
+    /// WebSockets closed by the erasure.
+    pub closed: usize,
 }

@@ -17,6 +17,7 @@ pub mod engine_store;
 pub mod fanout;
 mod history;
 pub mod internal;
+pub mod lifecycle;
 pub mod merge_diff;
 pub mod outbox;
 mod platform_hub;
