@@ -11,7 +11,7 @@
 //! - [`auth`]: JWT authentication and role-based access.
 //! - [`hubs`]: addressing Durable Objects.
 //! - [`config`], [`tenants`], [`rules`], [`events`], [`operations`], [`connect`],
-//!   [`history`], [`health`]: the endpoints.
+//!   [`history`], [`health`], [`tenant_delete`], [`sync_all`]: the endpoints.
 
 pub mod auth;
 pub mod config;
@@ -25,6 +25,8 @@ pub mod operations;
 pub mod problem;
 pub mod routes;
 pub mod rules;
+pub mod sync_all;
+pub mod tenant_delete;
 pub mod tenants;
 
 pub use cascade_durable::{PlatformHub, TenantHub};

@@ -91,6 +91,14 @@ pub enum ApiError {
     /// Posted events do not form a valid batch.
     #[error("invalid events: {0}")]
     InvalidEvents(String),
+    /// `If-Match` named another version of the tenant's registry entry.
+    #[error("tenant '{tenant}' changed since it was read (its ETag is now {etag}): read it again")]
+    TenantChanged {
+        /// Tenant id.
+        tenant: String,
+        /// The entry's current `ETag`.
+        etag: String,
+    },
     /// No health check has run yet.
     #[error("no health snapshot yet: the cron health check has not run")]
     NoSnapshot,
@@ -111,6 +119,9 @@ impl ApiError {
             Self::InvalidRule(_) => (422, "CASCADE:Rule:Invalid", "Unprocessable Content"),
             Self::RuleNotFound(_) => (404, "CASCADE:Rule:NotFound", "Not Found"),
             Self::InvalidEvents(_) => (422, "CASCADE:Event:Invalid", "Unprocessable Content"),
+            Self::TenantChanged { .. } => {
+                (412, "CASCADE:Tenant:VersionMismatch", "Precondition Failed")
+            }
             Self::NoSnapshot => (404, "CASCADE:Health:NoSnapshot", "Not Found"),
             Self::Hub(_) => (502, "CASCADE:Hub", "Bad Gateway"),
             Self::InvalidName { .. } => (400, "CASCADE:Request:InvalidName", "Bad Request"),
