@@ -18,6 +18,16 @@ pub enum ApiError {
         /// The value given.
         value: String,
     },
+    /// A namespace name breaks the namespace rule.
+    #[error("{what} '{value}' is invalid: {reason}")]
+    InvalidNamespace {
+        /// Which parameter (`namespace`, `optOuts namespace`, ...).
+        what: &'static str,
+        /// The value given.
+        value: String,
+        /// The rule it breaks.
+        reason: String,
+    },
     /// The body is larger than the limit.
     #[error("request body is {size} bytes; the limit is {limit} bytes")]
     BodyTooLarge {
@@ -124,7 +134,9 @@ impl ApiError {
             }
             Self::NoSnapshot => (404, "CASCADE:Health:NoSnapshot", "Not Found"),
             Self::Hub(_) => (502, "CASCADE:Hub", "Bad Gateway"),
-            Self::InvalidName { .. } => (400, "CASCADE:Request:InvalidName", "Bad Request"),
+            Self::InvalidName { .. } | Self::InvalidNamespace { .. } => {
+                (400, "CASCADE:Request:InvalidName", "Bad Request")
+            }
             Self::BodyTooLarge { .. } => (413, "CASCADE:Request:TooLarge", "Payload Too Large"),
             Self::MalformedJson(_) => (400, "CASCADE:Request:MalformedJson", "Bad Request"),
             Self::TooDeep { .. } => (422, "CASCADE:Request:TooDeep", "Unprocessable Content"),

@@ -342,7 +342,7 @@ async fn serve(
             .clone()
             .ok_or_else(|| ApiError::Internal("route without a tenant".into()))
     };
-    let ns = || matched.name("namespace");
+    let ns = || input::namespace("namespace", param(matched, "namespace"));
     let user = || matched.name("user");
     match matched.endpoint {
         Endpoint::Health | Endpoint::OpenApi => {
