@@ -20,8 +20,8 @@
 //! | `POST /erase`                        | tenant   | `{idempotencyKey?}` → [`Erased`] (wipes the hub) |
 //! | `GET /erasure?key=K`                 | tenant   | → [`Erased`] if key K erased it, else 404  |
 //!
-//! `POST /platform-update` and `POST /sync` answer 410 `CASCADE:Tenant:Gone` when the tenant
-//! is no longer registered (see `crate::lifecycle`).
+//! `POST /platform-update` answers 410 `CASCADE:Tenant:Gone` on an erased hub, as does
+//! `POST /sync` when an erasure interrupts it (see `crate::lifecycle`).
 //!
 //! Every call carries the hub's identity in [`HUB_NAME_HEADER`] so the object knows which
 //! tenant it serves even when it is woken by an alarm, with no request at all.

@@ -52,9 +52,6 @@ const CATCH_UP_PAGE: u64 = 100;
 #[durable_object]
 pub struct TenantHub {
     core: HubCore,
-    /// Erasures this instance has run: a delivery that awaited D1 compares it before and
-    /// after (see [`crate::lifecycle`]).
-    erasures: std::cell::Cell<u64>,
 }
 
 /// Whether a platform update was applied by [`TenantHub::apply_platform`].
@@ -96,7 +93,6 @@ impl DurableObject for TenantHub {
     fn new(state: State, env: Env) -> Self {
         Self {
             core: HubCore::new(state, env),
-            erasures: std::cell::Cell::new(0),
         }
     }
 
@@ -131,7 +127,7 @@ impl DurableObject for TenantHub {
             }
             (Method::Post, ["platform-update"]) => {
                 let delivery: Delivery = req.json().await?;
-                if !self.admit_delivery(&tenant).await? {
+                if !lifecycle::admit_delivery(&self.core.store)? {
                     return reply::problem_document(&lifecycle::gone(&tenant));
                 }
                 match self
@@ -162,7 +158,6 @@ impl DurableObject for TenantHub {
             }
             (Method::Post, ["erase"]) => {
                 let body: EraseRequest = req.json().await.unwrap_or_default();
-                self.erasures.set(self.erasures.get() + 1);
                 let closed = lifecycle::erase(&self.core.state, &self.core.store).await?;
                 if let Some(key) = &body.idempotency_key {
                     self.remember_erasure(key)?;
@@ -516,23 +511,6 @@ impl TenantHub {
             platform_seq: self.core.store.counter("platform_seq")?,
             applied,
         }))
-    }
-
-    /// Whether a platform delivery may be applied: yes when the hub is live; otherwise only
-    /// if D1 still registers the tenant and no erasure ran while D1 was asked (see
-    /// [`crate::lifecycle`]), and then the hub becomes live.
-    async fn admit_delivery(&self, tenant: &str) -> Result<bool> {
-        if lifecycle::is_live(&self.core.store)? {
-            return Ok(true);
-        }
-        let erasures = self.erasures.get();
-        let db = self.core.env.d1(crate::core::D1_BINDING)?;
-        let registered = crate::registry::tenant(&db, tenant).await?.is_some();
-        if !registered || self.erasures.get() != erasures {
-            return Ok(false);
-        }
-        lifecycle::mark_live(&self.core.store)?;
-        Ok(true)
     }
 
     /// Remembers an erasure's idempotency key in the wiped storage, so a retried `DELETE`
