@@ -4,6 +4,8 @@
 
 CASCADE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORKER_BUILD_VERSION=0.8.7
+SCHEMATHESIS_VERSION=4.32.5
+SCHEMATHESIS_VENV="$CASCADE_ROOT/target/schemathesis-venv"
 
 log() { printf '\033[1m[cascade]\033[0m %s\n' "$*" >&2; }
 
@@ -64,6 +66,18 @@ export_build_env() {
   export WASM_BINDGEN_BIN WASM_OPT_BIN
   # wrangler must not prompt or phone home from scripts.
   export WRANGLER_SEND_METRICS=false
+}
+
+# schemathesis from PyPI, pinned, in a venv under target/ (ignored by git), for the fuzz pass
+# over the OpenAPI document (tests/fuzz.rs). Skipped when that version is installed.
+ensure_schemathesis() {
+  if "$SCHEMATHESIS_VENV/bin/schemathesis" --version 2>/dev/null | grep -qwF "$SCHEMATHESIS_VERSION"; then
+    return
+  fi
+  log "installing schemathesis $SCHEMATHESIS_VERSION into target/schemathesis-venv (once)"
+  python3 -m venv --clear "$SCHEMATHESIS_VENV" &&
+    "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check \
+      "schemathesis==$SCHEMATHESIS_VERSION"
 }
 
 ensure_all() {

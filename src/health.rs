@@ -267,18 +267,12 @@ async fn heal(env: &Env, lines: &mut [TenantHealth], platform_seq: u64) {
         })
         .map(|(i, _)| i)
         .collect();
-    for batch in lagging.chunks(STATUS_BATCH) {
-        let results = join_all(
-            batch
-                .iter()
-                .map(|&i| tenants::sync_hub(env, &lines[i].tenant)),
-        )
-        .await;
-        for (&i, result) in batch.iter().zip(results) {
-            match result {
-                Ok(ack) => lines[i].resynced = Some(ack.applied),
-                Err(e) => lines[i].resync_error = Some(e.to_problem().detail),
-            }
+    let ids: Vec<String> = lagging.iter().map(|&i| lines[i].tenant.clone()).collect();
+    let results = crate::sync_all::sync_each(env, &ids).await;
+    for (&i, result) in lagging.iter().zip(results) {
+        match result {
+            Ok(ack) => lines[i].resynced = Some(ack.applied),
+            Err(e) => lines[i].resync_error = Some(e.to_problem().detail),
         }
     }
 }

@@ -118,7 +118,7 @@ impl Filter {
                 "before" => f.before = number("before", value)?,
                 "since" => f.since = number("since", value)?,
                 "until" => f.until = number("until", value)?,
-                "namespace" => f.namespace = Some(input::name("namespace", value)?),
+                "namespace" => f.namespace = Some(input::namespace("namespace", value)?),
                 "scope" => match value {
                     "platform" | "tenant" | "user" => f.scope = Some(value.to_owned()),
                     _ => return Err(bad("scope", "must be platform, tenant or user")),

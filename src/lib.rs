@@ -11,7 +11,7 @@
 //! - [`auth`]: JWT authentication and role-based access.
 //! - [`hubs`]: addressing Durable Objects.
 //! - [`config`], [`tenants`], [`rules`], [`events`], [`operations`], [`connect`],
-//!   [`history`], [`health`]: the endpoints.
+//!   [`history`], [`health`], [`tenant_delete`], [`sync_all`]: the endpoints.
 //! - [`alerts`], [`retention`], [`tenant_states`]: the health check's alerting, history
 //!   pruning and memory between runs.
 
@@ -29,6 +29,8 @@ pub mod problem;
 pub mod retention;
 pub mod routes;
 pub mod rules;
+pub mod sync_all;
+pub mod tenant_delete;
 pub mod tenant_states;
 pub mod tenants;
 

@@ -18,6 +18,16 @@ pub enum ApiError {
         /// The value given.
         value: String,
     },
+    /// A namespace name breaks the namespace rule.
+    #[error("{what} '{value}' is invalid: {reason}")]
+    InvalidNamespace {
+        /// Which parameter (`namespace`, `optOuts namespace`, ...).
+        what: &'static str,
+        /// The value given.
+        value: String,
+        /// The rule it breaks.
+        reason: String,
+    },
     /// The body is larger than the limit.
     #[error("request body is {size} bytes; the limit is {limit} bytes")]
     BodyTooLarge {
@@ -91,6 +101,14 @@ pub enum ApiError {
     /// Posted events do not form a valid batch.
     #[error("invalid events: {0}")]
     InvalidEvents(String),
+    /// `If-Match` named another version of the tenant's registry entry.
+    #[error("tenant '{tenant}' changed since it was read (its ETag is now {etag}): read it again")]
+    TenantChanged {
+        /// Tenant id.
+        tenant: String,
+        /// The entry's current `ETag`.
+        etag: String,
+    },
     /// No health check has run yet.
     #[error("no health snapshot yet: the cron health check has not run")]
     NoSnapshot,
@@ -114,10 +132,15 @@ impl ApiError {
             Self::InvalidRule(_) => (422, "CASCADE:Rule:Invalid", "Unprocessable Content"),
             Self::RuleNotFound(_) => (404, "CASCADE:Rule:NotFound", "Not Found"),
             Self::InvalidEvents(_) => (422, "CASCADE:Event:Invalid", "Unprocessable Content"),
+            Self::TenantChanged { .. } => {
+                (412, "CASCADE:Tenant:VersionMismatch", "Precondition Failed")
+            }
             Self::NoSnapshot => (404, "CASCADE:Health:NoSnapshot", "Not Found"),
             Self::NotChecked(_) => (404, "CASCADE:Health:NotChecked", "Not Found"),
             Self::Hub(_) => (502, "CASCADE:Hub", "Bad Gateway"),
-            Self::InvalidName { .. } => (400, "CASCADE:Request:InvalidName", "Bad Request"),
+            Self::InvalidName { .. } | Self::InvalidNamespace { .. } => {
+                (400, "CASCADE:Request:InvalidName", "Bad Request")
+            }
             Self::BodyTooLarge { .. } => (413, "CASCADE:Request:TooLarge", "Payload Too Large"),
             Self::MalformedJson(_) => (400, "CASCADE:Request:MalformedJson", "Bad Request"),
             Self::TooDeep { .. } => (422, "CASCADE:Request:TooDeep", "Unprocessable Content"),

@@ -8,7 +8,10 @@ use worker::{Env, Method, Request, Response};
 
 use crate::auth::{self, access::Rule, Principal};
 use crate::problem::ApiError;
-use crate::{config, connect, events, health, history, input, operations, rules, tenants};
+use crate::{
+    config, connect, events, health, history, input, operations, rules, sync_all, tenant_delete,
+    tenants,
+};
 
 /// A raw path parameter (validated by the endpoint that uses it).
 fn param<'a>(matched: &'a Matched, key: &str) -> &'a str {
@@ -32,6 +35,10 @@ pub enum Endpoint {
     GetTenant,
     /// `PUT /v1/tenants/{tenant}`.
     PutTenant,
+    /// `DELETE /v1/tenants/{tenant}`: erase the tenant and its hub.
+    DeleteTenant,
+    /// `POST /v1/sync`: catch every tenant up with the platform.
+    SyncAll,
     /// `GET /v1/tenants/{tenant}/config/{namespace}`.
     GetTenantConfig,
     /// `PUT /v1/tenants/{tenant}/config/{namespace}`.
@@ -93,6 +100,12 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
     (Method::Get, "/v1/tenants", Endpoint::ListTenants),
     (Method::Get, "/v1/tenants/:tenant", Endpoint::GetTenant),
     (Method::Put, "/v1/tenants/:tenant", Endpoint::PutTenant),
+    (
+        Method::Delete,
+        "/v1/tenants/:tenant",
+        Endpoint::DeleteTenant,
+    ),
+    (Method::Post, "/v1/sync", Endpoint::SyncAll),
     (
         Method::Get,
         "/v1/tenants/:tenant/config/:namespace",
@@ -341,7 +354,7 @@ async fn serve(
             .clone()
             .ok_or_else(|| ApiError::Internal("route without a tenant".into()))
     };
-    let ns = || matched.name("namespace");
+    let ns = || input::namespace("namespace", param(matched, "namespace"));
     let user = || matched.name("user");
     match matched.endpoint {
         Endpoint::Health | Endpoint::OpenApi => {
@@ -349,9 +362,15 @@ async fn serve(
         }
         Endpoint::Status => health::latest(env).await,
         Endpoint::ListTenants => Ok(Response::from_json(&tenants::list(env).await?)?),
-        Endpoint::GetTenant => Ok(Response::from_json(
-            &tenants::require(env, &tenant()?).await?,
-        )?),
+        Endpoint::GetTenant => {
+            let found = tenants::require(env, &tenant()?).await?;
+            let mut resp = Response::from_json(&found)?;
+            resp.headers_mut()
+                .set("etag", &tenant_delete::tenant_etag(&found))?;
+            Ok(resp)
+        }
+        Endpoint::DeleteTenant => tenant_delete::delete(env, &req, &tenant()?).await,
+        Endpoint::SyncAll => sync_all::sync_all(env).await,
         Endpoint::PutTenant => {
             let mut req = req;
             let body = input::json_body(&mut req).await?;

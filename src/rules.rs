@@ -61,8 +61,12 @@ pub async fn put(env: &Env, id: &str, mut body: Value) -> Result<Response, ApiEr
             )))
         }
     };
-    let rule: SyncRule =
-        serde_json::from_value(body.clone()).map_err(|e| ApiError::InvalidRule(e.to_string()))?;
+    let mut rule: SyncRule =
+        serde_json::from_value(body).map_err(|e| ApiError::InvalidRule(e.to_string()))?;
+    // Stored and answered as the engine reads it (defaults dropped, `null`s gone), never as
+    // the raw body: what a client reads back always matches the documented rule shape.
+    rule.id = None;
+    let body = serde_json::to_value(&rule)?;
     let db = tenants::db(env)?;
     let existed = db
         .prepare("SELECT id FROM sync_rules WHERE id = ?1")

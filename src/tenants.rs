@@ -106,7 +106,7 @@ pub async fn list(env: &Env) -> Result<Vec<Tenant>, ApiError> {
 /// Creates or updates a tenant. Answers 201 on creation, 200 on update.
 pub async fn put(env: &Env, id: &str, input: TenantInput) -> Result<Response, ApiError> {
     for namespace in &input.opt_outs {
-        crate::input::name("optOuts namespace", namespace)?;
+        crate::input::namespace("optOuts namespace", namespace)?;
     }
     let existed = find(env, id).await?.is_some();
     let now = worker::js_sys::Date::now();

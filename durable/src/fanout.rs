@@ -7,6 +7,10 @@
 //! resumes where it stopped. Delivery is idempotent at each tenant (it ignores a platform
 //! sequence it already applied, and catches up on any it missed), so redelivering a batch
 //! after a crash is harmless.
+//!
+//! A tenant deleted after the snapshot is skipped, not retried: its hub answers 410 without
+//! writing anything (see [`crate::lifecycle`] for why the check lives in the hub and how a
+//! delete racing a delivery is kept from leaving a half-created hub).
 
 use cascade_engine::event::PlatformUpdate;
 use cascade_engine::rule::SyncRule;
@@ -129,12 +133,19 @@ pub async fn run(store: &Store, env: &Env) -> Result<RunReport> {
         )
         .await;
         for (tenant, result) in batch.iter().zip(results) {
-            if let Err(e) = result {
-                worker::console_error!(
-                    "fan-out of platform update {platform_seq} to {}: {e}",
+            match result {
+                Ok(Delivered::Applied) => {}
+                Ok(Delivered::Gone) => worker::console_log!(
+                    "fan-out of platform update {platform_seq}: tenant {} is gone, skipped",
                     tenant.id
-                );
-                report.failures.push(tenant.id.clone());
+                ),
+                Err(e) => {
+                    worker::console_error!(
+                        "fan-out of platform update {platform_seq} to {}: {e}",
+                        tenant.id
+                    );
+                    report.failures.push(tenant.id.clone());
+                }
             }
         }
         if end >= targets.tenants.len() {
@@ -154,16 +165,25 @@ pub async fn run(store: &Store, env: &Env) -> Result<RunReport> {
     Ok(report)
 }
 
+/// What a delivery to one tenant came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivered {
+    /// The tenant has the update (now or already).
+    Applied,
+    /// The tenant was deleted since the job's snapshot: skipped.
+    Gone,
+}
+
 async fn deliver_with_retries(
     env: &Env,
     tenant: &TenantContext,
     rules: &[SyncRule],
     update: &PlatformUpdate,
-) -> Result<()> {
+) -> Result<Delivered> {
     let mut last = None;
     for _ in 0..ATTEMPTS {
         match deliver(env, tenant, rules, update).await {
-            Ok(()) => return Ok(()),
+            Ok(done) => return Ok(done),
             Err(e) => last = Some(e),
         }
     }
@@ -175,7 +195,7 @@ async fn deliver(
     tenant: &TenantContext,
     rules: &[SyncRule],
     update: &PlatformUpdate,
-) -> Result<()> {
+) -> Result<Delivered> {
     let stub = env.durable_object("TENANT_HUB")?.get_by_name(&tenant.id)?;
     let headers = Headers::new();
     headers.set(HUB_NAME_HEADER, &tenant.id)?;
@@ -197,12 +217,11 @@ async fn deliver(
             &init,
         )?)
         .await?;
-    if resp.status_code() == 200 {
-        Ok(())
-    } else {
-        Err(worker::Error::RustError(format!(
-            "tenant hub answered {}",
-            resp.status_code()
-        )))
+    match resp.status_code() {
+        200 => Ok(Delivered::Applied),
+        410 => Ok(Delivered::Gone),
+        status => Err(worker::Error::RustError(format!(
+            "tenant hub answered {status}"
+        ))),
     }
 }

@@ -18,6 +18,11 @@
 //! | `GET /connect`                       | both     | WebSocket upgrade ([`MEMBER_HEADER`]); platform: admins only |
 //! | `POST /sync-status`                  | platform | `PlatformSyncStatus` → `{sent}` (broadcast to `platform:admins`) |
 //! | `GET /status`                        | both     | → [`HubStatus`]                            |
+//! | `POST /erase`                        | tenant   | `{idempotencyKey?}` → [`Erased`] (wipes the hub) |
+//! | `GET /erasure?key=K`                 | tenant   | → [`Erased`] if key K erased it, else 404  |
+//!
+//! `POST /platform-update` answers 410 `CASCADE:Tenant:Gone` on an erased hub, as does
+//! `POST /sync` when an erasure interrupts it (see `crate::lifecycle`).
 //!
 //! Every call carries the hub's identity in [`HUB_NAME_HEADER`] so the object knows which
 //! tenant it serves even when it is woken by an alarm, with no request at all.
@@ -218,4 +223,12 @@ pub struct HubStatus {
     /// The last error the hub met (a failed D1 flush, say), if any since the last success.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+}
+
+/// A tenant hub's answer to an erasure.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Erased {
+    /// WebSockets closed by the erasure.
+    pub closed: usize,
 }

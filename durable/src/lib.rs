@@ -19,6 +19,7 @@ pub mod fanout;
 pub mod frame_log;
 mod history;
 pub mod internal;
+pub mod lifecycle;
 pub mod merge_diff;
 pub mod outbox;
 mod platform_hub;

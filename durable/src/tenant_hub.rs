@@ -40,12 +40,12 @@ use crate::engine_store;
 use crate::frame_log::{self, Listener, LoggedFrame, DEFAULT_RETAINED_SEQS};
 use crate::history::{history_row, operation_row, What};
 use crate::internal::{
-    ChangeSet, Delivery, DeliveryAck, HubContext, LayerWrite, Member, Operation, WriteAck,
+    ChangeSet, Delivery, DeliveryAck, Erased, HubContext, LayerWrite, Member, Operation, WriteAck,
     WriteGuard, BASE_URL, HUB_NAME_HEADER, MEMBER_HEADER, SUBPROTOCOL,
 };
 use crate::platform_hub::PLATFORM_HUB_NAME;
 use crate::sockets::{self, Batch, Outgoing, SocketInfo, MAX_CLIENT_FRAME, MAX_STRIKES};
-use crate::{engine_error, reply};
+use crate::{engine_error, lifecycle, reply};
 
 /// Text frame a client sends as a heartbeat; answered by the runtime, not by the hub.
 pub const HEARTBEAT_REQUEST: &str = r#"{"type":"ping"}"#;
@@ -62,6 +62,29 @@ pub struct TenantHub {
     /// Committed frames not yet handed to the sockets.
     outgoing: Outgoing,
 }
+
+/// Whether a platform update was applied by [`TenantHub::apply_platform`].
+enum Applied {
+    /// Committed now.
+    Yes,
+    /// The tenant already had it.
+    AlreadyHad,
+    /// The hub is not live (its tenant was deleted): nothing written.
+    NotLive,
+}
+
+/// Body of the internal `POST /erase`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EraseRequest {
+    /// The `Idempotency-Key` of the `DELETE`, remembered after the wipe so a retry can be
+    /// answered as the first one was.
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+/// Fingerprint under which an erasure's idempotency key is remembered.
+const ERASE_FINGERPRINT: &str = "erase";
 
 fn query(req: &Request, key: &str) -> Option<String> {
     req.url()
@@ -114,11 +137,15 @@ impl DurableObject for TenantHub {
             }
             (Method::Post, ["platform-update"]) => {
                 let delivery: Delivery = req.json().await?;
+                if !lifecycle::admit_delivery(&self.core.store)? {
+                    return reply::problem_document(&lifecycle::gone(&tenant));
+                }
                 match self
                     .deliver(&tenant, &delivery.update, &delivery.context)
                     .await
                 {
-                    Ok(ack) => reply::json(&ack),
+                    Ok(Some(ack)) => reply::json(&ack),
+                    Ok(None) => reply::problem_document(&lifecycle::gone(&tenant)),
                     Err(e) => {
                         reply::problem(502, "CASCADE:Fanout:Delivery", "Bad Gateway", e.to_string())
                     }
@@ -126,14 +153,39 @@ impl DurableObject for TenantHub {
             }
             (Method::Post, ["sync"]) => {
                 let context: HubContext = req.json().await?;
+                // The Worker read the tenant's registry row for this call's context.
+                lifecycle::mark_live(&self.core.store)?;
                 match self.catch_up(&tenant, u64::MAX, &context).await {
-                    Ok(applied) => reply::json(&DeliveryAck {
+                    Ok(Some(applied)) => reply::json(&DeliveryAck {
                         platform_seq: self.core.store.counter("platform_seq")?,
                         applied,
                     }),
+                    Ok(None) => reply::problem_document(&lifecycle::gone(&tenant)),
                     Err(e) => {
                         reply::problem(502, "CASCADE:Fanout:CatchUp", "Bad Gateway", e.to_string())
                     }
+                }
+            }
+            (Method::Post, ["erase"]) => {
+                let body: EraseRequest = req.json().await.unwrap_or_default();
+                let closed = lifecycle::erase(&self.core.state, &self.core.store).await?;
+                if let Some(key) = &body.idempotency_key {
+                    self.remember_erasure(key)?;
+                }
+                reply::json(&Erased { closed })
+            }
+            (Method::Get, ["erasure"]) => {
+                let key = query(&req, "key").unwrap_or_default();
+                match self.core.store.idempotent_answer(&key)? {
+                    Some(answer) if answer.fingerprint == ERASE_FINGERPRINT => {
+                        reply::json(&Erased { closed: 0 })
+                    }
+                    _ => reply::problem(
+                        404,
+                        "CASCADE:Hub:NoErasure",
+                        "Not Found",
+                        "no erasure under this idempotency key",
+                    ),
                 }
             }
             (Method::Get, ["pending"]) => reply::json(
@@ -460,6 +512,7 @@ impl TenantHub {
             Err(e) => return Ok(WriteReply::Refused(engine_error::problem(&e))),
         };
         // Synchronous from here to the answer: state, history, idempotency commit together.
+        lifecycle::mark_live(&self.core.store)?;
         self.core
             .store
             .set_meta("context", &serde_json::to_string(context)?)?;
@@ -493,27 +546,56 @@ impl TenantHub {
         tenant: &str,
         update: &PlatformUpdate,
         context: &HubContext,
-    ) -> Result<DeliveryAck> {
+    ) -> Result<Option<DeliveryAck>> {
         let mut applied = 0;
         let have = self.core.store.counter("platform_seq")?;
         if update.platform_seq > have + 1 {
-            applied += self
+            match self
                 .catch_up(tenant, update.platform_seq - 1, context)
-                .await?;
+                .await?
+            {
+                Some(n) => applied += n,
+                None => return Ok(None),
+            }
         }
-        if self.apply_platform(tenant, update, context)? {
-            applied += 1;
+        match self.apply_platform(tenant, update, context)? {
+            Applied::Yes => applied += 1,
+            Applied::AlreadyHad => {}
+            Applied::NotLive => return Ok(None),
         }
         self.core.arm_alarm(Duration::ZERO).await?;
-        Ok(DeliveryAck {
+        Ok(Some(DeliveryAck {
             platform_seq: self.core.store.counter("platform_seq")?,
             applied,
-        })
+        }))
+    }
+
+    /// Remembers an erasure's idempotency key in the wiped storage, so a retried `DELETE`
+    /// can be answered as the first one was.
+    fn remember_erasure(&self, key: &str) -> Result<()> {
+        let now = js_now() as u64;
+        let answer = crate::store::StoredAnswer {
+            fingerprint: ERASE_FINGERPRINT.to_owned(),
+            status: 204,
+            body: String::new(),
+        };
+        self.core.store.remember_answer(
+            key,
+            &answer,
+            now,
+            now.saturating_sub(crate::core::IDEMPOTENCY_TTL_MS),
+        )
     }
 
     /// Fetches and applies, in order, the platform updates after this tenant's platform
-    /// sequence, up to `until`. Returns how many it applied.
-    async fn catch_up(&self, tenant: &str, until: u64, context: &HubContext) -> Result<u64> {
+    /// sequence, up to `until`. Returns how many it applied, or `None` when the hub stopped
+    /// being live meanwhile (its tenant was deleted).
+    async fn catch_up(
+        &self,
+        tenant: &str,
+        until: u64,
+        context: &HubContext,
+    ) -> Result<Option<u64>> {
         let platform = self
             .core
             .env
@@ -544,8 +626,10 @@ impl TenantHub {
                 break;
             }
             for update in updates.iter().filter(|u| u.platform_seq <= until) {
-                if self.apply_platform(tenant, update, context)? {
-                    applied += 1;
+                match self.apply_platform(tenant, update, context)? {
+                    Applied::Yes => applied += 1,
+                    Applied::AlreadyHad => {}
+                    Applied::NotLive => return Ok(None),
                 }
             }
             if updates.len() < CATCH_UP_PAGE as usize {
@@ -555,23 +639,26 @@ impl TenantHub {
         if applied > 0 {
             self.core.arm_alarm(Duration::ZERO).await?;
         }
-        Ok(applied)
+        Ok(Some(applied))
     }
 
     /// Applies one platform update if this tenant does not have it yet (synchronously: load,
-    /// apply, store, record, broadcast). Returns whether it applied it.
+    /// apply, store, record, broadcast), and only while the hub is live.
     fn apply_platform(
         &self,
         tenant: &str,
         update: &PlatformUpdate,
         context: &HubContext,
-    ) -> Result<bool> {
+    ) -> Result<Applied> {
+        if !lifecycle::is_live(&self.core.store)? {
+            return Ok(Applied::NotLive);
+        }
         let started = js_now();
         let namespaces = namespaces_touched(&update.events);
         let state = engine_store::load_tenant(&self.core.store, &namespaces)?;
         let commit = match apply_platform_update(&state, update, engine_context(context, started)) {
             Ok(PlatformApply::Committed(commit)) => commit,
-            Ok(PlatformApply::AlreadyApplied { .. }) => return Ok(false),
+            Ok(PlatformApply::AlreadyApplied { .. }) => return Ok(Applied::AlreadyHad),
             Err(e) => {
                 return Err(worker::Error::RustError(format!(
                     "platform update {}: {e}",
@@ -595,7 +682,7 @@ impl TenantHub {
             let frames = self.log_frames(tenant, &commit, Scope::Platform, &first.triggered_by)?;
             self.publish(tenant, frames)?;
         }
-        Ok(true)
+        Ok(Applied::Yes)
     }
 
     /// Every namespace's open items (pending changes or conflicts), each with its namespace.
@@ -646,6 +733,7 @@ impl TenantHub {
             Ok(commit) => commit,
             Err(e) => return Ok(WriteReply::Refused(engine_error::problem(&e))),
         };
+        lifecycle::mark_live(&self.core.store)?;
         self.core
             .store
             .set_meta("context", &serde_json::to_string(&op.context)?)?;

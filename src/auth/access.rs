@@ -37,6 +37,8 @@ pub fn rule(endpoint: Endpoint) -> Rule {
         Endpoint::Status
         | Endpoint::ListTenants
         | Endpoint::PutTenant
+        | Endpoint::DeleteTenant
+        | Endpoint::SyncAll
         | Endpoint::GetPlatformConfig
         | Endpoint::PutPlatformConfig
         | Endpoint::PatchPlatformConfig => Rule::PlatformAdmin,

@@ -632,6 +632,20 @@ impl Socket {
         self.0.send(tungstenite::Message::text(text)).unwrap();
     }
 
+    /// Reads until the server closes the socket; its close code and reason (skipping data
+    /// frames). Panics after the read timeout.
+    pub fn close_frame(&mut self) -> (u16, String) {
+        loop {
+            match self.0.read().expect("close frame before the timeout") {
+                tungstenite::Message::Close(Some(frame)) => {
+                    return (u16::from(frame.code), frame.reason.to_string())
+                }
+                tungstenite::Message::Close(None) => return (1005, String::new()),
+                _ => continue,
+            }
+        }
+    }
+
     /// Whether a frame arrives within `wait` (used to show that nothing was sent).
     pub fn frame_within(&mut self, wait: Duration) -> Option<Value> {
         self.0.get_mut().set_read_timeout(Some(wait)).unwrap();
