@@ -152,7 +152,9 @@ fn step(u: &mut Unstructured<'_>, life: &mut Life, ctx: &Context<'_>) -> Result<
                 };
                 events.push(gen::event(u, scope)?);
             }
-            if let Ok(commit) = apply_changes(&state, &events, *ctx) {
+            let result = apply_changes(&state, &events, *ctx);
+            check::error_is_the_callers(&result);
+            if let Ok(commit) = result {
                 if let [event] = events.as_slice() {
                     own_write_visible(&state, event, &commit, ctx);
                 }
@@ -174,7 +176,9 @@ fn step(u: &mut Unstructured<'_>, life: &mut Life, ctx: &Context<'_>) -> Result<
                 platform_seq,
                 events,
             };
-            match apply_platform_update(&state, &update, *ctx) {
+            let result = apply_platform_update(&state, &update, *ctx);
+            check::error_is_the_callers(&result);
+            match result {
                 Ok(PlatformApply::Committed(commit)) => {
                     assert_eq!(
                         commit.state.platform_seq, platform_seq,
@@ -213,6 +217,7 @@ fn step(u: &mut Unstructured<'_>, life: &mut Life, ctx: &Context<'_>) -> Result<
             } else {
                 reject_pending(&state, &ns, &id, *ctx, "admin")
             };
+            check::error_is_the_callers(&result);
             if let Ok(commit) = result {
                 life.commit(commit, ctx);
             }
@@ -235,7 +240,9 @@ fn step(u: &mut Unstructured<'_>, life: &mut Life, ctx: &Context<'_>) -> Result<
                     ConflictAction::SetValue(gen::value(u, 2, nulls)?)
                 }
             };
-            if let Ok(commit) = resolve_conflict(&state, &ns, &id, &action, *ctx, "admin") {
+            let result = resolve_conflict(&state, &ns, &id, &action, *ctx, "admin");
+            check::error_is_the_callers(&result);
+            if let Ok(commit) = result {
                 life.commit(commit, ctx);
             }
         }
@@ -252,7 +259,9 @@ fn step(u: &mut Unstructured<'_>, life: &mut Life, ctx: &Context<'_>) -> Result<
             } else {
                 *u.choose(&known)?
             };
-            if let Ok(commit) = rollback(&state, &ns, version, *ctx, "admin") {
+            let result = rollback(&state, &ns, version, *ctx, "admin");
+            check::error_is_the_callers(&result);
+            if let Ok(commit) = result {
                 let want = life
                     .versions
                     .get(&(ns.clone(), version))

@@ -8,6 +8,7 @@ use cascade_engine::document::{get, leaves};
 use cascade_engine::matching::NamespacePolicy;
 use cascade_engine::scope::Subject;
 use cascade_engine::state::{NamespaceState, TenantState};
+use cascade_engine::EngineError;
 use serde_json::Value;
 
 /// A stored layer holds no `null` and no empty object (document module docs).
@@ -156,5 +157,17 @@ pub fn commit_is_consistent(before: &TenantState, commit: &Commit, ctx: &Context
                 ),
             }
         }
+    }
+}
+
+/// An operation on engine-made state may be refused for what the caller asked (a lock, a
+/// limit, an unknown id, a version out of reach), never because the engine's own state or
+/// history is unreadable, nor with a path it made itself but cannot parse.
+pub fn error_is_the_callers<T>(result: &Result<T, EngineError>) {
+    if let Err(e) = result {
+        assert!(
+            e.is_client_error() && !matches!(e, EngineError::InvalidPath { .. }),
+            "the engine failed on its own state: {e:?}"
+        );
     }
 }

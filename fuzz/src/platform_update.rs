@@ -6,22 +6,24 @@
 //! the change set's merge patches applied (normalized), and its delta patches old into new;
 //! the state round-trips through JSON; a rollback restores the layer of that version. At the
 //! tenant, the update commits consistently ([`check::commit_is_consistent`]), redelivery is
-//! `AlreadyApplied`, and (unless the tenant refused it) the tenant's platform copy equals
-//! the platform's layer: with such a rule nothing makes it lag.
+//! `AlreadyApplied`, the strategy is enforced as the reconcile table says, and (unless the
+//! tenant refused it) the tenant's platform copy equals the platform's layer: with such a
+//! rule nothing makes it lag.
 
 use std::collections::BTreeMap;
 
 use arbitrary::{Result, Unstructured};
 use cascade_engine::apply::{apply_platform_update, PlatformApply};
 use cascade_engine::commit::Context;
-use cascade_engine::document::Layer;
+use cascade_engine::document::{get, leaves, Layer};
 use cascade_engine::outcome::Outcome;
 use cascade_engine::platform::{
     apply_platform_changes, rollback_platform, PlatformCommit, PlatformState,
 };
+use cascade_engine::resolve::Resolution;
 use cascade_engine::rule::ConflictResolution;
-use cascade_engine::scope::{Namespace, Scope, TenantContext};
-use cascade_engine::state::TenantState;
+use cascade_engine::scope::{Namespace, Scope, Subject, TenantContext};
+use cascade_engine::state::{NamespaceState, TenantState};
 use cascade_engine::validate::Limits;
 use serde_json::{json, Value};
 
@@ -57,6 +59,55 @@ fn platform_commit_is_consistent(before: &PlatformState, commit: &PlatformCommit
             "the delta of {namespace}"
         );
         check::layer_is_normal("a platform layer", &doc);
+    }
+}
+
+/// The reconcile table at the targeted tenant and users, for a platform update under a
+/// catch-all rule without locks: `platform-wins` removes every override whose upper value
+/// changed (unless it already equals the new one); `tenant-wins` and `user-wins` keep every
+/// override, so no lower layer changes.
+fn strategy_is_enforced(strategy: ConflictResolution, before: &TenantState, after: &TenantState) {
+    for (namespace, ns) in &after.namespaces {
+        let empty = NamespaceState::new(namespace.clone());
+        let old = before.namespace(namespace).unwrap_or(&empty);
+        match strategy {
+            ConflictResolution::PlatformWins => {
+                let upper_old = old.platform.as_value();
+                let upper_new = ns.platform.as_value();
+                for (path, value) in leaves(ns.tenant.layer.as_value()) {
+                    let new = get(upper_new, &path);
+                    assert!(
+                        new == get(upper_old, &path) || new == Some(value),
+                        "platform-wins kept the tenant's {path} = {value} over a changed platform value"
+                    );
+                }
+                let upper_old = old.effective(&Subject::Tenant, Resolution::LowerWins);
+                let upper_new = ns.effective(&Subject::Tenant, Resolution::LowerWins);
+                for (id, user) in &ns.users {
+                    for (path, value) in leaves(user.layer.as_value()) {
+                        let new = get(&upper_new, &path);
+                        assert!(
+                            new == get(&upper_old, &path) || new == Some(value),
+                            "platform-wins kept user {id}'s {path} = {value} over a changed tenant value"
+                        );
+                    }
+                }
+            }
+            ConflictResolution::TenantWins | ConflictResolution::UserWins => {
+                assert_eq!(
+                    old.tenant.layer, ns.tenant.layer,
+                    "{strategy:?} changed the tenant layer"
+                );
+                let layers = |n: &NamespaceState| -> Vec<(String, Layer)> {
+                    n.users
+                        .iter()
+                        .map(|(id, u)| (id.clone(), u.layer.clone()))
+                        .collect()
+                };
+                assert_eq!(layers(old), layers(ns), "{strategy:?} changed a user layer");
+            }
+            ConflictResolution::Merge => {}
+        }
     }
 }
 
@@ -148,6 +199,7 @@ fn fuzz(u: &mut Unstructured<'_>) -> Result<()> {
                 continue;
             }
         };
+        check::error_is_the_callers(&result);
         let Ok(commit) = result else { continue };
         platform_commit_is_consistent(&platform, &commit);
         for (namespace, _) in &commit.deltas {
@@ -169,6 +221,7 @@ fn fuzz(u: &mut Unstructured<'_>) -> Result<()> {
             matches!(again, Ok(PlatformApply::AlreadyApplied { .. })),
             "redelivery applied again: {again:?}"
         );
+        strategy_is_enforced(strategy, &at_tenant, &tenant_commit.state);
         let refused = tenant_commit
             .outcomes
             .iter()
