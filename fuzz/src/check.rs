@@ -103,6 +103,7 @@ pub fn commit_is_consistent(before: &TenantState, commit: &Commit, ctx: &Context
             );
         }
     }
+    ids_are_unique(&commit.state);
     for delta in &commit.deltas {
         let name = &delta.namespace;
         let after = commit
@@ -169,5 +170,24 @@ pub fn error_is_the_callers<T>(result: &Result<T, EngineError>) {
             e.is_client_error() && !matches!(e, EngineError::InvalidPath { .. }),
             "the engine failed on its own state: {e:?}"
         );
+    }
+}
+
+/// Pending changes and conflicts have ids "unique within the tenant" (their docs), across
+/// namespaces too.
+pub fn ids_are_unique(state: &TenantState) {
+    let mut pending = BTreeSet::new();
+    let mut conflicts = BTreeSet::new();
+    for ns in state.namespaces.values() {
+        for p in &ns.pending {
+            assert!(
+                pending.insert(p.id.clone()),
+                "two pending changes are {}",
+                p.id
+            );
+        }
+        for c in &ns.conflicts {
+            assert!(conflicts.insert(c.id.clone()), "two conflicts are {}", c.id);
+        }
     }
 }
