@@ -13,25 +13,20 @@ use serde_json::Value;
 
 /// A stored layer holds no `null` and no empty object (document module docs).
 pub fn layer_is_normal(what: &str, value: &Value) {
-    fn walk(what: &str, value: &Value, member: bool) {
+    fn normal(value: &Value, member: bool) -> bool {
         match value {
-            Value::Null => panic!("{what} stores a null"),
+            Value::Null => false,
             Value::Object(map) => {
-                assert!(!(member && map.is_empty()), "{what} stores an empty object");
-                for child in map.values() {
-                    walk(what, child, true);
-                }
+                !(member && map.is_empty()) && map.values().all(|c| normal(c, true))
             }
-            Value::Array(items) => {
-                for item in items {
-                    walk(what, item, false);
-                }
-            }
-            _ => {}
+            Value::Array(items) => items.iter().all(|item| normal(item, false)),
+            _ => true,
         }
     }
-    assert!(value.is_object(), "{what} is not an object");
-    walk(what, value, false);
+    assert!(
+        value.is_object() && normal(value, false),
+        "{what} is not an object without nulls and empty objects: {value}"
+    );
 }
 
 /// Every layer record of a namespace is normal.
