@@ -6,6 +6,8 @@ CASCADE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORKER_BUILD_VERSION=0.8.7
 SCHEMATHESIS_VERSION=4.32.5
 SCHEMATHESIS_VENV="$CASCADE_ROOT/target/schemathesis-venv"
+# cargo-fuzz for scripts/fuzz (and the bounded fuzz step of scripts/test).
+CARGO_FUZZ_VERSION=0.13.2
 
 log() { printf '\033[1m[cascade]\033[0m %s\n' "$*" >&2; }
 
@@ -28,6 +30,11 @@ ensure_cargo_tool() {
   if "$bin" --version 2>/dev/null | grep -qwF "$version"; then return; fi
   log "installing $crate $version (once; takes a few minutes)"
   cargo install "$crate" --version "$version" "$@"
+}
+
+# cargo-fuzz, built from crates.io with its own Cargo.lock; skipped when this version is there.
+ensure_cargo_fuzz() {
+  ensure_cargo_tool cargo-fuzz cargo-fuzz "$CARGO_FUZZ_VERSION" --locked
 }
 
 ensure_build_tools() {

@@ -136,6 +136,7 @@ fn write_lower(txn: &mut Txn<'_>, event: &ChangeEvent) -> Result<(), EngineError
     let at = txn.ctx.at;
     let topic = event.topic();
     let mut outcomes = Vec::new();
+    let (_, opened_elsewhere) = txn.ids_elsewhere(namespace);
     let ns = txn.ns(namespace);
 
     let tenant_old = overlay(ns.platform.as_value(), ns.tenant.layer.as_value());
@@ -205,6 +206,7 @@ fn write_lower(txn: &mut Txn<'_>, event: &ChangeEvent) -> Result<(), EngineError
                 tenant_layer: &tenant_layer,
                 seq,
                 at,
+                opened_elsewhere,
             };
             reconcile(
                 &r,
@@ -332,9 +334,10 @@ fn platform_event(txn: &mut Txn<'_>, event: &ChangeEvent, platform_seq: u64) {
     };
     let seq = txn.seq;
     let at = txn.ctx.at;
+    let (pending_elsewhere, _) = txn.ids_elsewhere(namespace);
     let ns = txn.ns(namespace);
     if !gov.rule.auto_apply || !ns.pending.is_empty() {
-        let n = ns.pending.iter().filter(|p| p.created_seq == seq).count() + 1;
+        let n = pending_elsewhere + ns.pending.iter().filter(|p| p.created_seq == seq).count() + 1;
         let pending = PendingChange {
             id: format!("{seq}.{n}"),
             platform_seq,
@@ -374,6 +377,7 @@ pub(crate) fn deliver(txn: &mut Txn<'_>, event: &ChangeEvent, delivery: &Deliver
     let at = txn.ctx.at;
     let topic = event.topic();
     let mut outcomes = Vec::new();
+    let (_, opened_elsewhere) = txn.ids_elsewhere(namespace);
     let ns = txn.ns(namespace);
 
     let platform_old = ns.platform.as_value().clone();
@@ -403,6 +407,7 @@ pub(crate) fn deliver(txn: &mut Txn<'_>, event: &ChangeEvent, delivery: &Deliver
         tenant_layer: &tenant_layer,
         seq,
         at,
+        opened_elsewhere,
     };
     let platform_new = ns.platform.as_value().clone();
     reconcile(
@@ -427,6 +432,7 @@ pub(crate) fn deliver(txn: &mut Txn<'_>, event: &ChangeEvent, delivery: &Deliver
             tenant_layer: &tenant_layer,
             seq,
             at,
+            opened_elsewhere,
         };
         reconcile(
             &r,
@@ -438,4 +444,88 @@ pub(crate) fn deliver(txn: &mut Txn<'_>, event: &ChangeEvent, delivery: &Deliver
         );
     }
     txn.outcomes.extend(outcomes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::SyncRule;
+    use crate::scope::TenantContext;
+    use crate::validate::Limits;
+    use serde_json::json;
+
+    fn event(kind: &str, scope: Scope, config: Value) -> ChangeEvent {
+        serde_json::from_value(json!({
+            "type": kind, "action": "update", "scope": scope,
+            "targetId": if scope == Scope::Tenant { json!("t1") } else { Value::Null },
+            "config": config, "triggeredBy": "admin"
+        }))
+        .expect("event")
+    }
+
+    fn committed(applied: Result<PlatformApply, EngineError>) -> Commit {
+        match applied.expect("applies") {
+            PlatformApply::Committed(commit) => commit,
+            PlatformApply::AlreadyApplied { .. } => panic!("already applied"),
+        }
+    }
+
+    /// Ids are `{seq}.{n}`, "unique within the tenant", but `n` was counted per namespace, so
+    /// one platform update that held changes (or opened conflicts) in two namespaces gave
+    /// both the id `{seq}.1`. (Seen while writing the fuzz targets' id invariant, which now
+    /// guards it.)
+    #[test]
+    fn ids_made_by_one_commit_are_unique_across_namespaces() {
+        let tenant = TenantContext::new("t1");
+        let limits = Limits::default();
+        for (auto_apply, strategy) in [(false, "platform-wins"), (true, "merge")] {
+            let rules: Vec<SyncRule> = serde_json::from_value(json!([{
+                "triggerEvents": ["*"], "targetScopes": ["tenant", "user"],
+                "syncDirection": "down", "conflictResolution": strategy, "autoApply": auto_apply
+            }]))
+            .expect("rule");
+            let ctx = |at| Context {
+                tenant: &tenant,
+                rules: &rules,
+                limits: &limits,
+                at,
+            };
+            let update = |seq, value: &str| PlatformUpdate {
+                platform_seq: seq,
+                events: vec![
+                    event("auth", Scope::Platform, json!({"a": value})),
+                    event("rbac", Scope::Platform, json!({"a": value})),
+                ],
+            };
+            let mut state = committed(apply_platform_update(
+                &TenantState::default(),
+                &update(1, "p"),
+                ctx(1),
+            ))
+            .state;
+            for kind in ["auth", "rbac"] {
+                let write = event(kind, Scope::Tenant, json!({"a": "t"}));
+                state = apply_changes(&state, &[write], ctx(2))
+                    .expect("tenant write")
+                    .state;
+            }
+            let state = committed(apply_platform_update(&state, &update(2, "q"), ctx(3))).state;
+            let mut ids: Vec<&str> = state
+                .namespaces
+                .values()
+                .flat_map(|ns| {
+                    let pending = ns.pending.iter().map(|p| p.id.as_str());
+                    pending.chain(ns.conflicts.iter().map(|c| c.id.as_str()))
+                })
+                .collect();
+            let made = ids.len();
+            ids.sort_unstable();
+            ids.dedup();
+            assert!(
+                made >= 2,
+                "{strategy}: the scenario makes ids in both namespaces"
+            );
+            assert_eq!(ids.len(), made, "{strategy}: duplicate ids {ids:?}");
+        }
+    }
 }

@@ -131,6 +131,32 @@ impl<'a> Txn<'a> {
         self.state.namespace_mut(namespace)
     }
 
+    /// How many pending changes and conflicts this transaction has already created in
+    /// namespaces other than `namespace`. Their ids are `{seq}.{n}`, unique within the
+    /// tenant, so `n` counts across namespaces. (Only this transaction creates ids with its
+    /// seq, and every namespace it touched is in its state.)
+    pub fn ids_elsewhere(&self, namespace: &Namespace) -> (usize, usize) {
+        let others = self
+            .state
+            .namespaces
+            .values()
+            .filter(|ns| &ns.namespace != namespace);
+        let (mut pending, mut conflicts) = (0, 0);
+        for ns in others {
+            pending += ns
+                .pending
+                .iter()
+                .filter(|p| p.created_seq == self.seq)
+                .count();
+            conflicts += ns
+                .conflicts
+                .iter()
+                .filter(|c| c.opened_seq == self.seq)
+                .count();
+        }
+        (pending, conflicts)
+    }
+
     /// Commits: deltas, `Applied` outcomes, history entries, validation, the new seq.
     pub fn finish(
         mut self,

@@ -356,7 +356,10 @@ fn set_at(node: &mut Value, segs: &[Seg], value: Value) {
     set_at(slot, rest, value);
 }
 
-/// Removes empty objects below the root, recursively (a layer never stores `{}`).
+/// Removes empty objects below the root, recursively (a layer never stores `{}`): object
+/// members, inside objects at any depth of arrays (arrays of arrays included; the fuzzers
+/// found `[[{"x": {}}]]` kept as written while `[{"x": {}}]` was pruned). An array element
+/// that is itself `{}` stays: removing it would change the array's length.
 pub(crate) fn prune_empty(value: &mut Value) {
     match value {
         Value::Object(map) => {
@@ -365,13 +368,7 @@ pub(crate) fn prune_empty(value: &mut Value) {
             }
             map.retain(|_, child| !matches!(child, Value::Object(m) if m.is_empty()));
         }
-        Value::Array(items) => {
-            for item in items {
-                if item.is_object() {
-                    prune_empty(item);
-                }
-            }
-        }
+        Value::Array(items) => items.iter_mut().for_each(prune_empty),
         _ => {}
     }
 }
@@ -552,5 +549,24 @@ mod tests {
         assert_eq!(depth(&json!(1)), 0);
         assert_eq!(depth(&json!({})), 1);
         assert_eq!(depth(&json!({"a": [{"b": 1}]})), 3);
+    }
+
+    /// Found by the `platform_update` fuzz target: an empty object inside an array of arrays
+    /// was stored as written, breaking "a layer holds no empty objects".
+    #[test]
+    fn empty_objects_are_pruned_in_nested_arrays_too() {
+        let layer = Layer::from_value(json!({
+            "a": [{"id": 1, "x": {}}],
+            "b": [[{"id": 1, "~1": {}}], [[{"y": {"z": {}}}]]],
+            "c": [{}]
+        }))
+        .expect("object");
+        assert_eq!(
+            layer.as_value(),
+            &json!({"a": [{"id": 1}], "b": [[{"id": 1}], [[{}]]], "c": [{}]})
+        );
+        let mut merged = Layer::empty();
+        merged.merge(&json!({"sso": [[{"id": 1, "~1": {}}]]}));
+        assert_eq!(merged.as_value(), &json!({"sso": [[{"id": 1}]]}));
     }
 }

@@ -65,6 +65,8 @@ pub(crate) struct Reconcile<'a> {
     pub tenant_layer: &'a Layer,
     pub seq: u64,
     pub at: u64,
+    /// Conflicts this commit already opened in other namespaces (ids count across them).
+    pub opened_elsewhere: usize,
 }
 
 enum Action {
@@ -215,7 +217,7 @@ fn open_conflict(
         existing.lower = lower;
         return existing.clone();
     }
-    let n = conflicts.iter().filter(|c| c.opened_seq == r.seq).count() + 1;
+    let n = r.opened_elsewhere + conflicts.iter().filter(|c| c.opened_seq == r.seq).count() + 1;
     let conflict = Conflict {
         id: format!("{}.{n}", r.seq),
         subject: r.subject.clone(),
