@@ -186,6 +186,10 @@ pub fn write_guard(req: &Request) -> Result<WriteGuard, ApiError> {
     })
 }
 
+/// The largest version a request may name: hubs read numbers as JavaScript does, and no hub
+/// will ever reach 2^53 - 1 changes.
+pub const MAX_VERSION: u64 = (1 << 53) - 1;
+
 /// Parses `If-Match`: one entity tag as sent in `ETag` (`"v3"`, weak `W/"v3"` accepted), or
 /// `*` (any version: no check).
 pub fn parse_if_match(value: &str) -> Result<Option<u64>, ApiError> {
@@ -198,6 +202,7 @@ pub fn parse_if_match(value: &str) -> Result<Option<u64>, ApiError> {
         .strip_prefix("\"v")
         .and_then(|rest| rest.strip_suffix('"'))
         .and_then(|n| n.parse().ok())
+        .filter(|n| *n <= MAX_VERSION)
         .map(Some)
         .ok_or_else(|| ApiError::BadHeader {
             name: "If-Match",

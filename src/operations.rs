@@ -114,6 +114,12 @@ pub async fn rollback(
     namespace: &str,
 ) -> Result<Response, ApiError> {
     let body: Rollback = input::json_body(&mut req).await?;
+    if body.version > crate::config::MAX_VERSION {
+        return Err(ApiError::MalformedJson(format!(
+            "version must be a whole number from 0 to {}",
+            crate::config::MAX_VERSION
+        )));
+    }
     let op = operation(env, principal, tenant, None, Some(body.version)).await?;
     send(env, tenant, &format!("/rollback/{namespace}"), &op).await
 }

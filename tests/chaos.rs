@@ -200,10 +200,23 @@ fn kills_and_restarts_lose_no_acknowledged_write_and_leave_clients_equal_to_the_
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() > 10, "writers got through: {acked:?}");
 
-    // Every change in this test is in the one namespace: its version is the hub's last seq.
-    let current = rt.get(&format!("/v1/tenants/acme/effective/{NAMESPACE}"));
-    let server_seq = current.body["version"].as_u64().unwrap();
-    let effective = current.body["config"].clone();
+    // A last change every subject sees (no user shadows `done`): once a client has it, it
+    // has caught up, whether it last resumed before or after the writers' final changes.
+    let done = rt.request_with(
+        &[
+            ("authorization", &format!("Bearer {}", rt.admin_token)),
+            ("content-type", "application/merge-patch+json"),
+        ],
+        "PATCH",
+        &format!("/v1/tenants/acme/config/{NAMESPACE}"),
+        Some(r#"{"done": true}"#),
+    );
+    assert_eq!(done.status, 200, "{done:?}");
+    let server_seq = done.body["seq"].as_u64().unwrap();
+    let effective = rt
+        .get(&format!("/v1/tenants/acme/effective/{NAMESPACE}"))
+        .body["config"]
+        .clone();
 
     // Every acknowledged write: its seq once in the history, its value not lost.
     let history = eventually(WAIT, || {
@@ -227,11 +240,16 @@ fn kills_and_restarts_lose_no_acknowledged_write_and_leave_clients_equal_to_the_
     // Every client: the server's config; each admin saw every acked change once or holds
     // a snapshot that covers it.
     for (client, events, log, user) in &mut clients {
-        assert_eq!(
-            tokio.block_on(client.wait_for_seq(server_seq, WAIT)),
-            Some(server_seq)
-        );
+        let reached = tokio.block_on(client.wait_for_seq(server_seq, WAIT));
         drain(events, log);
+        assert_eq!(
+            reached,
+            Some(server_seq),
+            "{user:?} in state {:?} at seq {}; last events: {:?}",
+            client.state(),
+            client.seq(),
+            &log[log.len().saturating_sub(6)..]
+        );
         let server = match user {
             Some(u) => rt
                 .get(&format!("/v1/tenants/acme/users/{u}/effective/{NAMESPACE}"))

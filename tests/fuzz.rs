@@ -70,6 +70,24 @@ fn fuzz_findings_stay_fixed() {
         listed.body[0]["rule"].get("namespaces").is_none(),
         "{listed:?}"
     );
+    // A version beyond what JavaScript numbers hold exactly failed inside the hub (500).
+    let huge = r#"{"version": 11366857635676026880}"#;
+    rt.request("POST", "/v1/tenants/acme/rollback/auth", Some(huge))
+        .assert_problem(400, "CASCADE:Request:MalformedJson");
+    let auth = format!("Bearer {}", rt.admin_token);
+    rt.request_with(
+        &[
+            ("authorization", &auth),
+            ("if-match", "\"v11366857635676026880\""),
+        ],
+        "PUT",
+        "/v1/tenants/acme/config/auth",
+        Some(r#"{"a": 1}"#),
+    )
+    .assert_problem(400, "CASCADE:Request:BadHeader");
+    // An invalid tenant id on the status route is a documented 400.
+    rt.get("/v1/tenants/%C2%84/status")
+        .assert_problem(400, "CASCADE:Request:InvalidName");
 }
 
 #[test]

@@ -3,7 +3,6 @@
  * new server endpoint (a manual resync, say) becomes a new button without touching the UI.
  */
 import type { QueryClient } from '@tanstack/react-query';
-import { CascadeApiError } from '../src/errors.js';
 import { STATUS_QUERY_KEY } from '../src/react/queryKeys.js';
 import type { SyncAllResult } from '../src/types.js';
 import type { ApiContextValue } from './api.js';
@@ -52,15 +51,7 @@ export const ACTIONS: DashboardAction[] = [
     description: 'POST /v1/sync: applies every platform update each tenant lacks.',
     available: ({ session }) => session.role === 'platform-admin',
     async run({ http, queryClient }) {
-      let result: SyncAllResult;
-      try {
-        result = await http.syncAll();
-      } catch (e) {
-        if (e instanceof CascadeApiError && e.status === 404) {
-          throw new Error('Sync all is not available on this server yet (POST /v1/sync answered 404); sync tenants one by one.');
-        }
-        throw e;
-      }
+      const result: SyncAllResult = await http.syncAll();
       await queryClient.invalidateQueries();
       return describeSyncAll(result);
     },
@@ -80,15 +71,16 @@ export const ACTIONS: DashboardAction[] = [
   },
 ];
 
-/** Reads the sync-all answer defensively: per-tenant lines and a totals line. */
+/** Describes the sync-all answer: a totals line, and one line per tenant. */
 export function describeSyncAll(result: SyncAllResult): ActionResult {
-  const rows = Array.isArray(result.results) ? result.results : [];
-  const details = rows.map((r) => ({
+  const details = result.tenants.map((r) => ({
     label: r.tenant,
-    text: r.error ? String(r.error) : `applied ${r.applied ?? 0}${r.platformSeq !== undefined ? ` (platform seq ${r.platformSeq})` : ''}`,
+    text: r.error
+      ? (r.error.detail ?? r.error.code ?? 'failed')
+      : `applied ${r.applied ?? 0}${r.platformSeq !== undefined ? ` (platform seq ${r.platformSeq})` : ''}`,
     failed: Boolean(r.error),
   }));
-  const totals = result.totals && typeof result.totals === 'object' ? Object.entries(result.totals) : [];
-  const summary = totals.length > 0 ? totals.map(([k, v]) => `${k} ${v}`).join(', ') : `${rows.length} tenants`;
+  const t = result.totals;
+  const summary = `tenants ${t.tenants}, synced ${t.synced}, failed ${t.failed}, applied ${t.applied}`;
   return { text: `Synced all tenants: ${summary}.`, details };
 }

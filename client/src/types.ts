@@ -328,12 +328,19 @@ export interface SyncAck {
   applied: number;
 }
 
-/**
- * Answer to `POST /v1/sync` (sync every tenant). Read defensively: the endpoint is new, so
- * every field is optional and unknown fields are kept.
- */
+/** One tenant's line in the answer to `POST /v1/sync`. */
+export interface SyncAllLine {
+  tenant: string;
+  /** Platform updates this sync applied. */
+  applied?: number;
+  /** The platform sequence the tenant is at now. */
+  platformSeq?: number;
+  /** Why this tenant could not be synced (the others still were). */
+  error?: { code?: string; detail?: string; status?: number };
+}
+
+/** Answer to `POST /v1/sync` (sync every tenant): one line per tenant, and totals. */
 export interface SyncAllResult {
-  results?: Array<{ tenant: string; applied?: number; platformSeq?: number; error?: string | null; [key: string]: unknown }>;
-  totals?: Record<string, number>;
-  [key: string]: unknown;
+  tenants: SyncAllLine[];
+  totals: { tenants: number; synced: number; failed: number; applied: number };
 }

@@ -39,10 +39,13 @@ describe('chart series', () => {
 describe('sync-all summary', () => {
   it('lists per-tenant results and totals, flagging failures', () => {
     const summary = describeSyncAll({
-      results: [{ tenant: 'acme', applied: 2, platformSeq: 7 }, { tenant: 'globex', error: 'hub unavailable' }],
-      totals: { tenants: 2, applied: 2, failed: 1 },
+      tenants: [
+        { tenant: 'acme', applied: 2, platformSeq: 7 },
+        { tenant: 'globex', error: { code: 'CASCADE:Fanout:CatchUp', detail: 'hub unavailable', status: 502 } },
+      ],
+      totals: { tenants: 2, synced: 1, failed: 1, applied: 2 },
     });
-    expect(summary.text).toBe('Synced all tenants: tenants 2, applied 2, failed 1.');
+    expect(summary.text).toBe('Synced all tenants: tenants 2, synced 1, failed 1, applied 2.');
     expect(summary.details).toEqual([
       { label: 'acme', text: 'applied 2 (platform seq 7)', failed: false },
       { label: 'globex', text: 'hub unavailable', failed: true },
