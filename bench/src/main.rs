@@ -264,6 +264,12 @@ async fn platform(counts: &[usize], rounds: usize) -> Result<()> {
     println!("|---|---|---|---|---|---|");
     for &tenants in counts {
         let rt = Runtime::start(tenants)?;
+        // A platform change reaches a tenant only through a rule that covers it.
+        let rule = json!({"triggerEvents": ["benchp.*"], "targetScopes": ["tenant", "user"], "syncDirection": "down", "conflictResolution": "platform-wins", "autoApply": true});
+        let (status, body) = rt.put("/v1/rules/bench-platform", &rule)?;
+        if status != 201 && status != 200 {
+            return Err(format!("rule answered {status}: {body}"));
+        }
         let probe = Probe {
             namespace: "benchp".into(),
         };

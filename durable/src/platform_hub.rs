@@ -139,12 +139,7 @@ impl DurableObject for PlatformHub {
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
-        // Reciprocate the close handshake. 1005/1006 are reserved and cannot be sent back.
-        let code = u16::try_from(code)
-            .ok()
-            .filter(|c| *c != 1005 && *c != 1006)
-            .unwrap_or(1000);
-        ws.close(Some(code), Some("closing"))
+        crate::sockets::reciprocate_close(&ws, code)
     }
 
     async fn websocket_error(&self, ws: WebSocket, error: worker::Error) -> Result<()> {

@@ -11,7 +11,7 @@ use worker::{
     WebSocketRequestResponsePair,
 };
 
-use crate::internal::{Member, MEMBER_HEADER, SUBPROTOCOL};
+use crate::internal::{Member, MEMBER_HEADER};
 use crate::reply;
 use crate::store::Store;
 use crate::tenant_hub::{HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE};
@@ -46,16 +46,7 @@ pub(crate) fn accept(state: &State, store: &Store, req: &Request) -> Result<Resp
         resume: Resume::None,
     })?;
     pair.server.send(&ServerFrame::Synced { seq })?;
-    let mut resp = Response::from_websocket(pair.client)?;
-    let offered = req
-        .headers()
-        .get("sec-websocket-protocol")?
-        .unwrap_or_default();
-    if offered.split(',').any(|p| p.trim() == SUBPROTOCOL) {
-        resp.headers_mut()
-            .set("sec-websocket-protocol", SUBPROTOCOL)?;
-    }
-    Ok(resp)
+    crate::sockets::upgrade_response(req, pair.client)
 }
 
 /// Keeps `status` as the latest and sends it as a `sync-status` frame to every platform admin.

@@ -213,9 +213,9 @@ pub struct Batch {
     pub status: Option<(String, String)>,
 }
 
-/// Committed frames waiting to be handed to sockets, delivered right after the writer's
-/// acknowledgement leaves (a zero-delay timer, so the hub's answer is not held while
-/// thousands of sockets are written to).
+/// Committed frames waiting to be handed to sockets, delivered once the commit is durable —
+/// when the runtime releases the writer's acknowledgement — so the hub's answer is not held
+/// while thousands of sockets are written to.
 ///
 /// Order is kept: batches are delivered first in, first out, and a socket being accepted
 /// first flushes the queue (see [`Outgoing::flush`]), so it never receives a frame its
@@ -240,7 +240,11 @@ impl Outgoing {
                     .unchecked_into::<worker::worker_sys::DurableObjectState>(),
             );
             wasm_bindgen_futures::spawn_local(async move {
-                worker::Delay::from(std::time::Duration::ZERO).await;
+                // Once the commit is durable, the runtime releases the writer's answer; the
+                // sockets are written to after that, not before it.
+                if let Err(e) = state.storage().sync().await {
+                    worker::console_warn!("storage sync before delivery: {e}");
+                }
                 queue.flush(&state);
             });
         }
@@ -260,6 +264,37 @@ impl Outgoing {
             }
         }
     }
+}
+
+/// Reciprocates a client's close handshake with its code (1005 and 1006 are reserved and
+/// cannot be sent back: 1000 then).
+pub fn reciprocate_close(ws: &WebSocket, code: usize) -> worker::Result<()> {
+    let code = u16::try_from(code)
+        .ok()
+        .filter(|c| *c != 1005 && *c != 1006)
+        .unwrap_or(1000);
+    ws.close(Some(code), Some("closing"))
+}
+
+/// The 101 answer carrying `client`; a browser that offered our subprotocol (to carry its
+/// token) must see it accepted.
+pub fn upgrade_response(
+    req: &worker::Request,
+    client: WebSocket,
+) -> worker::Result<worker::Response> {
+    let mut resp = worker::Response::from_websocket(client)?;
+    let offered = req
+        .headers()
+        .get("sec-websocket-protocol")?
+        .unwrap_or_default();
+    if offered
+        .split(',')
+        .any(|p| p.trim() == crate::internal::SUBPROTOCOL)
+    {
+        resp.headers_mut()
+            .set("sec-websocket-protocol", crate::internal::SUBPROTOCOL)?;
+    }
+    Ok(resp)
 }
 
 /// Sends a prepared value; a socket that fails to take it is closing, and its close is

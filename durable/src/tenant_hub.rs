@@ -41,7 +41,7 @@ use crate::frame_log::{self, Listener, LoggedFrame, DEFAULT_RETAINED_SEQS};
 use crate::history::{history_row, operation_row, What};
 use crate::internal::{
     ChangeSet, Delivery, DeliveryAck, Erased, HubContext, LayerWrite, Member, Operation, WriteAck,
-    WriteGuard, BASE_URL, HUB_NAME_HEADER, MEMBER_HEADER, SUBPROTOCOL,
+    WriteGuard, BASE_URL, HUB_NAME_HEADER, MEMBER_HEADER,
 };
 use crate::platform_hub::PLATFORM_HUB_NAME;
 use crate::sockets::{self, Batch, Outgoing, SocketInfo, MAX_CLIENT_FRAME, MAX_STRIKES};
@@ -360,12 +360,7 @@ impl DurableObject for TenantHub {
         _reason: String,
         _clean: bool,
     ) -> Result<()> {
-        // Reciprocate the close handshake. 1005/1006 are reserved and cannot be sent back.
-        let code = u16::try_from(code)
-            .ok()
-            .filter(|c| *c != 1005 && *c != 1006)
-            .unwrap_or(1000);
-        ws.close(Some(code), Some("closing"))
+        crate::sockets::reciprocate_close(&ws, code)
     }
 
     async fn websocket_error(&self, ws: WebSocket, error: worker::Error) -> Result<()> {
@@ -811,17 +806,7 @@ impl TenantHub {
         let heartbeat = WebSocketRequestResponsePair::new(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE)?;
         self.core.state.set_websocket_auto_response(&heartbeat);
         self.greet(tenant, &pair.server, &info.listener(), subscription.since)?;
-        let mut resp = Response::from_websocket(pair.client)?;
-        // A browser that offered our subprotocol (to carry its token) must see it accepted.
-        let offered = req
-            .headers()
-            .get("sec-websocket-protocol")?
-            .unwrap_or_default();
-        if offered.split(',').any(|p| p.trim() == SUBPROTOCOL) {
-            resp.headers_mut()
-                .set("sec-websocket-protocol", SUBPROTOCOL)?;
-        }
-        Ok(resp)
+        sockets::upgrade_response(req, pair.client)
     }
 
     /// Brings a new socket to the hub's `seq`: `hello`, then the logged frames after `since`
@@ -914,19 +899,16 @@ impl TenantHub {
         Ok(frames)
     }
 
-    /// Queues a commit's frames for live delivery right after the acknowledgement, with the
+    /// Queues a commit's frames for live delivery once the commit is durable, with the
     /// tenant's sync status for its admins.
     fn publish(&self, tenant: &str, frames: Vec<LoggedFrame>) -> Result<()> {
-        let admins = room::tenant_admins(tenant);
-        let status = if self.core.state.get_websockets_with_tag(&admins).is_empty() {
-            None
-        } else {
-            let report = SyncStatusReport::Tenant(self.sync_status(tenant)?);
-            Some((
-                admins,
-                serde_json::to_string(&ServerFrame::SyncStatus(report))?,
-            ))
-        };
+        // Encoded even when no admin is connected: listing the sockets to find out would
+        // cost more, on the writer's path, than three small queries.
+        let report = SyncStatusReport::Tenant(self.sync_status(tenant)?);
+        let status = Some((
+            room::tenant_admins(tenant),
+            serde_json::to_string(&ServerFrame::SyncStatus(report))?,
+        ));
         self.outgoing
             .push(&self.core.raw_state, Batch { frames, status });
         Ok(())
