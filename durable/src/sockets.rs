@@ -240,11 +240,14 @@ impl Outgoing {
                     .unchecked_into::<worker::worker_sys::DurableObjectState>(),
             );
             wasm_bindgen_futures::spawn_local(async move {
-                // Once the commit is durable, the runtime releases the writer's answer; the
-                // sockets are written to after that, not before it.
+                // Once the commit is durable the runtime releases the writer's answer; one
+                // more turn of the event loop lets it go out before thousands of sockets are
+                // written to. Sending before the commit is durable would also make the
+                // runtime hold every frame back (its output gate), at a cost per socket.
                 if let Err(e) = state.storage().sync().await {
                     worker::console_warn!("storage sync before delivery: {e}");
                 }
+                worker::Delay::from(std::time::Duration::ZERO).await;
                 queue.flush(&state);
             });
         }
