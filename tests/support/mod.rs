@@ -384,6 +384,26 @@ impl Runtime {
         );
     }
 
+    /// `GET path` as a platform admin, or `None` when no answer came within `timeout` (for
+    /// polling loops that must outlive one slow request).
+    pub fn try_get(&self, path: &str, timeout: Duration) -> Option<Reply> {
+        let auth = format!("Bearer {}", self.admin_token);
+        try_request_within(
+            self,
+            Some(&[("authorization", &auth)]),
+            "GET",
+            path,
+            None,
+            timeout,
+        )
+        .ok()
+        .map(|(status, headers, body)| Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
     /// Opens a WebSocket to `path` (with query) as a platform admin.
     pub fn websocket(&self, path: &str) -> Socket {
         self.websocket_as(&self.admin_token, path)
@@ -537,9 +557,20 @@ fn try_request(
     path: &str,
     body: Option<&str>,
 ) -> Result<RawReply, ureq::Error> {
+    try_request_within(rt, headers, method, path, body, Duration::from_secs(120))
+}
+
+fn try_request_within(
+    rt: &Runtime,
+    headers: Option<&[(&str, &str)]>,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    timeout: Duration,
+) -> Result<RawReply, ureq::Error> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(120)))
+        .timeout_global(Some(timeout))
         .build()
         .into();
     let url = rt.url(path);
