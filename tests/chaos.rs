@@ -21,7 +21,7 @@ use std::time::Duration;
 use cascade_client::{Backoff, Client, Event, Events, Options};
 use serde_json::{json, Value};
 use support::relay::Relay;
-use support::{eventually, token, Runtime};
+use support::{eventually, token, tokio_runtime, Runtime};
 
 const WAIT: Duration = Duration::from_secs(90);
 const NAMESPACE: &str = "chaos";
@@ -38,14 +38,6 @@ fn random_below(bound: u64) -> u64 {
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u64(bound);
     hasher.finish() % bound.max(1)
-}
-
-fn tokio_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 fn options(port: u16, token: &str) -> Options {

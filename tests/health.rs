@@ -145,13 +145,7 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Received>>, fail_first: bool) {
 
 /// Runs the cron handler and returns the snapshot it stored.
 fn run_check(rt: &Runtime) -> Value {
-    let before = rt.get("/v1/status").body["takenAt"].as_u64().unwrap_or(0);
-    let ran = rt.get("/__scheduled?cron=*/5+*+*+*+*");
-    assert_eq!(ran.status, 200, "{ran:?}");
-    eventually(Duration::from_secs(60), || {
-        let s = rt.get("/v1/status");
-        (s.status == 200 && s.body["takenAt"].as_u64().unwrap_or(0) > before).then_some(s.body)
-    })
+    rt.run_health_check()
 }
 
 fn line(snapshot: &Value, tenant: &str) -> Value {

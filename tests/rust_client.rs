@@ -18,17 +18,9 @@ use cascade_client::{
 };
 use serde_json::{json, Value};
 use support::relay::Relay;
-use support::{token, Runtime};
+use support::{token, tokio_runtime, Runtime};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn tokio_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// Client options for `tenant` on `port` with quick reconnection.
 fn options(port: u16, token: &str, tenant: &str) -> Options {

@@ -20,6 +20,8 @@ pub struct Runtime {
     stdin: Option<ChildStdin>,
     /// `http://127.0.0.1:{port}`.
     pub url: String,
+    /// The platform admin's connection for [`Runtime::put`].
+    writer: Writer,
     _state: tempfile::TempDir,
 }
 
@@ -76,6 +78,7 @@ impl Runtime {
         Ok(Self {
             stdin: child.stdin.take(),
             child,
+            writer: Writer::new(&url),
             url,
             _state: state,
         })
@@ -93,9 +96,10 @@ impl Runtime {
             .unwrap_or_default()
     }
 
-    /// `PUT {path}` with `body` as a platform admin; the status and JSON answer.
+    /// `PUT {path}` with `body` as a platform admin; the status and JSON answer. One kept-alive
+    /// writer serves every call, so a timed write does not also pay a token and a connection.
     pub fn put(&self, path: &str, body: &Value) -> Result<(u16, Value), String> {
-        Writer::new(&self.url).put(path, body)
+        self.writer.put(path, body)
     }
 
     /// Resident memory of the workerd processes serving, in bytes.

@@ -404,6 +404,17 @@ impl Runtime {
         })
     }
 
+    /// Runs the cron health check (`/__scheduled`) and returns the snapshot it stored.
+    pub fn run_health_check(&self) -> Value {
+        let before = self.get("/v1/status").body["takenAt"].as_u64().unwrap_or(0);
+        let ran = self.get("/__scheduled?cron=*/5+*+*+*+*");
+        assert_eq!(ran.status, 200, "{ran:?}");
+        eventually(Duration::from_secs(60), || {
+            let s = self.get("/v1/status");
+            (s.status == 200 && s.body["takenAt"].as_u64().unwrap_or(0) > before).then_some(s.body)
+        })
+    }
+
     /// Opens a WebSocket to `path` (with query) as a platform admin.
     pub fn websocket(&self, path: &str) -> Socket {
         self.websocket_as(&self.admin_token, path)
@@ -707,4 +718,13 @@ pub fn eventually<T>(within: Duration, mut check: impl FnMut() -> Option<T>) -> 
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// A two-thread Tokio runtime for tests that drive the Rust client.
+pub fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
