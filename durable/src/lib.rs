@@ -13,6 +13,7 @@
 
 mod change_frames;
 mod core;
+pub mod delivery;
 mod engine_error;
 pub mod engine_store;
 pub mod fanout;

@@ -1,12 +1,11 @@
 //! The hub's side of its hibernating WebSockets: what each socket listens to (its room and
-//! subscription tags and its attachment), sending one encoded frame to many sockets, the
-//! per-connection inbound rate limit, and closing sockets that stopped heartbeating.
+//! subscription tags and its attachment), the per-connection inbound rate limit, and closing
+//! sockets that stopped heartbeating. Sending committed frames to them is
+//! [`crate::delivery`]'s job.
 //!
 //! Tags, fixed when a socket is accepted: `tenant:{id}`; `tenant:{id}:admins` for admins, or
 //! `tenant:{id}:users` and `user:{sub}` for users; and `config:*` (every namespace) or one
 //! `config:{ns}` per followed namespace.
-
-use std::collections::BTreeSet;
 
 use cascade_protocol::room;
 use serde::{Deserialize, Serialize};
@@ -14,7 +13,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use worker::{State, WebSocket};
 
-use crate::frame_log::{Audience, Listener, LoggedFrame};
+use crate::frame_log::Listener;
 
 /// Tag of sockets that follow every namespace.
 pub const ALL_NAMESPACES_TAG: &str = "config:*";
@@ -36,6 +35,9 @@ pub const MAX_STRIKES: u32 = 20;
 /// A socket that answered no heartbeat for this long, after having sent one, is closed when
 /// the hub next wakes.
 pub const HEARTBEAT_STALE_MS: f64 = 90_000.0;
+
+/// Least time between two sweeps for stale sockets (the hub's alarm sweeps when it fires).
+pub const SWEEP_INTERVAL_MS: f64 = 30_000.0;
 
 /// `tenant:{id}:users`: the tenant's user sockets (admins are in `tenant:{id}:admins`).
 pub fn users_room(tenant: &str) -> String {
@@ -122,13 +124,6 @@ impl SocketInfo {
 
 #[wasm_bindgen]
 extern "C" {
-    /// A runtime WebSocket, typed only for `send` with a ready JavaScript value.
-    type RawSocket;
-
-    /// `WebSocket.send(data)` with a value already on the JavaScript side.
-    #[wasm_bindgen(method, catch, js_name = send)]
-    fn send_value(this: &RawSocket, data: &JsValue) -> Result<(), JsValue>;
-
     /// A Durable Object's state, typed only for the heartbeat timestamp.
     type RawState;
 
@@ -136,137 +131,6 @@ extern "C" {
     /// socket's heartbeat, or null.
     #[wasm_bindgen(method, catch, js_name = getWebSocketAutoResponseTimestamp)]
     fn auto_response_timestamp(this: &RawState, ws: &JsValue) -> Result<JsValue, JsValue>;
-}
-
-/// Sends frames to many sockets, converting each frame's text to a JavaScript string once.
-///
-/// `WebSocket::send_with_str` copies and decodes the Rust string across the wasm boundary
-/// on every call; a broadcast to thousands of sockets would pay that per socket. Here the
-/// string crosses once and every socket is handed the same JavaScript value.
-pub struct Broadcaster<'a> {
-    state: &'a State,
-}
-
-impl<'a> Broadcaster<'a> {
-    /// A broadcaster over the hub's sockets.
-    pub fn new(state: &'a State) -> Self {
-        Self { state }
-    }
-
-    /// Delivers one logged frame live to every socket it is for; returns how many got it.
-    pub fn deliver(&self, frame: &LoggedFrame) -> usize {
-        let text = JsValue::from_str(&frame.frame);
-        let ns_tag = room::config(&frame.namespace);
-        match &frame.audience {
-            Audience::Tenant { excluded } => {
-                let excluded: BTreeSet<String> = excluded.iter().map(|u| room::user(u)).collect();
-                let mut sent = 0;
-                for tag in [ALL_NAMESPACES_TAG, ns_tag.as_str()] {
-                    for ws in self.state.get_websockets_with_tag(tag) {
-                        if !excluded.is_empty()
-                            && self
-                                .state
-                                .get_tags(&ws)
-                                .iter()
-                                .any(|t| excluded.contains(t))
-                        {
-                            continue;
-                        }
-                        sent += usize::from(send_value(&ws, &text));
-                    }
-                }
-                sent
-            }
-            Audience::User(user) => {
-                let mut sent = 0;
-                for ws in self.state.get_websockets_with_tag(&room::user(user)) {
-                    let tags = self.state.get_tags(&ws);
-                    if tags.iter().any(|t| t == ALL_NAMESPACES_TAG || *t == ns_tag) {
-                        sent += usize::from(send_value(&ws, &text));
-                    }
-                }
-                sent
-            }
-        }
-    }
-
-    /// Sends one text to every socket with `tag`.
-    pub fn send_tag(&self, tag: &str, text: &str) -> usize {
-        let sockets = self.state.get_websockets_with_tag(tag);
-        if sockets.is_empty() {
-            return 0;
-        }
-        let text = JsValue::from_str(text);
-        sockets
-            .iter()
-            .map(|ws| usize::from(send_value(ws, &text)))
-            .sum()
-    }
-}
-
-/// What one commit hands to its sockets: its change frames, and the `sync-status` text for
-/// the tenant's admins when any are connected.
-pub struct Batch {
-    /// The commit's frames, in order.
-    pub frames: Vec<LoggedFrame>,
-    /// `(room, text)` of a `sync-status` frame for the admins.
-    pub status: Option<(String, String)>,
-}
-
-/// Committed frames waiting to be handed to sockets, delivered once the commit is durable —
-/// when the runtime releases the writer's acknowledgement — so the hub's answer is not held
-/// while thousands of sockets are written to.
-///
-/// Order is kept: batches are delivered first in, first out, and a socket being accepted
-/// first flushes the queue (see [`Outgoing::flush`]), so it never receives a frame its
-/// replay already contained. A hub that dies before the timer fires loses only live
-/// delivery; the frames are in the log and reconnecting clients are replayed them.
-#[derive(Clone, Default)]
-pub struct Outgoing(std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<Batch>>>);
-
-impl Outgoing {
-    /// Queues a commit's batch and schedules delivery.
-    pub fn push(&self, raw_state: &JsValue, batch: Batch) {
-        let first = {
-            let mut queue = self.0.borrow_mut();
-            queue.push_back(batch);
-            queue.len() == 1
-        };
-        if first {
-            let queue = self.clone();
-            let state = State::from(
-                raw_state
-                    .clone()
-                    .unchecked_into::<worker::worker_sys::DurableObjectState>(),
-            );
-            wasm_bindgen_futures::spawn_local(async move {
-                // Once the commit is durable the runtime releases the writer's answer; one
-                // more turn of the event loop lets it go out before thousands of sockets are
-                // written to. Sending before the commit is durable would also make the
-                // runtime hold every frame back (its output gate), at a cost per socket.
-                if let Err(e) = state.storage().sync().await {
-                    worker::console_warn!("storage sync before delivery: {e}");
-                }
-                worker::Delay::from(std::time::Duration::ZERO).await;
-                queue.flush(&state);
-            });
-        }
-    }
-
-    /// Delivers every queued batch now, in order.
-    pub fn flush(&self, state: &State) {
-        let out = Broadcaster::new(state);
-        loop {
-            let next = self.0.borrow_mut().pop_front();
-            let Some(batch) = next else { break };
-            for frame in &batch.frames {
-                out.deliver(frame);
-            }
-            if let Some((room, text)) = &batch.status {
-                out.send_tag(room, text);
-            }
-        }
-    }
 }
 
 /// Reciprocates a client's close handshake with its code (1005 and 1006 are reserved and
@@ -298,19 +162,6 @@ pub fn upgrade_response(
             .set("sec-websocket-protocol", crate::internal::SUBPROTOCOL)?;
     }
     Ok(resp)
-}
-
-/// Sends a prepared value; a socket that fails to take it is closing, and its close is
-/// reported to the hub separately.
-fn send_value(ws: &WebSocket, text: &JsValue) -> bool {
-    let raw: &RawSocket = ws.as_ref().unchecked_ref();
-    match raw.send_value(text) {
-        Ok(()) => true,
-        Err(e) => {
-            worker::console_warn!("dropping send to a closing socket: {e:?}");
-            false
-        }
-    }
 }
 
 /// Closes sockets whose heartbeats stopped: the runtime answered their last `ping` more than

@@ -36,6 +36,7 @@ use worker::{
 
 use crate::change_frames::frames_for;
 use crate::core::{js_now, version_mismatch, HubCore, WriteReply};
+use crate::delivery::{Batch, Outgoing, SOCKETS_PER_TURN};
 use crate::engine_store;
 use crate::frame_log::{self, Listener, LoggedFrame, DEFAULT_RETAINED_SEQS};
 use crate::history::{history_row, operation_row, What};
@@ -44,7 +45,7 @@ use crate::internal::{
     WriteGuard, BASE_URL, HUB_NAME_HEADER, MEMBER_HEADER,
 };
 use crate::platform_hub::PLATFORM_HUB_NAME;
-use crate::sockets::{self, Batch, Outgoing, SocketInfo, MAX_CLIENT_FRAME, MAX_STRIKES};
+use crate::sockets::{self, SocketInfo, MAX_CLIENT_FRAME, MAX_STRIKES};
 use crate::{engine_error, lifecycle, reply};
 
 /// Text frame a client sends as a heartbeat; answered by the runtime, not by the hub.
@@ -61,6 +62,11 @@ pub struct TenantHub {
     core: HubCore,
     /// Committed frames not yet handed to the sockets.
     outgoing: Outgoing,
+    /// The sync state last sent to the admins (status, platform seq, pending, conflicts),
+    /// since the hub woke: a commit that leaves it unchanged sends none.
+    status_sent: std::cell::RefCell<Option<(String, u64, u64, u64)>>,
+    /// When the alarm last swept for stale sockets (0: not since the hub woke).
+    swept_at: std::cell::Cell<f64>,
 }
 
 /// Whether a platform update was applied by [`TenantHub::apply_platform`].
@@ -103,6 +109,8 @@ impl DurableObject for TenantHub {
         Self {
             core: HubCore::new(state, env),
             outgoing: Outgoing::default(),
+            status_sent: std::cell::RefCell::default(),
+            swept_at: std::cell::Cell::default(),
         }
     }
 
@@ -279,7 +287,14 @@ impl DurableObject for TenantHub {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        sockets::close_stale(&self.core.state, &self.core.raw_state, js_now());
+        // The alarm fires after every commit (to flush history), just as the commit's
+        // broadcast starts; a sweep reads every socket's heartbeat time, so it runs at most
+        // once per sweep interval rather than on each commit.
+        let now = js_now();
+        if now - self.swept_at.get() >= sockets::SWEEP_INTERVAL_MS {
+            self.swept_at.set(now);
+            sockets::close_stale(&self.core.state, &self.core.raw_state, now);
+        }
         self.core.flush_outbox().await?;
         Response::ok("ok")
     }
@@ -900,17 +915,38 @@ impl TenantHub {
     }
 
     /// Queues a commit's frames for live delivery once the commit is durable, with the
-    /// tenant's sync status for its admins.
+    /// tenant's sync status for its admins when the commit changed it.
     fn publish(&self, tenant: &str, frames: Vec<LoggedFrame>) -> Result<()> {
-        // Encoded even when no admin is connected: listing the sockets to find out would
-        // cost more, on the writer's path, than three small queries.
-        let report = SyncStatusReport::Tenant(self.sync_status(tenant)?);
-        let status = Some((
-            room::tenant_admins(tenant),
-            serde_json::to_string(&ServerFrame::SyncStatus(report))?,
-        ));
+        // Worked out even when no admin is connected: listing the sockets to find out would
+        // cost more, on the writer's path, than three small queries. Sent only when it moved
+        // (every change frame already carries the new `seq`): on a busy tenant most commits
+        // leave it as it was, and admins are spared a second frame per change.
+        let report = self.sync_status(tenant)?;
+        let state = (
+            report.status.clone(),
+            report.platform_seq,
+            report.pending_changes,
+            report.open_conflicts,
+        );
+        let status = if self.status_sent.borrow().as_ref() == Some(&state) {
+            None
+        } else {
+            *self.status_sent.borrow_mut() = Some(state);
+            Some((
+                room::tenant_admins(tenant),
+                serde_json::to_string(&ServerFrame::SyncStatus(SyncStatusReport::Tenant(report)))?,
+            ))
+        };
+        let per_turn = self
+            .core
+            .env
+            .var("DELIVERY_SOCKETS_PER_TURN")
+            .ok()
+            .and_then(|v| v.to_string().parse().ok())
+            .filter(|n: &usize| *n > 0)
+            .unwrap_or(SOCKETS_PER_TURN);
         self.outgoing
-            .push(&self.core.raw_state, Batch { frames, status });
+            .push(&self.core.raw_state, Batch { frames, status }, per_turn);
         Ok(())
     }
 
