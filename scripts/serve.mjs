@@ -4,11 +4,15 @@
 // thousands of sockets (docs/TOOLCHAIN.md), workerd itself can.
 //
 // Usage: node scripts/serve.mjs --persist DIR [--port N] [--var NAME=VALUE]... [--seed-tenants N]
+//                               [--config PATH] [--no-assets]
 //
 // Reads wrangler.toml (bindings, Durable Objects, D1, assets) so one config serves wrangler
 // dev, this and production; applies the D1 migrations and, with --seed-tenants, creates
 // tenants t0000..; binds 127.0.0.1 (port 0 picks a free one); prints one JSON line
 // {"url": ..., "pid": ...} when ready; stops on SIGTERM, SIGINT or when stdin closes.
+// --no-assets leaves the static assets out (benchmarks: they add a routing hop locally).
+// --config serves another Worker instead (its build/index.js beside its wrangler.toml): the
+// benchmark's bare reference hub (bench/bare-hub), which has no D1 database.
 import { readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +23,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Command-line options. */
 function parseArgs(argv) {
-  const opts = { port: 0, persist: undefined, vars: {}, seedTenants: 0 };
+  const opts = { port: 0, persist: undefined, vars: {}, seedTenants: 0, config: join(root, 'wrangler.toml') };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -30,6 +34,8 @@ function parseArgs(argv) {
     if (arg === '--port') opts.port = Number(value());
     else if (arg === '--persist') opts.persist = resolve(value());
     else if (arg === '--seed-tenants') opts.seedTenants = Number(value());
+    else if (arg === '--config') opts.config = resolve(value());
+    else if (arg === '--no-assets') opts.noAssets = true;
     else if (arg === '--var') {
       const [k, ...rest] = value().split('=');
       opts.vars[k] = rest.join('=');
@@ -72,12 +78,13 @@ async function seedTenants(db, count) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   mkdirSync(opts.persist, { recursive: true });
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, 'wrangler.toml'));
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(opts.config);
+  if (opts.noAssets) delete workerOptions.assets;
   const mf = new Miniflare({
     ...workerOptions,
     name: 'cascade',
     modules: true,
-    scriptPath: join(root, 'build/index.js'),
+    scriptPath: join(dirname(opts.config), 'build/index.js'),
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }, ...(workerOptions.modulesRules ?? [])],
     bindings: { ...(workerOptions.bindings ?? {}), ...opts.vars },
     host: '127.0.0.1',
@@ -88,9 +95,11 @@ async function main() {
     cachePersist: join(opts.persist, 'cache'),
   });
   const url = await mf.ready;
-  const db = await mf.getD1Database('DB');
-  await migrate(db);
-  if (opts.seedTenants > 0) await seedTenants(db, opts.seedTenants);
+  if (Object.keys(workerOptions.d1Databases ?? {}).includes('DB')) {
+    const db = await mf.getD1Database('DB');
+    await migrate(db);
+    if (opts.seedTenants > 0) await seedTenants(db, opts.seedTenants);
+  }
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

@@ -19,7 +19,7 @@ pub struct Probe {
 
 impl Probe {
     /// The round a client's held config is at (0 before any).
-    fn round(&self, state: &SyncState) -> u64 {
+    pub(crate) fn round(&self, state: &SyncState) -> u64 {
         state
             .config(&self.namespace)
             .and_then(|c| c.get("round"))
@@ -28,15 +28,70 @@ impl Probe {
     }
 }
 
+/// What a client reports: its index, the round it reached, and when.
+pub(crate) type Report = (usize, u64, Instant);
+
 /// Connected clients and the channel their reports arrive on.
 pub struct Fleet {
-    reports: mpsc::UnboundedReceiver<(usize, u64, Instant)>,
+    reports: mpsc::UnboundedReceiver<Report>,
     tasks: Vec<JoinHandle<()>>,
     /// How many clients are connected.
     pub size: usize,
 }
 
+/// One client's progress: tells the fleet each time the client's held config reaches a new
+/// round.
+pub(crate) struct Reporter {
+    index: usize,
+    seen: u64,
+    probe: Probe,
+    reports: mpsc::UnboundedSender<Report>,
+}
+
+impl Reporter {
+    /// A reporter for client `index`, starting from what `state` holds.
+    pub(crate) fn new(
+        index: usize,
+        state: &SyncState,
+        probe: Probe,
+        reports: mpsc::UnboundedSender<Report>,
+    ) -> Self {
+        Self {
+            index,
+            seen: probe.round(state),
+            probe,
+            reports,
+        }
+    }
+
+    /// Reports a new round if `state` reached one; false once nobody listens any more.
+    pub(crate) fn observe(&mut self, state: &SyncState) -> bool {
+        let round = self.probe.round(state);
+        if round > self.seen {
+            self.seen = round;
+            return self
+                .reports
+                .send((self.index, round, Instant::now()))
+                .is_ok();
+        }
+        true
+    }
+}
+
 impl Fleet {
+    /// A fleet of clients already following, each reporting on `reports`.
+    pub(crate) fn from_tasks(
+        reports: mpsc::UnboundedReceiver<Report>,
+        tasks: Vec<JoinHandle<()>>,
+    ) -> Self {
+        let size = tasks.len();
+        Self {
+            reports,
+            tasks,
+            size,
+        }
+    }
+
     /// Opens one client per entry of `options` (at most `parallel` handshakes at once), each
     /// synced (snapshot applied) before this returns.
     pub async fn open(
@@ -71,20 +126,12 @@ impl Fleet {
             .await;
             for result in opened {
                 let (i, connection, state) = result?;
-                tasks.push(tokio::spawn(follow(
-                    i,
-                    connection,
-                    state,
-                    probe.clone(),
-                    tx.clone(),
-                )));
+                let reporter = Reporter::new(i, &state, probe.clone(), tx.clone());
+                tasks.push(tokio::spawn(follow(connection, state, reporter)));
             }
         }
-        Ok(Self {
-            reports,
-            tasks,
-            size,
-        })
+        debug_assert_eq!(tasks.len(), size);
+        Ok(Self::from_tasks(reports, tasks))
     }
 
     /// Waits until every client reported `round`; each client's arrival time, or an error
@@ -126,22 +173,11 @@ impl Drop for Fleet {
 }
 
 /// One client's loop: apply every frame, report each new round reached.
-async fn follow(
-    index: usize,
-    mut connection: Connection,
-    mut state: SyncState,
-    probe: Probe,
-    reports: mpsc::UnboundedSender<(usize, u64, Instant)>,
-) {
-    let mut seen = probe.round(&state);
+async fn follow(mut connection: Connection, mut state: SyncState, mut reporter: Reporter) {
     while let Ok(Some(text)) = connection.next_text().await {
         state.handle_text(&text);
-        let round = probe.round(&state);
-        if round > seen {
-            seen = round;
-            if reports.send((index, round, Instant::now())).is_err() {
-                return;
-            }
+        if !reporter.observe(&state) {
+            return;
         }
     }
 }

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 /// The greeting every client gets.
-const GREETING: [&str; 3] = [
+pub(crate) const GREETING: [&str; 3] = [
     r#"{"type":"hello","tenant":"floor","seq":0,"resume":"snapshot"}"#,
     r#"{"type":"snapshot","tenant":"floor","seq":0,"configs":{}}"#,
     r#"{"type":"synced","seq":0}"#,

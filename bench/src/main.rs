@@ -3,10 +3,14 @@
 //!
 //! ```text
 //! cascade-bench fanout   [--clients 1000,5000,10000] [--rounds 20]
+//!                        [--servers floor,bare-hub,socketio,cascade]
 //! cascade-bench platform [--tenants 100,1000] [--rounds 5]
 //! cascade-bench writes   [--writes 500]
 //! cascade-bench all      (everything above, with the defaults)
 //! ```
+//!
+//! `CASCADE_BENCH_VARS="NAME=VALUE ..."` passes extra variables to the Worker under test (for
+//! experiments such as `DELIVERY_SOCKETS_PER_TURN=500`).
 //!
 //! Results are printed as Markdown tables (for `docs/BENCHMARKS.md`). `scripts/bench` runs
 //! `all`.
@@ -14,10 +18,11 @@
 mod fleet;
 mod floor;
 mod runtime;
+mod socketio;
 mod stats;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cascade_client::Options;
@@ -88,6 +93,7 @@ async fn run(args: &[String]) -> Result<()> {
             fanout(
                 &list(args, "--clients", &[1000, 5000, 10000])?,
                 one(args, "--rounds", 20)?,
+                &servers(args)?,
             )
             .await
         }
@@ -101,12 +107,31 @@ async fn run(args: &[String]) -> Result<()> {
         "writes" => writes(one(args, "--writes", 500)?).await,
         "all" => {
             writes(500).await?;
-            fanout(&[1000, 5000, 10000], 20).await?;
+            fanout(&[1000, 5000, 10000], 20, &servers(args)?).await?;
             platform(&[100, 1000], 5).await
         }
         other => Err(format!(
             "unknown command {other:?} (fanout, platform, writes, all)"
         )),
+    }
+}
+
+/// The servers `--servers a,b` names (default: all of [`SERVERS`]).
+fn servers(args: &[String]) -> Result<Vec<String>> {
+    let Some(i) = args.iter().position(|a| a == "--servers") else {
+        return Ok(SERVERS.iter().map(|s| (*s).to_owned()).collect());
+    };
+    let names: Vec<String> = args
+        .get(i + 1)
+        .ok_or("--servers needs a value")?
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .collect();
+    match names.iter().find(|n| !SERVERS.contains(&n.as_str())) {
+        Some(bad) => Err(format!(
+            "--servers: unknown server {bad:?} (one of {SERVERS:?})"
+        )),
+        None => Ok(names),
     }
 }
 
@@ -118,37 +143,57 @@ fn client_options(url: &str, token: String, tenant: &str, namespace: &str) -> Op
         .with_namespaces([namespace])
 }
 
-/// Fan-out inside one tenant, Cascade against the floor, for each client count.
-async fn fanout(counts: &[usize], rounds: usize) -> Result<()> {
+/// The servers the fan-out benchmark can compare, in the order they run.
+const SERVERS: [&str; 4] = ["floor", "bare-hub", "socketio", "cascade"];
+
+/// One server's fan-out figures over all rounds.
+struct FanoutResult {
+    /// Time from the change leaving the writer to the last client applying it, per round.
+    all: Summary,
+    /// Every client's latency, all rounds together.
+    per: Summary,
+    /// The writer's acknowledgement, where the server sends one apart from the fan-out.
+    ack: Option<Summary>,
+    /// Resident memory of the server's processes with every client connected, in bytes.
+    rss: u64,
+}
+
+/// Fan-out inside one tenant for each client count: the tokio floor, the two reference
+/// servers (a bare per-socket-conversion hub on the same runtime, the seed's Socket.IO
+/// design on Node) and Cascade's full path, in the same run; ratios to the floor.
+async fn fanout(counts: &[usize], rounds: usize, servers: &[String]) -> Result<()> {
     println!("\n### Fan-out in one tenant ({rounds} rounds each; time from the write to the last client applying it)\n");
-    println!("| clients | server | time-to-all p50 (ms) | p99 (ms) | max (ms) | per-client p50 (ms) | per-client p99 (ms) | write ack p50 (ms) | workerd RSS (MiB) |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| clients | server | time-to-all p50 (ms) | p99 (ms) | max (ms) | per-client p50 (ms) | per-client p99 (ms) | write ack p50 (ms) | server RSS (MiB) | p50 × floor |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for &n in counts {
-        let floor = floor_fanout(n, rounds).await?;
-        println!(
-            "| {n} | tokio floor | {} | {} | {} | {} | {} | – | – |",
-            ms(floor.0.p50),
-            ms(floor.0.p99),
-            ms(floor.0.max),
-            ms(floor.1.p50),
-            ms(floor.1.p99)
-        );
-        let (all, per, ack, rss) = cascade_fanout(n, rounds).await?;
-        println!(
-            "| {n} | Cascade | {} | {} | {} | {} | {} | {} | {:.0} |",
-            ms(all.p50),
-            ms(all.p99),
-            ms(all.max),
-            ms(per.p50),
-            ms(per.p99),
-            ms(ack.p50),
-            rss as f64 / 1_048_576.0
-        );
-        println!(
-            "| {n} | ratio | {:.2}× | {:.2}× | | | | | |",
-            all.p50.as_secs_f64() / floor.0.p50.as_secs_f64().max(1e-9),
-            all.p99.as_secs_f64() / floor.0.p99.as_secs_f64().max(1e-9)
-        );
+        let mut floor_p50 = None;
+        for server in SERVERS.iter().filter(|s| servers.iter().any(|x| x == *s)) {
+            let (label, result) = match *server {
+                "floor" => ("tokio floor", floor_fanout(n, rounds).await?),
+                "bare-hub" => ("bare hub (workerd)", bare_hub_fanout(n, rounds).await?),
+                "socketio" => ("Socket.IO (Node)", socketio_fanout(n, rounds).await?),
+                _ => ("Cascade", cascade_fanout(n, rounds).await?),
+            };
+            if *server == "floor" {
+                floor_p50 = Some(result.all.p50);
+            }
+            let ratio = floor_p50.map_or("–".to_owned(), |f| {
+                format!(
+                    "{:.2}×",
+                    result.all.p50.as_secs_f64() / f.as_secs_f64().max(1e-9)
+                )
+            });
+            println!(
+                "| {n} | {label} | {} | {} | {} | {} | {} | {} | {:.0} | {ratio} |",
+                ms(result.all.p50),
+                ms(result.all.p99),
+                ms(result.all.max),
+                ms(result.per.p50),
+                ms(result.per.p99),
+                result.ack.map_or("–".to_owned(), |a| ms(a.p50)),
+                result.rss as f64 / 1_048_576.0
+            );
+        }
     }
     Ok(())
 }
@@ -162,7 +207,42 @@ fn round_times(started: Instant, arrivals: &[Instant]) -> (Duration, Vec<Duratio
     (per.iter().copied().max().unwrap_or_default(), per)
 }
 
-async fn cascade_fanout(n: usize, rounds: usize) -> Result<(Summary, Summary, Summary, u64)> {
+/// The change the reference servers broadcast in round `round`: the frame Cascade sends for
+/// the same write, so every fleet parses and applies the same thing.
+fn reference_frame(round: u64) -> serde_json::Value {
+    json!({
+        "type": "config-updated", "seq": round, "tenant": "floor", "scope": "tenant",
+        "namespace": "bench", "version": round,
+        "patch": [{"op": "add", "path": "/round", "value": round}], "triggeredBy": "bench"
+    })
+}
+
+/// Runs `rounds` rounds: `send` starts round `round` and answers when the server has taken
+/// it (its acknowledgement); the round ends when every client applied it.
+async fn run_rounds<F>(fleet: &mut Fleet, rounds: usize, mut send: F) -> Result<FanoutResult>
+where
+    F: AsyncFnMut(u64) -> Result<()>,
+{
+    let (mut alls, mut pers, mut acks) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=rounds as u64 {
+        let started = Instant::now();
+        send(round).await?;
+        acks.push(started.elapsed());
+        let arrivals = fleet.await_round(round, ROUND_TIMEOUT).await?;
+        let (all, per) = round_times(started, &arrivals);
+        alls.push(all);
+        pers.extend(per);
+        tokio::time::sleep(PAUSE).await;
+    }
+    Ok(FanoutResult {
+        all: Summary::of(&alls),
+        per: Summary::of(&pers),
+        ack: Some(Summary::of(&acks)),
+        rss: 0,
+    })
+}
+
+async fn cascade_fanout(n: usize, rounds: usize) -> Result<FanoutResult> {
     let rt = Runtime::start(1)?;
     let probe = Probe {
         namespace: "bench".into(),
@@ -180,81 +260,133 @@ async fn cascade_fanout(n: usize, rounds: usize) -> Result<(Summary, Summary, Su
         .collect();
     let mut fleet = Fleet::open(options, &probe, PARALLEL_CONNECTS).await?;
     let rss = rt.workerd_rss();
-    let (mut alls, mut pers, mut acks) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 1..=rounds as u64 {
-        let started = Instant::now();
+    let mut result = run_rounds(&mut fleet, rounds, async |round| {
         let (status, body) = rt.put("/v1/tenants/t0000/config/bench", &json!({"round": round}))?;
-        acks.push(started.elapsed());
         if status != 200 {
             return Err(format!("write answered {status}: {body}"));
         }
-        let arrivals = fleet.await_round(round, ROUND_TIMEOUT).await?;
-        let (all, per) = round_times(started, &arrivals);
-        alls.push(all);
-        pers.extend(per);
-        tokio::time::sleep(PAUSE).await;
-    }
-    Ok((
-        Summary::of(&alls),
-        Summary::of(&pers),
-        Summary::of(&acks),
-        rss,
-    ))
+        Ok(())
+    })
+    .await?;
+    result.rss = rss;
+    Ok(result)
 }
 
-async fn floor_fanout(n: usize, rounds: usize) -> Result<(Summary, Summary)> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut server = Command::new(exe)
-        .arg("floor-server")
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let result = async {
-        let stdout = server.stdout.take().ok_or("floor has no stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
-        let port = serde_json::from_str::<serde_json::Value>(&line).map_err(|e| e.to_string())?
-            ["port"]
-            .as_u64()
-            .ok_or("floor printed no port")?;
-        let url = format!("http://127.0.0.1:{port}");
-        let probe = Probe {
-            namespace: "bench".into(),
-        };
-        let options = (0..n)
-            .map(|_| client_options(&url, String::new(), "floor", "bench"))
-            .collect();
-        let mut fleet = Fleet::open(options, &probe, PARALLEL_CONNECTS).await?;
-        let (mut control, _) =
-            tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/go"))
-                .await
-                .map_err(|e| e.to_string())?;
-        let (mut alls, mut pers) = (Vec::new(), Vec::new());
-        for round in 1..=rounds as u64 {
-            let frame = json!({
-                "type": "config-updated", "seq": round, "tenant": "floor", "scope": "tenant",
-                "namespace": "bench", "version": round,
-                "patch": [{"op": "add", "path": "/round", "value": round}], "triggeredBy": "bench"
-            });
-            let started = Instant::now();
-            control
-                .send(Message::text(frame.to_string()))
-                .await
-                .map_err(|e| e.to_string())?;
-            let arrivals = fleet.await_round(round, ROUND_TIMEOUT).await?;
-            let (all, per) = round_times(started, &arrivals);
-            alls.push(all);
-            pers.extend(per);
-            tokio::time::sleep(PAUSE).await;
+/// The bare reference hub on the same runtime: clients as Cascade's, the frame sent with a
+/// per-socket string conversion, answered after the loop.
+async fn bare_hub_fanout(n: usize, rounds: usize) -> Result<FanoutResult> {
+    let rt = Runtime::start_bare_hub()?;
+    let probe = Probe {
+        namespace: "bench".into(),
+    };
+    let options = (0..n)
+        .map(|_| client_options(&rt.url, String::new(), "bare", "bench"))
+        .collect();
+    let mut fleet = Fleet::open(options, &probe, PARALLEL_CONNECTS).await?;
+    let rss = rt.workerd_rss();
+    let mut result = run_rounds(&mut fleet, rounds, async |round| {
+        let (status, body) = rt.post_text("/broadcast", &reference_frame(round).to_string())?;
+        if status != 200 {
+            return Err(format!("bare hub answered {status}: {body}"));
         }
-        Ok::<_, String>((Summary::of(&alls), Summary::of(&pers)))
+        Ok(())
+    })
+    .await?;
+    result.ack = None;
+    result.rss = rss;
+    Ok(result)
+}
+
+/// A reference server started as its own process, which prints `{"port": N}` when ready.
+struct Reference {
+    child: Child,
+    port: u16,
+}
+
+impl Reference {
+    fn start(command: &mut Command) -> Result<Self> {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or("reference server has no stdout")?;
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        reader.read_line(&mut line).map_err(|e| e.to_string())?;
+        let port = serde_json::from_str::<serde_json::Value>(&line)
+            .ok()
+            .and_then(|v| v["port"].as_u64())
+            .and_then(|p| u16::try_from(p).ok());
+        let mut server = Self { child, port: 0 };
+        server.port = port.ok_or(format!("reference server printed no port: {line:?}"))?;
+        Ok(server)
     }
-    .await;
-    let _ = server.kill();
-    let _ = server.wait();
-    result
+}
+
+impl Drop for Reference {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn floor_fanout(n: usize, rounds: usize) -> Result<FanoutResult> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let server = Reference::start(Command::new(exe).arg("floor-server"))?;
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let probe = Probe {
+        namespace: "bench".into(),
+    };
+    let options = (0..n)
+        .map(|_| client_options(&url, String::new(), "floor", "bench"))
+        .collect();
+    let mut fleet = Fleet::open(options, &probe, PARALLEL_CONNECTS).await?;
+    let rss = runtime::rss(server.child.id());
+    let (mut control, _) =
+        tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{}/go", server.port))
+            .await
+            .map_err(|e| e.to_string())?;
+    let mut result = run_rounds(&mut fleet, rounds, async |round| {
+        control
+            .send(Message::text(reference_frame(round).to_string()))
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await?;
+    result.ack = None;
+    result.rss = rss;
+    Ok(result)
+}
+
+/// The seed's design on Node + Socket.IO (`bench/socketio/server.mjs`).
+async fn socketio_fanout(n: usize, rounds: usize) -> Result<FanoutResult> {
+    let server = Reference::start(
+        Command::new("node")
+            .current_dir(runtime::root())
+            .arg("bench/socketio/server.mjs"),
+    )?;
+    let probe = Probe {
+        namespace: "bench".into(),
+    };
+    let mut fleet = socketio::open(server.port, n, "t0000", &probe, PARALLEL_CONNECTS).await?;
+    let rss = runtime::rss(server.child.id());
+    let control = Writer::new(&format!("http://127.0.0.1:{}", server.port));
+    let mut result = run_rounds(&mut fleet, rounds, async |round| {
+        let message = json!({"room": "tenant:t0000", "event": "config-updated", "payload": reference_frame(round)});
+        let (status, body) = control.post_text("/broadcast", &message.to_string())?;
+        if status != 200 {
+            return Err(format!("socket.io server answered {status}: {body}"));
+        }
+        Ok(())
+    })
+    .await?;
+    result.ack = None;
+    result.rss = rss;
+    Ok(result)
 }
 
 /// One platform change reaching every tenant and its client.

@@ -35,6 +35,17 @@ pub fn root() -> PathBuf {
 impl Runtime {
     /// Starts workerd with `tenants` tenants (`t0000`..) and no write rate limit.
     pub fn start(tenants: usize) -> Result<Self, String> {
+        Self::serve("wrangler.toml", tenants)
+    }
+
+    /// Starts workerd serving the bare reference hub (`bench/bare-hub`, built beforehand by
+    /// `scripts/bench`).
+    pub fn start_bare_hub() -> Result<Self, String> {
+        Self::serve("bench/bare-hub/wrangler.toml", 0)
+    }
+
+    /// Starts workerd serving the Worker configured by `config` (relative to the root).
+    fn serve(config: &str, tenants: usize) -> Result<Self, String> {
         let state = tempfile::Builder::new()
             .prefix("cascade-bench-")
             .tempdir()
@@ -44,6 +55,16 @@ impl Runtime {
             .arg("scripts/serve.mjs")
             .arg("--persist")
             .arg(state.path())
+            .args(["--config", config])
+            // The dashboard's static assets are left out: locally they put Miniflare's asset
+            // router in front of the Worker, and every WebSocket message then crosses one more
+            // hop (measured: +40 ms to 5,000 clients and +300 MiB; docs/BENCHMARKS.md).
+            // CASCADE_BENCH_ASSETS=1 keeps them.
+            .args(
+                std::env::var("CASCADE_BENCH_ASSETS")
+                    .is_err()
+                    .then_some("--no-assets"),
+            )
             .args(["--seed-tenants", &tenants.to_string()])
             .args(["--var", &format!("JWT_SECRET={SECRET}")])
             .args([
@@ -52,6 +73,13 @@ impl Runtime {
                 "--var",
                 "WRITE_BURST=1000000",
             ])
+            // Extra Worker variables for experiments, e.g. DELIVERY_SOCKETS_PER_TURN=500.
+            .args(
+                std::env::var("CASCADE_BENCH_VARS")
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .flat_map(|v| ["--var".to_owned(), v.to_owned()]),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -102,6 +130,11 @@ impl Runtime {
         self.writer.put(path, body)
     }
 
+    /// `POST {path}` with a text body over the same kept-alive connection.
+    pub fn post_text(&self, path: &str, body: &str) -> Result<(u16, String), String> {
+        self.writer.post_text(path, body)
+    }
+
     /// Resident memory of the workerd processes serving, in bytes.
     pub fn workerd_rss(&self) -> u64 {
         descendants(self.child.id())
@@ -110,20 +143,23 @@ impl Runtime {
                 std::fs::read_to_string(format!("/proc/{pid}/comm"))
                     .is_ok_and(|c| c.trim() == "workerd")
             })
-            .map(|pid| {
-                std::fs::read_to_string(format!("/proc/{pid}/status"))
-                    .ok()
-                    .and_then(|s| {
-                        s.lines()
-                            .find(|l| l.starts_with("VmRSS:"))
-                            .and_then(|l| l.split_whitespace().nth(1))
-                            .and_then(|kb| kb.parse::<u64>().ok())
-                    })
-                    .unwrap_or(0)
-                    * 1024
-            })
+            .map(rss)
             .sum()
     }
+}
+
+/// Resident memory of process `pid`, in bytes (0 when it is gone).
+pub fn rss(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+        * 1024
 }
 
 impl Drop for Runtime {
@@ -206,6 +242,22 @@ impl Writer {
         let status = resp.status().as_u16();
         let value = resp.body_mut().read_json().unwrap_or(Value::Null);
         Ok((status, value))
+    }
+
+    /// `POST {path}` with a text body, without a token; the status and text answer.
+    pub fn post_text(&self, path: &str, body: &str) -> Result<(u16, String), String> {
+        let mut resp = self
+            .agent
+            .post(&format!("{}{path}", self.url))
+            .header("content-type", "text/plain")
+            .send(body)
+            .map_err(|e| format!("POST {path}: {e}"))?;
+        let status = resp.status().as_u16();
+        let text = resp
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| format!("POST {path}: {e}"))?;
+        Ok((status, text))
     }
 
     /// `GET {path}`; the status.
