@@ -44,6 +44,12 @@ pub struct HistoryEntry {
     pub error: Option<String>,
     /// Unix milliseconds.
     pub created_at: u64,
+    /// Propagation latency, for a platform change the fan-out delivered to this tenant: the
+    /// tenant hub's commit time minus the platform hub's, in milliseconds (never negative).
+    /// `null` for every other entry: tenant and user writes and admin operations (they start
+    /// at this tenant's hub, so nothing propagated), platform updates applied by a catch-up
+    /// (sync, healing, a new tenant), and entries recorded before the field existed.
+    pub propagation_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -59,6 +65,7 @@ struct Row {
     duration_ms: f64,
     error: Option<String>,
     created_at: f64,
+    propagation_ms: Option<f64>,
 }
 
 /// The query of a history page.
@@ -154,7 +161,8 @@ pub async fn list(env: &Env, req: &Request, tenant: &str) -> Result<Response, Ap
     tenants::require(env, tenant).await?;
 
     let mut sql = String::from(
-        "SELECT seq, event_type, action, scope, target_id, outcome, outcomes, triggered_by, duration_ms, error, created_at
+        "SELECT seq, event_type, action, scope, target_id, outcome, outcomes, triggered_by, duration_ms, error, created_at,
+                propagation_ms
          FROM sync_events WHERE tenant_id = ?1 AND seq < ?2 AND created_at >= ?3 AND created_at < ?4",
     );
     let mut binds = vec![
@@ -197,6 +205,7 @@ pub async fn list(env: &Env, req: &Request, tenant: &str) -> Result<Response, Ap
                 duration_ms: r.duration_ms,
                 error: r.error,
                 created_at: r.created_at as u64,
+                propagation_ms: r.propagation_ms.map(|ms| ms.max(0.0) as u64),
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;

@@ -4,6 +4,7 @@ import { useMemo, useState } from 'react';
 import { STATUS_QUERY_KEY } from '../src/react/queryKeys.js';
 import type { Tenant } from '../src/types.js';
 import { ApiContext, apiFor, useApi } from './api.js';
+import { AllTenantsActivity } from './components/Activity.js';
 import { Connections } from './components/Connections.js';
 import { Overview } from './components/Overview.js';
 import { SignIn } from './components/SignIn.js';
@@ -65,6 +66,7 @@ function PlatformDashboard() {
         <TenantTable tenants={tenants.data ?? []} status={status.data} selected={selected} onSelect={setSelected} />
       )}
       <Connections status={status.data} />
+      <AllTenantsActivity />
       {selected ? <TenantView key={selected} tenant={selected} /> : <p className="muted">Select a tenant to follow its events live, resolve its pending changes and conflicts, and edit its configuration.</p>}
     </>
   );

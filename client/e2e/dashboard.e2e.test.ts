@@ -191,13 +191,19 @@ describe('operator views in Chromium', () => {
     expect(await page.getByTestId('module-dashrbac').locator('td').nth(5).textContent()).toBe('1');
     expect(await page.getByTestId('module-dashmods').locator('td').nth(4).textContent()).toBe('1');
 
-    // Charts: one latency point per history row, and bars that count every event.
+    // Charts: one propagation point per platform change the fan-out delivered (the three
+    // platform writes of the set-up), valued by its propagationMs, and bars that count every event.
     const history = (await adminHttp().history(tenant, { limit: 500 })).entries;
     expect(history.length).toBeGreaterThanOrEqual(4);
+    const propagated = history.filter((e) => typeof e.propagationMs === 'number');
+    expect(propagated.length).toBeGreaterThanOrEqual(3);
+    expect(history.filter((e) => e.scope !== 'platform').every((e) => e.propagationMs === null)).toBe(true);
     await page.waitForFunction(
-      (n) => document.querySelectorAll('[data-testid="latency-chart"] circle').length === n,
-      history.length,
+      (n) => document.querySelectorAll('[data-testid="propagation-chart"] circle').length === n,
+      propagated.length,
     );
+    const values = await page.getByTestId('propagation-chart').locator('circle').evaluateAll((cs) => cs.map((c) => Number(c.getAttribute('data-value'))));
+    expect(values.sort((a, b) => a - b)).toEqual(propagated.map((e) => e.propagationMs).sort((a, b) => (a ?? 0) - (b ?? 0)));
     const totals = await page.getByTestId('rate-chart').locator('g.bar-group').evaluateAll((gs) =>
       gs.reduce((sum, g) => sum + Number(g.getAttribute('data-total')), 0),
     );
@@ -219,6 +225,33 @@ describe('operator views in Chromium', () => {
     while ((await dismiss.count()) > 0) await dismiss.first().click();
     const overview = await shot('5-operator-views');
     if (process.env.UPDATE_DOCS_SCREENSHOT === '1') copyFileSync(overview, join(REPO_ROOT, 'docs/dashboard.png'));
+
+    // The all-tenants view, read afresh: at most 20 tenants, every propagated change of each
+    // in one chart, every event of each in the rate chart.
+    await page.reload();
+    const all = page.getByTestId('all-activity');
+    await all.waitFor();
+    await page.waitForFunction(() => (document.querySelector('[data-testid="all-activity"]')?.getAttribute('data-tenants') ?? '') !== '');
+    const chosen = ((await all.getAttribute('data-tenants')) ?? '').split(',');
+    const registered = new Set((await adminHttp().listTenants()).map((t) => t.id));
+    expect(chosen.length).toBeLessThanOrEqual(20);
+    expect(chosen.every((id) => registered.has(id))).toBe(true);
+    const pages = await Promise.all(chosen.map((id) => adminHttp().history(id, { limit: 500 })));
+    const allEvents = pages.reduce((n, p) => n + p.entries.length, 0);
+    const allPropagated = pages.reduce((n, p) => n + p.entries.filter((e) => typeof e.propagationMs === 'number').length, 0);
+    expect(allPropagated).toBeGreaterThan(0);
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="all-propagation-chart"] circle').length === n,
+      allPropagated,
+    );
+    await page.waitForFunction(
+      (n) =>
+        [...document.querySelectorAll('[data-testid="all-rate-chart"] g.bar-group')].reduce((sum, g) => sum + Number(g.getAttribute('data-total')), 0) === n,
+      allEvents,
+    );
+    // Back to the tenant, for the tests that follow.
+    await row().click();
+    await page.getByTestId('connection').getByText(`Live · ${tenant}`).waitFor();
   });
 
   it('resolves a merge conflict by taking the platform value', async () => {

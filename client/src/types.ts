@@ -197,7 +197,16 @@ export interface HistoryEntry {
   /** One-word summary: `applied`, `refused`, `conflict`, `pending`, ... */
   outcome: string;
   triggeredBy: string;
+  /** Time the hub spent applying the change (its own work), in ms. */
   durationMs: number;
+  /**
+   * Propagation latency of a platform change the fan-out delivered to this tenant: the
+   * tenant hub's commit time minus the platform hub's, in ms (never negative). `null` for
+   * entries that start at the tenant (tenant and user writes, pending, conflict and rollback
+   * operations) and for platform updates applied by a catch-up; absent from servers older
+   * than the field.
+   */
+  propagationMs?: number | null;
   error: string | null;
   createdAt: number;
 }

@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS fanout_jobs (
   platform_seq INTEGER PRIMARY KEY,
   targets TEXT,
   cursor INTEGER NOT NULL DEFAULT 0,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL  -- the platform commit's time (Unix ms), sent with each delivery
 );
 ";
 
@@ -56,13 +56,16 @@ struct JobRow {
     platform_seq: f64,
     targets: Option<String>,
     cursor: f64,
+    created_at: f64,
 }
 
-/// Queues the fan-out of `platform_seq` (synchronous: part of the commit's atomic run).
-pub fn enqueue(store: &Store, platform_seq: u64, now_ms: u64) -> Result<()> {
+/// Queues the fan-out of `platform_seq`, committed at `committed_at_ms` (Unix ms; every
+/// delivery carries it so tenants can record the propagation latency). Synchronous: part of
+/// the commit's atomic run.
+pub fn enqueue(store: &Store, platform_seq: u64, committed_at_ms: u64) -> Result<()> {
     store.sql().exec(
         "INSERT OR IGNORE INTO fanout_jobs (platform_seq, cursor, created_at) VALUES (?, 0, ?)",
-        vec![sql_int(platform_seq)?, sql_int(now_ms)?],
+        vec![sql_int(platform_seq)?, sql_int(committed_at_ms)?],
     )?;
     Ok(())
 }
@@ -88,12 +91,13 @@ pub async fn run(store: &Store, env: &Env) -> Result<RunReport> {
     while batches < BATCHES_PER_RUN {
         let jobs: Vec<JobRow> = store
             .sql()
-            .exec("SELECT platform_seq, targets, cursor FROM fanout_jobs ORDER BY platform_seq LIMIT 1", None)?
+            .exec("SELECT platform_seq, targets, cursor, created_at FROM fanout_jobs ORDER BY platform_seq LIMIT 1", None)?
             .to_array()?;
         let Some(job) = jobs.into_iter().next() else {
             break;
         };
         let platform_seq = as_u64(job.platform_seq);
+        let committed_at = as_u64(job.created_at);
         let targets: Targets = match job.targets {
             Some(json) => serde_json::from_str(&json)?,
             None => {
@@ -129,7 +133,7 @@ pub async fn run(store: &Store, env: &Env) -> Result<RunReport> {
         let results = join_all(
             batch
                 .iter()
-                .map(|t| deliver_with_retries(env, t, &targets.rules, &update)),
+                .map(|t| deliver_with_retries(env, t, &targets.rules, &update, committed_at)),
         )
         .await;
         for (tenant, result) in batch.iter().zip(results) {
@@ -179,10 +183,11 @@ async fn deliver_with_retries(
     tenant: &TenantContext,
     rules: &[SyncRule],
     update: &PlatformUpdate,
+    committed_at: u64,
 ) -> Result<Delivered> {
     let mut last = None;
     for _ in 0..ATTEMPTS {
-        match deliver(env, tenant, rules, update).await {
+        match deliver(env, tenant, rules, update, committed_at).await {
             Ok(done) => return Ok(done),
             Err(e) => last = Some(e),
         }
@@ -195,6 +200,7 @@ async fn deliver(
     tenant: &TenantContext,
     rules: &[SyncRule],
     update: &PlatformUpdate,
+    committed_at: u64,
 ) -> Result<Delivered> {
     let stub = env.durable_object("TENANT_HUB")?.get_by_name(&tenant.id)?;
     let headers = Headers::new();
@@ -202,6 +208,7 @@ async fn deliver(
     headers.set("content-type", "application/json")?;
     let body = Delivery {
         update: update.clone(),
+        platform_committed_at: Some(committed_at),
         context: HubContext {
             tenant: tenant.clone(),
             rules: rules.to_vec(),

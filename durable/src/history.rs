@@ -92,5 +92,38 @@ pub fn operation_row(
         duration_ms,
         error: None,
         created_at: js_now() as u64,
+        propagation_ms: None,
     })
+}
+
+/// Propagation latency of a platform change: from the platform hub's commit at
+/// `platform_committed_at` to the tenant hub's commit at `tenant_committed_at` (both Unix
+/// milliseconds, from two objects' clocks), clamped at 0 so clock skew between the machines
+/// never yields a negative latency.
+#[must_use]
+pub fn propagation_ms(platform_committed_at: u64, tenant_committed_at: u64) -> u64 {
+    tenant_committed_at.saturating_sub(platform_committed_at)
+}
+
+impl HistoryRow {
+    /// This row with its propagation latency set from the platform commit time, when known
+    /// (see [`propagation_ms`]); the row's own `created_at` is the tenant's commit time.
+    #[must_use]
+    pub fn propagated_from(mut self, platform_committed_at: Option<u64>) -> Self {
+        self.propagation_ms = platform_committed_at.map(|at| propagation_ms(at, self.created_at));
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn propagation_is_the_gap_between_the_commits_and_never_negative() {
+        assert_eq!(propagation_ms(1_000, 1_250), 250);
+        assert_eq!(propagation_ms(1_000, 1_000), 0);
+        // The tenant's clock behind the platform's: clamped, not negative.
+        assert_eq!(propagation_ms(1_300, 1_250), 0);
+    }
 }

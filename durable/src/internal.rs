@@ -180,6 +180,10 @@ impl WriteAck {
 pub struct Delivery {
     /// The update.
     pub update: PlatformUpdate,
+    /// When the platform hub committed the update (Unix ms): the tenant records its
+    /// propagation latency from it. Absent from deliveries sent before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_committed_at: Option<u64>,
     /// Tenant and rules.
     pub context: HubContext,
 }

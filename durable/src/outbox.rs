@@ -45,6 +45,12 @@ pub struct HistoryRow {
     pub error: Option<String>,
     /// Unix time in milliseconds.
     pub created_at: u64,
+    /// Propagation latency of a platform change applied by a tenant hub: the tenant's commit
+    /// time minus the platform hub's commit time, in milliseconds (never negative). Absent for
+    /// every other row: changes that start at the tenant hub, platform updates applied by a
+    /// catch-up, the platform hub's own rows, and rows written before this field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propagation_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -91,8 +97,8 @@ fn insert_statement(db: &D1Database, row: &HistoryRow) -> Result<worker::D1Prepa
     db.prepare(
         "INSERT OR IGNORE INTO sync_events
            (hub, tenant_id, seq, event_type, action, scope, target_id, outcome, triggered_by,
-            duration_ms, error, created_at, outcomes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            duration_ms, error, created_at, outcomes, propagation_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )
     .bind(&[
         JsValue::from_str(&row.hub),
@@ -112,5 +118,7 @@ fn insert_statement(db: &D1Database, row: &HistoryRow) -> Result<worker::D1Prepa
         } else {
             &row.outcomes
         }),
+        row.propagation_ms
+            .map_or(JsValue::NULL, |ms| JsValue::from_f64(ms as f64)),
     ])
 }

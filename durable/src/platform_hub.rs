@@ -248,17 +248,13 @@ impl PlatformHub {
         // Synchronous from here to the answer: state, update log, fan-out job, history and
         // idempotency record commit together.
         engine_store::save_platform(&self.core.store, &commit.state, &commit.update)?;
-        fanout::enqueue(&self.core.store, commit.update.platform_seq, started as u64)?;
         let event = &events[0];
         let duration = js_now() - started;
-        self.core.record(&history::history_row(
-            hub,
-            None,
-            commit.seq,
-            &commit.outcomes,
-            event,
-            duration,
-        )?)?;
+        let row = history::history_row(hub, None, commit.seq, &commit.outcomes, event, duration)?;
+        // The job carries the commit's time (the platform history row's) to every tenant,
+        // which records the propagation latency from it.
+        fanout::enqueue(&self.core.store, commit.update.platform_seq, row.created_at)?;
+        self.core.record(&row)?;
         let ack = WriteAck::committed(commit.seq, version_of(&commit.state), &commit.outcomes)?;
         let reply = self.core.answer(&admitted, ack)?;
         self.core.arm_alarm(std::time::Duration::ZERO).await?;

@@ -149,7 +149,12 @@ impl DurableObject for TenantHub {
                     return reply::problem_document(&lifecycle::gone(&tenant));
                 }
                 match self
-                    .deliver(&tenant, &delivery.update, &delivery.context)
+                    .deliver(
+                        &tenant,
+                        &delivery.update,
+                        delivery.platform_committed_at,
+                        &delivery.context,
+                    )
                     .await
                 {
                     Ok(Some(ack)) => reply::json(&ack),
@@ -551,10 +556,13 @@ impl TenantHub {
 
     /// Applies a platform update delivered by the fan-out, after catching up on any earlier
     /// ones this tenant missed. Idempotent: an update already applied is acknowledged again.
+    /// `platform_committed_at` is the platform commit's time, for the history row's
+    /// propagation latency.
     async fn deliver(
         &self,
         tenant: &str,
         update: &PlatformUpdate,
+        platform_committed_at: Option<u64>,
         context: &HubContext,
     ) -> Result<Option<DeliveryAck>> {
         let mut applied = 0;
@@ -568,7 +576,7 @@ impl TenantHub {
                 None => return Ok(None),
             }
         }
-        match self.apply_platform(tenant, update, context)? {
+        match self.apply_platform(tenant, update, platform_committed_at, context)? {
             Applied::Yes => applied += 1,
             Applied::AlreadyHad => {}
             Applied::NotLive => return Ok(None),
@@ -636,7 +644,9 @@ impl TenantHub {
                 break;
             }
             for update in updates.iter().filter(|u| u.platform_seq <= until) {
-                match self.apply_platform(tenant, update, context)? {
+                // No propagation latency for catch-ups: for a tenant created (or healed)
+                // long after the commit, the gap measures its age, not the fan-out.
+                match self.apply_platform(tenant, update, None, context)? {
                     Applied::Yes => applied += 1,
                     Applied::AlreadyHad => {}
                     Applied::NotLive => return Ok(None),
@@ -653,11 +663,13 @@ impl TenantHub {
     }
 
     /// Applies one platform update if this tenant does not have it yet (synchronously: load,
-    /// apply, store, record, broadcast), and only while the hub is live.
+    /// apply, store, record, broadcast), and only while the hub is live. With the platform
+    /// commit's time, the history row records the propagation latency.
     fn apply_platform(
         &self,
         tenant: &str,
         update: &PlatformUpdate,
+        platform_committed_at: Option<u64>,
         context: &HubContext,
     ) -> Result<Applied> {
         if !lifecycle::is_live(&self.core.store)? {
@@ -681,14 +693,17 @@ impl TenantHub {
             .set_meta("context", &serde_json::to_string(context)?)?;
         engine_store::save_tenant(&self.core.store, &commit.state)?;
         if let Some(first) = update.events.first() {
-            self.core.record(&history_row(
-                tenant,
-                Some(tenant),
-                commit.seq,
-                &commit.outcomes,
-                first,
-                js_now() - started,
-            )?)?;
+            self.core.record(
+                &history_row(
+                    tenant,
+                    Some(tenant),
+                    commit.seq,
+                    &commit.outcomes,
+                    first,
+                    js_now() - started,
+                )?
+                .propagated_from(platform_committed_at),
+            )?;
             let frames = self.log_frames(tenant, &commit, Scope::Platform, &first.triggered_by)?;
             self.publish(tenant, frames)?;
         }

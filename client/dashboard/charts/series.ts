@@ -1,5 +1,8 @@
-/** Turns history rows and live frames into chart series: event-rate buckets and latency points. */
-import type { HistoryEntry } from '../../src/types.js';
+/**
+ * Turns history rows and live frames into chart series: event-rate buckets and propagation
+ * latency points, for one tenant or merged across tenants.
+ */
+import type { HistoryEntry, StatusSnapshot, Tenant } from '../../src/types.js';
 import { outcomeClass, type OutcomeClass } from '../format.js';
 import type { Bucket, Point } from './svg.js';
 
@@ -10,8 +13,23 @@ export interface TimedEvent {
   result: OutcomeClass;
   /** Apply duration in the hub (history rows only). */
   durationMs?: number;
+  /**
+   * Platform commit → tenant commit, in ms: only on history rows of platform changes the
+   * fan-out delivered (the API's `propagationMs`; null there for every other row).
+   */
+  propagationMs?: number;
   namespace: string;
   outcome: string;
+  /** The tenant, in views that merge several tenants. */
+  tenant?: string;
+}
+
+/** A history row as the charts see it. */
+function fromHistory(e: HistoryEntry, tenant?: string): TimedEvent {
+  const event: TimedEvent = { seq: e.seq, at: e.createdAt, result: outcomeClass(e), durationMs: e.durationMs, namespace: e.type, outcome: e.outcome };
+  if (typeof e.propagationMs === 'number') event.propagationMs = e.propagationMs;
+  if (tenant !== undefined) event.tenant = tenant;
+  return event;
 }
 
 /** Bucket widths to pick from, smallest that keeps the chart at most 40 bars. */
@@ -21,7 +39,7 @@ const WIDTHS = [10_000, 30_000, 60_000, 300_000, 900_000, 3_600_000, 21_600_000,
 export function mergeEvents(history: HistoryEntry[], live: Array<{ seq: number; at: number; namespace: string }>): TimedEvent[] {
   const bySeq = new Map<number, TimedEvent>();
   for (const e of history) {
-    bySeq.set(e.seq, { seq: e.seq, at: e.createdAt, result: outcomeClass(e), durationMs: e.durationMs, namespace: e.type, outcome: e.outcome });
+    bySeq.set(e.seq, fromHistory(e));
   }
   for (const e of live) {
     if (!bySeq.has(e.seq)) bySeq.set(e.seq, { seq: e.seq, at: e.at, result: 'success', namespace: e.namespace, outcome: 'applied' });
@@ -45,16 +63,45 @@ export function rateBuckets(events: TimedEvent[], now: number): { buckets: Bucke
   return { buckets, bucketMs };
 }
 
-/** One latency point per history row (live frames carry no duration). */
-export function latencyPoints(events: TimedEvent[]): Point[] {
-  return events
-    .filter((e) => e.durationMs !== undefined)
-    .map((e) => ({
-      t: e.at,
-      v: e.durationMs ?? 0,
-      kind: e.result,
-      title: `seq ${e.seq} · ${e.namespace} · ${e.outcome} · ${(e.durationMs ?? 0).toFixed(1)} ms`,
-    }));
+/** Several tenants' history rows as one list, newest first (seqs repeat across tenants, so no merging by seq). */
+export function mergeTenantEvents(histories: Array<{ tenant: string; entries: HistoryEntry[] }>): TimedEvent[] {
+  return histories.flatMap((h) => h.entries.map((e) => fromHistory(e, h.tenant))).sort((a, b) => b.at - a.at);
+}
+
+/**
+ * One point per platform change delivered to a tenant, at the tenant's commit time, valued
+ * by its propagation latency (platform commit → tenant commit). Rows without one — changes
+ * that start at the tenant, catch-ups, live frames not yet in history — are not plotted.
+ */
+export function propagationPoints(events: TimedEvent[]): Point[] {
+  return events.flatMap((e) =>
+    e.propagationMs === undefined
+      ? []
+      : [
+          {
+            t: e.at,
+            v: e.propagationMs,
+            kind: e.result,
+            title: `${e.tenant === undefined ? '' : `${e.tenant} · `}seq ${e.seq} · ${e.namespace} · ${e.outcome} · ${e.propagationMs} ms from the platform commit`,
+          },
+        ],
+  );
+}
+
+/** Most tenants the all-tenants view reads history for (one request each). */
+export const ALL_TENANTS_MAX = 20;
+
+/**
+ * The tenants the all-tenants view reads, at most `max`: the busiest first (highest hub
+ * `seq` in the latest health snapshot — one event takes one seq), then the most recently
+ * updated registry entries (new tenants, or those without a snapshot line yet), then by id.
+ */
+export function busiestTenants(tenants: Tenant[], status: StatusSnapshot | undefined, max = ALL_TENANTS_MAX): string[] {
+  const seq = new Map((status?.tenants ?? []).map((t) => [t.tenant, t.hub?.seq ?? 0]));
+  return [...tenants]
+    .sort((a, b) => (seq.get(b.id) ?? 0) - (seq.get(a.id) ?? 0) || b.updatedAt - a.updatedAt || a.id.localeCompare(b.id))
+    .slice(0, max)
+    .map((t) => t.id);
 }
 
 /** The q-quantile (0..1) of `values`, nearest rank; undefined when empty. */
