@@ -16,7 +16,7 @@ const WRITES: u64 = 30;
 
 /// A socket of an admin (even `i`) or a user (odd `i`), greeted with a snapshot; its seq.
 fn join(rt: &Runtime, i: usize) -> (Socket, u64, Value) {
-    let who = if i % 2 == 0 {
+    let who = if i.is_multiple_of(2) {
         token("tenant-admin", Some("acme"), &format!("a{i}"))
     } else {
         token("user", Some("acme"), &format!("u{i}"))
