@@ -55,7 +55,7 @@ export interface SyncedFrame {
   seq: number;
 }
 
-/** A tenant's sync state, sent to its admins after a change that moved it and on a `status` request. */
+/** A tenant's sync state, sent to its admins after each change and on a `status` request. */
 export interface TenantSyncStatusFrame {
   type: 'sync-status';
   scope: 'tenant';

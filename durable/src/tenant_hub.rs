@@ -62,9 +62,6 @@ pub struct TenantHub {
     core: HubCore,
     /// Committed frames not yet handed to the sockets.
     outgoing: Outgoing,
-    /// The sync state last sent to the admins (status, platform seq, pending, conflicts),
-    /// since the hub woke: a commit that leaves it unchanged sends none.
-    status_sent: std::cell::RefCell<Option<(String, u64, u64, u64)>>,
     /// When the alarm last swept for stale sockets (0: not since the hub woke).
     swept_at: std::cell::Cell<f64>,
 }
@@ -109,7 +106,6 @@ impl DurableObject for TenantHub {
         Self {
             core: HubCore::new(state, env),
             outgoing: Outgoing::default(),
-            status_sent: std::cell::RefCell::default(),
             swept_at: std::cell::Cell::default(),
         }
     }
@@ -930,28 +926,17 @@ impl TenantHub {
     }
 
     /// Queues a commit's frames for live delivery once the commit is durable, with the
-    /// tenant's sync status for its admins when the commit changed it.
+    /// tenant's sync status after it for its admins.
     fn publish(&self, tenant: &str, frames: Vec<LoggedFrame>) -> Result<()> {
         // Worked out even when no admin is connected: listing the sockets to find out would
-        // cost more, on the writer's path, than three small queries. Sent only when it moved
-        // (every change frame already carries the new `seq`): on a busy tenant most commits
-        // leave it as it was, and admins are spared a second frame per change.
-        let report = self.sync_status(tenant)?;
-        let state = (
-            report.status.clone(),
-            report.platform_seq,
-            report.pending_changes,
-            report.open_conflicts,
-        );
-        let status = if self.status_sent.borrow().as_ref() == Some(&state) {
-            None
-        } else {
-            *self.status_sent.borrow_mut() = Some(state);
-            Some((
-                room::tenant_admins(tenant),
-                serde_json::to_string(&ServerFrame::SyncStatus(SyncStatusReport::Tenant(report)))?,
-            ))
-        };
+        // cost more, on the writer's path, than three small queries. Sent after every commit
+        // so an admin's view of the tenant's seq never lags (a change-only rule measured no
+        // gain in time-to-all; docs/BENCHMARKS.md).
+        let report = SyncStatusReport::Tenant(self.sync_status(tenant)?);
+        let status = Some((
+            room::tenant_admins(tenant),
+            serde_json::to_string(&ServerFrame::SyncStatus(report))?,
+        ));
         let per_turn = self
             .core
             .env

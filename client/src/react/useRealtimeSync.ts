@@ -54,7 +54,7 @@ export interface RealtimeSync {
   notifications: ChangeNotification[];
   /** The latest change. */
   lastEvent: ChangeEvent | undefined;
-  /** Admins: the latest `sync-status` frame (after a change that moved the sync state, or on `requestStatus`). */
+  /** Admins: the latest `sync-status` frame (after each change, or on `requestStatus`). */
   syncStatus: SyncStatusFrame | undefined;
   /** Admins: asks the hub for a `sync-status` now; false when not connected. */
   requestStatus: () => boolean;
