@@ -90,5 +90,19 @@ fn platform_change_reaches_every_tenant_exactly_once_even_across_a_crash() {
         assert_eq!(line["hub"]["seq"], 1, "{line}");
     }
     let sample = rt.get("/v1/tenants/t0007/effective/auth");
-    assert_eq!(sample.body["config"], json!({"sso": {"provider": "okta"}}));
+    assert_eq!(
+        sample.body["config"],
+        json!({"sso": {"provider": "okta"}}),
+        "{sample:?}\n{}",
+        tail(&rt.log_text(), 6000)
+    );
+}
+
+/// The last `n` bytes of `text` (whole characters), for failure messages.
+fn tail(text: &str, n: usize) -> &str {
+    let mut start = text.len().saturating_sub(n);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..]
 }

@@ -470,7 +470,7 @@ pub struct Reply {
     pub status: u16,
     /// Headers with lower-case names.
     pub headers: Vec<(String, String)>,
-    /// Parsed JSON body.
+    /// Parsed JSON body; a body that is not JSON is kept as a string (`Null` when empty).
     pub body: Value,
 }
 
@@ -597,10 +597,47 @@ fn try_request_within(
         builder = builder.header("content-type", "application/json");
     }
     let request = builder.body(body.unwrap_or_default().to_owned()).unwrap();
-    let mut resp = agent.run(request)?;
+    let mut resp = agent.run(request.clone())?;
+    // Seen on the local runtime only (first on 2026-12-02, also with code that had passed
+    // CI before), for a GET or two right after a cron health check over 1,000 hubs:
+    // Miniflare's entry worker answers 500 text/plain "Cannot reconstruct a Request with a
+    // used body". The Worker answers every error of its own as problem+json, so this comes
+    // from the runtime around it; a GET changes nothing and is sent again. Anything else is
+    // returned as it came.
+    for _ in 0..3 {
+        let runtime_glitch = method == "GET"
+            && resp.status().as_u16() == 500
+            && resp
+                .headers()
+                .get("content-type")
+                .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+        if !runtime_glitch {
+            break;
+        }
+        let headers = header_pairs(&resp);
+        let text = resp.body_mut().read_to_string()?;
+        if !text.starts_with("TypeError: Cannot reconstruct a Request with a used body") {
+            return Ok((500, headers, Value::String(text)));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        resp = agent.run(request.clone())?;
+    }
     let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
+    let headers = header_pairs(&resp);
+    let text = resp.body_mut().read_to_string()?;
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| {
+        if text.is_empty() {
+            Value::Null
+        } else {
+            Value::String(text)
+        }
+    });
+    Ok((status, headers, body))
+}
+
+/// A response's headers, names lowercased.
+fn header_pairs<B>(resp: &ureq::http::Response<B>) -> Vec<(String, String)> {
+    resp.headers()
         .iter()
         .map(|(k, v)| {
             (
@@ -608,10 +645,7 @@ fn try_request_within(
                 v.to_str().unwrap_or_default().to_owned(),
             )
         })
-        .collect();
-    let text = resp.body_mut().read_to_string()?;
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Ok((status, headers, body))
+        .collect()
 }
 
 /// A test WebSocket client.
