@@ -625,13 +625,11 @@ fn try_request_within(
     let status = resp.status().as_u16();
     let headers = header_pairs(&resp);
     let text = resp.body_mut().read_to_string()?;
-    let body = serde_json::from_str(&text).unwrap_or_else(|_| {
-        if text.is_empty() {
-            Value::Null
-        } else {
-            Value::String(text)
-        }
-    });
+    let body = match serde_json::from_str(&text) {
+        Ok(json) => json,
+        Err(_) if text.is_empty() => Value::Null,
+        Err(_) => Value::String(text),
+    };
     Ok((status, headers, body))
 }
 
