@@ -50,8 +50,8 @@ extern "C" {
 pub struct Batch {
     /// The commit's frames, in order.
     pub frames: Vec<LoggedFrame>,
-    /// `(room, text)` of a `sync-status` frame for the admins.
-    pub status: Option<(String, String)>,
+    /// `(room, text)` of the `sync-status` frame for the admins.
+    pub status: (String, String),
 }
 
 /// One text on its way to a list of sockets, `next` being the first not yet written.
@@ -166,9 +166,8 @@ impl Queue {
         for frame in &batch.frames {
             self.sends.push_back(Send::of_frame(state, frame));
         }
-        if let Some((room, text)) = &batch.status {
-            self.sends.push_back(Send::of_tag(state, room, text));
-        }
+        let (room, text) = &batch.status;
+        self.sends.push_back(Send::of_tag(state, room, text));
     }
 }
 

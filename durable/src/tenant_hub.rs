@@ -933,10 +933,10 @@ impl TenantHub {
         // so an admin's view of the tenant's seq never lags (a change-only rule measured no
         // gain in time-to-all; docs/BENCHMARKS.md).
         let report = SyncStatusReport::Tenant(self.sync_status(tenant)?);
-        let status = Some((
+        let status = (
             room::tenant_admins(tenant),
             serde_json::to_string(&ServerFrame::SyncStatus(report))?,
-        ));
+        );
         let per_turn = self
             .core
             .env
