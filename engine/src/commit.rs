@@ -179,7 +179,15 @@ impl<'a> Txn<'a> {
                 namespace: namespace.clone(),
                 tenant: None,
                 users: BTreeMap::new(),
-                personal_users: ns.users.keys().cloned().collect(),
+                // Every user this commit saw with a layer, before or after: their
+                // effective config is not the tenant's (or has just stopped differing from
+                // it without changing), so the tenant's patch is not theirs to apply.
+                personal_users: before
+                    .users
+                    .keys()
+                    .chain(ns.users.keys())
+                    .cloned()
+                    .collect(),
             };
             if tenant_after != before.tenant {
                 delta.tenant = Some(diff(&before.tenant, &tenant_after));

@@ -129,6 +129,7 @@ pub mod patch;
 pub mod path;
 pub mod pending;
 pub mod platform;
+pub mod reach;
 pub mod reconcile;
 pub mod resolve;
 pub mod rollback;

@@ -52,7 +52,10 @@ pub struct NamespaceDelta {
     /// Patches of users (with a layer) whose effective config changed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub users: BTreeMap<String, json_patch::Patch>,
-    /// Users with a layer of their own in this namespace after the commit.
+    /// Users whose layer the commit held (before or after it): they must not apply the
+    /// tenant patch. A hub that loads only the users a change can reach
+    /// ([`crate::reach`]) lists just those; every other user's effective config changes
+    /// exactly as the tenant's.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub personal_users: BTreeSet<String>,
 }

@@ -5,6 +5,13 @@
 //! only the namespaces an operation touches (see [`crate::apply::namespaces_touched`]); a
 //! namespace that is absent is treated as new and empty, so a hub must load every namespace
 //! it has that the operation names.
+//!
+//! Within a namespace, a hub may also load only part of it (`TenantHub` does, so that a
+//! write's cost does not grow with the tenant's users): `users` holds the layers of the users
+//! the operation can reach ([`crate::reach`]) — a user written, a conflict's subject, and
+//! every user whose own leaves lie on the changed paths — `conflicts` those of the loaded
+//! subjects, and `history` only the entries an operation reads (a rollback's) plus the one it
+//! appends. Users left out are untouched by the operation and keep the tenant's patch.
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,218 @@
+//! Which users a change can reach: the paths a change touches and the paths a user's layer
+//! holds, in one comparable form, so a hub loads (and computes a personal patch for) only
+//! the users whose own layer bears on a change.
+//!
+//! A user's effective config is the tenant's with the user's own layer laid over it. When a
+//! change alters the tenant's effective config only at paths that none of a user's own
+//! leaves lies on, above or below, the user's effective config changes exactly as the
+//! tenant's does: the tenant's RFC 6902 patch applies to it unchanged, and no strategy has
+//! anything to settle in the user's layer. Such users share the tenant's frame and need not
+//! be loaded at all; that is what keeps a write's cost independent of how many users a
+//! tenant has.
+//!
+//! Paths here are RFC 6901 JSON Pointers (the form RFC 6902 patches use). A user's leaf
+//! inside an id array (`/roles/[admin]/permissions`) is indexed by the array's own path
+//! (`/roles`): a patch addresses array elements by position, which cannot be compared with
+//! an id, so the whole array counts as touched. Overlap is tested segment-wise, prefix
+//! either way: `/a` reaches a user holding `/a/b`, and `/a/b/c` reaches a user holding
+//! `/a/b`.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::document::leaves;
+use crate::path::{LeafPath, Seg};
+use crate::state::LowerLayer;
+
+/// RFC 6901 escaping of one reference token.
+fn token(raw: &str) -> String {
+    raw.replace('~', "~0").replace('/', "~1")
+}
+
+/// The pointer a user's leaf is indexed under: its path up to the first id-array element.
+#[must_use]
+pub fn index_pointer(path: &LeafPath) -> String {
+    let mut out = String::new();
+    for seg in &path.0 {
+        match seg {
+            Seg::Key(key) => {
+                out.push('/');
+                out.push_str(&token(key));
+            }
+            Seg::Id(_) => break,
+        }
+    }
+    out
+}
+
+/// The pointers a lower layer is indexed under (deduplicated, sorted).
+#[must_use]
+pub fn layer_pointers(layer: &LowerLayer) -> BTreeSet<String> {
+    leaves(layer.layer.as_value())
+        .into_iter()
+        .map(|(path, _)| index_pointer(&path))
+        .collect()
+}
+
+/// The pointers an RFC 7396 merge patch touches: each member that is not an object with
+/// members to recurse into (a scalar, an array, `null` for a deletion, or an empty object).
+#[must_use]
+pub fn merge_patch_pointers(config: &Value) -> BTreeSet<String> {
+    fn walk(value: &Value, at: &str, out: &mut BTreeSet<String>) {
+        match value {
+            Value::Object(map) if !map.is_empty() => {
+                for (key, child) in map {
+                    walk(child, &format!("{at}/{}", token(key)), out);
+                }
+            }
+            _ => {
+                out.insert(at.to_owned());
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(config, "", &mut out);
+    out
+}
+
+/// The pointers an RFC 6902 patch's operations address (`path`, and `from` for moves and
+/// copies).
+#[must_use]
+pub fn patch_pointers(patch: &json_patch::Patch) -> BTreeSet<String> {
+    use json_patch::PatchOperation as Op;
+    let mut out = BTreeSet::new();
+    for op in &patch.0 {
+        match op {
+            Op::Add(o) => {
+                out.insert(o.path.to_string());
+            }
+            Op::Remove(o) => {
+                out.insert(o.path.to_string());
+            }
+            Op::Replace(o) => {
+                out.insert(o.path.to_string());
+            }
+            Op::Test(o) => {
+                out.insert(o.path.to_string());
+            }
+            Op::Move(o) => {
+                out.insert(o.path.to_string());
+                out.insert(o.from.to_string());
+            }
+            Op::Copy(o) => {
+                out.insert(o.path.to_string());
+                out.insert(o.from.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Whether two pointers touch the same subtree (one is the other or contains it).
+#[must_use]
+pub fn overlaps(a: &str, b: &str) -> bool {
+    let within = |short: &str, long: &str| {
+        long.strip_prefix(short)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    within(a, b) || within(b, a)
+}
+
+/// The pointer's proper ancestors, root (`""`) first: a user indexed at any of them holds a
+/// leaf above the pointer.
+#[must_use]
+pub fn ancestors(pointer: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut end = 0;
+    while let Some(next) = pointer[end..].find('/') {
+        out.push(pointer[..end + next].to_owned());
+        end += next + 1;
+    }
+    out
+}
+
+/// Drops pointers that lie below another one in the set: they can reach no user the
+/// shorter one does not.
+#[must_use]
+pub fn minimal(pointers: BTreeSet<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    // Sorted order puts `/a` before `/a/b` and `/a~1b`; a descendant always follows its
+    // ancestor, though not necessarily right after it.
+    for pointer in pointers {
+        if !out.iter().any(|kept| {
+            pointer
+                .strip_prefix(kept.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        }) {
+            out.push(pointer);
+        }
+    }
+    out
+}
+
+/// Whether a lower layer holds a leaf that any of `pointers` reaches.
+#[must_use]
+pub fn layer_reached(layer: &LowerLayer, pointers: &[String]) -> bool {
+    layer_pointers(layer)
+        .iter()
+        .any(|held| pointers.iter().any(|p| overlaps(held, p)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::Layer;
+    use serde_json::json;
+
+    fn lower(value: Value) -> LowerLayer {
+        LowerLayer::new(Layer::from_value(value).expect("object"))
+    }
+
+    #[test]
+    fn id_array_leaves_index_at_the_array() {
+        let layer = lower(json!({
+            "roles": [{"id": "admin", "perms": ["a"]}, {"id": "dev", "perms": ["b"]}],
+            "ui": {"theme": "dark", "a/b": 1}
+        }));
+        let pointers: Vec<String> = layer_pointers(&layer).into_iter().collect();
+        assert_eq!(pointers, ["/roles", "/ui/a~1b", "/ui/theme"]);
+    }
+
+    #[test]
+    fn merge_patches_touch_their_leaves_and_deletions() {
+        let config = json!({"ui": {"theme": null, "font": {"size": 3}}, "list": [1], "x": {}});
+        let pointers: Vec<String> = merge_patch_pointers(&config).into_iter().collect();
+        assert_eq!(pointers, ["/list", "/ui/font/size", "/ui/theme", "/x"]);
+    }
+
+    #[test]
+    fn overlap_is_by_whole_segments() {
+        assert!(overlaps("/a", "/a/b"));
+        assert!(overlaps("/a/b", "/a"));
+        assert!(overlaps("/a", "/a"));
+        assert!(overlaps("", "/anything"));
+        assert!(!overlaps("/a", "/ab"));
+        assert!(!overlaps("/a/b", "/a/c"));
+    }
+
+    #[test]
+    fn ancestors_and_minimal_sets() {
+        assert_eq!(ancestors("/a/b/c"), ["", "/a", "/a/b"]);
+        assert!(ancestors("").is_empty());
+        let set: BTreeSet<String> = ["/a", "/a/b", "/ab", "/c/d", "/c"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(minimal(set), ["/a", "/ab", "/c"]);
+    }
+
+    #[test]
+    fn a_patch_reaches_layers_on_above_or_below_its_paths() {
+        let patch = json_patch::diff(&json!({"a": 5}), &json!({"a": {"b": 1}}));
+        let pointers = minimal(patch_pointers(&patch));
+        assert_eq!(pointers, ["/a"]);
+        assert!(layer_reached(&lower(json!({"a": {"c": 1}})), &pointers));
+        assert!(!layer_reached(&lower(json!({"ab": 1})), &pointers));
+    }
+}
