@@ -2,14 +2,14 @@
 //! resolve conflicts, roll a namespace back to an earlier version. Each decision is a commit
 //! in the tenant's hub (its own `seq`, history row and broadcast).
 
-use cascade_durable::internal::{Operation, WriteAck};
+use cascade_durable::internal::{Operation, WriteAck, WriteGuard};
 use cascade_engine::conflict::ConflictAction;
 use serde::Deserialize;
 use serde_json::Value;
 use worker::{Env, Method, Request, Response};
 
 use crate::auth::Principal;
-use crate::config::{ack_response, hub_context};
+use crate::config::{ack_response, hub_context, write_guard};
 use crate::hubs::Hub;
 use crate::input;
 use crate::problem::ApiError;
@@ -52,13 +52,14 @@ pub fn item_id(id: &str) -> Result<String, ApiError> {
 /// `POST /v1/tenants/{tenant}/pending/{namespace}/{id}/accept` (or `/reject`).
 pub async fn decide(
     env: &Env,
+    req: &Request,
     principal: &Principal,
     tenant: &str,
     namespace: &str,
     id: &str,
     accept: bool,
 ) -> Result<Response, ApiError> {
-    let op = operation(env, principal, tenant, None, None).await?;
+    let op = operation(env, req, principal, tenant, None, None).await?;
     let decision = if accept { "accept" } else { "reject" };
     send(
         env,
@@ -87,7 +88,7 @@ pub async fn resolve(
     id: &str,
 ) -> Result<Response, ApiError> {
     let body: Resolution = input::json_body(&mut req).await?;
-    let op = operation(env, principal, tenant, Some(body.action), None).await?;
+    let op = operation(env, &req, principal, tenant, Some(body.action), None).await?;
     send(
         env,
         tenant,
@@ -120,12 +121,13 @@ pub async fn rollback(
             crate::config::MAX_VERSION
         )));
     }
-    let op = operation(env, principal, tenant, None, Some(body.version)).await?;
+    let op = operation(env, &req, principal, tenant, None, Some(body.version)).await?;
     send(env, tenant, &format!("/rollback/{namespace}"), &op).await
 }
 
 async fn operation(
     env: &Env,
+    req: &Request,
     principal: &Principal,
     tenant: &str,
     resolution: Option<ConflictAction>,
@@ -135,6 +137,10 @@ async fn operation(
         by: principal.sub.clone(),
         resolution,
         version,
+        guard: WriteGuard {
+            if_match: None,
+            idempotency_key: write_guard(req)?.idempotency_key,
+        },
         context: hub_context(env, tenant).await?,
     })
 }

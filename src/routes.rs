@@ -438,7 +438,7 @@ async fn serve(
         Endpoint::AcceptPending | Endpoint::RejectPending => {
             let accept = matched.endpoint == Endpoint::AcceptPending;
             let change = param(matched, "change");
-            operations::decide(env, principal, &tenant()?, &ns()?, change, accept).await
+            operations::decide(env, &req, principal, &tenant()?, &ns()?, change, accept).await
         }
         Endpoint::ResolveConflict => {
             let conflict = param(matched, "conflict");

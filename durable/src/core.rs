@@ -17,7 +17,7 @@ use crate::merge_diff::layer_merge_patch;
 use crate::outbox::{self, HistoryRow};
 use crate::rate::TokenBucket;
 use crate::reply;
-use crate::store::{Store, StoredAnswer};
+use crate::store::{OwnSchema, Store, StoredAnswer};
 
 /// Delay before a failed D1 flush is tried again.
 const FLUSH_RETRY: Duration = Duration::from_secs(5);
@@ -87,13 +87,13 @@ fn env_number(env: &Env, name: &str, default: f64) -> f64 {
 
 impl HubCore {
     /// Opens the hub's storage and counts the wake-up. Cheap: a few small SQL statements.
-    pub(crate) fn new(state: State, env: Env) -> Self {
+    pub(crate) fn new(state: State, env: Env, own_schema: OwnSchema) -> Self {
         // The runtime's own state object, kept for the calls `State` does not bind (the
         // heartbeat timestamps of `sockets::close_stale`).
         let inner = state._inner();
         let raw_state = worker::wasm_bindgen::JsValue::from(inner.clone());
         let state = State::from(inner);
-        let store = Store::new(state.storage().sql());
+        let store = Store::new(state.storage().sql(), own_schema);
         let init_error = store
             .create_schema()
             .and_then(|()| store.bump("wakes").map(|_| ()))

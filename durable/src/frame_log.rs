@@ -27,6 +27,12 @@ CREATE TABLE IF NOT EXISTS frame_log (
   frame TEXT NOT NULL,
   PRIMARY KEY (seq, idx)
 );
+CREATE TABLE IF NOT EXISTS frame_exclusion (
+  seq INTEGER NOT NULL,
+  user TEXT NOT NULL,
+  PRIMARY KEY (user, seq)
+);
+CREATE INDEX IF NOT EXISTS frame_exclusion_by_seq ON frame_exclusion (seq);
 ";
 
 /// How many sequence numbers of frames a hub keeps by default.
@@ -49,15 +55,18 @@ pub enum Audience {
 }
 
 impl Audience {
-    /// Stored form: `tenant` plus excluded users as a JSON array, or `user:{id}`.
-    fn encode(&self) -> Result<String> {
-        Ok(match self {
-            Self::Tenant { excluded } if excluded.is_empty() => "tenant".to_owned(),
-            Self::Tenant { excluded } => format!("tenant{}", serde_json::to_string(excluded)?),
+    /// Stored form: `tenant` or `user:{id}`. A tenant frame's excluded users are rows of
+    /// `frame_exclusion` (one per user and seq), not part of the text: a change can reach
+    /// many users, and a list in one value would grow with them.
+    fn encode(&self) -> String {
+        match self {
+            Self::Tenant { .. } => "tenant".to_owned(),
             Self::User(user) => format!("user:{user}"),
-        })
+        }
     }
 
+    /// Reads the stored form; `tenant[...]` (a list of excluded users in the text) is how
+    /// the log stored them before `frame_exclusion` existed.
     fn decode(text: &str) -> Result<Self> {
         if let Some(user) = text.strip_prefix("user:") {
             return Ok(Self::User(user.to_owned()));
@@ -126,10 +135,18 @@ pub fn append(store: &Store, frames: &[LoggedFrame]) -> Result<()> {
                 sql_int(frame.seq)?,
                 sql_int(idx as u64)?,
                 frame.namespace.as_str().into(),
-                frame.audience.encode()?.into(),
+                frame.audience.encode().into(),
                 frame.frame.as_str().into(),
             ],
         )?;
+        if let Audience::Tenant { excluded } = &frame.audience {
+            for user in excluded {
+                store.sql().exec(
+                    "INSERT OR IGNORE INTO frame_exclusion (seq, user) VALUES (?, ?)",
+                    vec![sql_int(frame.seq)?, user.as_str().into()],
+                )?;
+            }
+        }
     }
     Ok(())
 }
@@ -141,6 +158,10 @@ pub fn prune(store: &Store, seq: u64, retained: u64) -> Result<()> {
         store
             .sql()
             .exec("DELETE FROM frame_log WHERE seq <= ?", vec![sql_int(cut)?])?;
+        store.sql().exec(
+            "DELETE FROM frame_exclusion WHERE seq <= ?",
+            vec![sql_int(cut)?],
+        )?;
         store.set_meta(FLOOR_KEY, &cut.to_string())?;
     }
     Ok(())
@@ -151,8 +172,27 @@ pub fn floor(store: &Store) -> Result<u64> {
     store.counter(FLOOR_KEY)
 }
 
-/// Every logged frame after `since`, in order.
-pub fn after(store: &Store, since: u64) -> Result<Vec<LoggedFrame>> {
+/// Every logged frame after `since`, in order, as `user` (`None`: an admin) must judge
+/// them: a tenant frame's excluded set holds `user` when the user was excluded from it (the
+/// other excluded users are not read).
+pub fn after(store: &Store, since: u64, user: Option<&str>) -> Result<Vec<LoggedFrame>> {
+    #[derive(Deserialize)]
+    struct SeqRow {
+        seq: f64,
+    }
+    let excluded_at: BTreeSet<u64> = match user {
+        None => BTreeSet::new(),
+        Some(user) => store
+            .sql()
+            .exec(
+                "SELECT seq FROM frame_exclusion WHERE user = ? AND seq > ?",
+                vec![user.into(), sql_int(since)?],
+            )?
+            .to_array::<SeqRow>()?
+            .into_iter()
+            .map(|r| as_u64(r.seq))
+            .collect(),
+    };
     #[derive(Deserialize)]
     struct Row {
         seq: f64,
@@ -169,10 +209,17 @@ pub fn after(store: &Store, since: u64) -> Result<Vec<LoggedFrame>> {
         .to_array()?;
     rows.into_iter()
         .map(|row| {
+            let seq = as_u64(row.seq);
+            let mut audience = Audience::decode(&row.audience)?;
+            if let (Audience::Tenant { excluded }, Some(user)) = (&mut audience, user) {
+                if excluded_at.contains(&seq) {
+                    excluded.insert(user.to_owned());
+                }
+            }
             Ok(LoggedFrame {
-                seq: as_u64(row.seq),
+                seq,
                 namespace: row.namespace,
-                audience: Audience::decode(&row.audience)?,
+                audience,
                 frame: row.frame,
             })
         })
@@ -200,19 +247,29 @@ mod tests {
     }
 
     #[test]
-    fn audiences_round_trip() {
-        for audience in [
-            Audience::Tenant {
-                excluded: BTreeSet::new(),
-            },
-            Audience::Tenant {
-                excluded: ["ann".to_owned(), "bob".to_owned()].into(),
-            },
-            Audience::User("ann".into()),
-        ] {
-            let text = audience.encode().expect("encodes");
-            assert_eq!(Audience::decode(&text).expect("decodes"), audience);
+    fn audiences_round_trip_without_their_exclusions() {
+        let tenant = Audience::Tenant {
+            excluded: BTreeSet::new(),
+        };
+        for audience in [tenant.clone(), Audience::User("ann".into())] {
+            assert_eq!(
+                Audience::decode(&audience.encode()).expect("decodes"),
+                audience
+            );
         }
+        let excluding = Audience::Tenant {
+            excluded: ["ann".to_owned(), "bob".to_owned()].into(),
+        };
+        assert_eq!(
+            excluding.encode(),
+            "tenant",
+            "exclusions are rows, not text"
+        );
+        // The form logged before exclusions had their own table still reads.
+        assert_eq!(
+            Audience::decode(r#"tenant["ann","bob"]"#).expect("decodes"),
+            excluding
+        );
         assert!(Audience::decode("platform").is_err());
     }
 

@@ -7,6 +7,28 @@ use cascade_engine::outcome::Outcome;
 use crate::core::js_now;
 use crate::outbox::HistoryRow;
 
+/// Most outcomes listed in one write's answer, history row or stored idempotent answer: a
+/// change can reach many users, and each reached user adds outcomes. Past the limit the list
+/// ends with one `{"kind": "omitted", "count": N}` item saying how many were left out (the
+/// one-word summary still reflects them all).
+pub const MAX_OUTCOMES_LISTED: usize = 1_000;
+
+/// The outcomes as JSON, at most [`MAX_OUTCOMES_LISTED`] of them plus the `omitted` item.
+pub fn listed_outcomes(outcomes: &[Outcome]) -> serde_json::Result<Vec<serde_json::Value>> {
+    let mut listed = outcomes
+        .iter()
+        .take(MAX_OUTCOMES_LISTED)
+        .map(serde_json::to_value)
+        .collect::<serde_json::Result<Vec<_>>>()?;
+    if outcomes.len() > MAX_OUTCOMES_LISTED {
+        listed.push(serde_json::json!({
+            "kind": "omitted",
+            "count": outcomes.len() - MAX_OUTCOMES_LISTED,
+        }));
+    }
+    Ok(listed)
+}
+
 /// One word for a commit's outcomes, most notable first: `refused`, `conflict`, `pending`,
 /// `overridden`, `shadowed`, `applied`, `skipped`, `unchanged`.
 pub fn summarise(outcomes: &[Outcome]) -> &'static str {
@@ -87,7 +109,7 @@ pub fn operation_row(
         scope: what.scope.to_owned(),
         target_id: what.target.map(str::to_owned),
         outcome: summarise(outcomes).to_owned(),
-        outcomes: serde_json::to_string(outcomes)?,
+        outcomes: serde_json::to_string(&listed_outcomes(outcomes)?)?,
         triggered_by: what.by.to_owned(),
         duration_ms,
         error: None,
@@ -118,6 +140,22 @@ impl HistoryRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_outcome_lists_end_with_an_omitted_count() {
+        use cascade_engine::scope::{Namespace, Subject};
+        let applied = |n: usize| Outcome::Applied {
+            namespace: Namespace::new("prefs").expect("name"),
+            subject: Subject::User(format!("u{n}")),
+        };
+        let few: Vec<Outcome> = (0..3).map(applied).collect();
+        assert_eq!(listed_outcomes(&few).expect("lists").len(), 3);
+        let many: Vec<Outcome> = (0..MAX_OUTCOMES_LISTED + 5).map(applied).collect();
+        let listed = listed_outcomes(&many).expect("lists");
+        assert_eq!(listed.len(), MAX_OUTCOMES_LISTED + 1);
+        assert_eq!(listed[MAX_OUTCOMES_LISTED]["kind"], "omitted");
+        assert_eq!(listed[MAX_OUTCOMES_LISTED]["count"], 5);
+    }
 
     #[test]
     fn propagation_is_the_gap_between_the_commits_and_never_negative() {

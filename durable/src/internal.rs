@@ -136,6 +136,10 @@ pub struct Operation {
     /// For rollback: the version to restore.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
+    /// `Idempotency-Key` (and `If-Match`, unused here) of the request: a retried decision
+    /// gets the first answer instead of "not found".
+    #[serde(default)]
+    pub guard: WriteGuard,
     /// Tenant and rules.
     pub context: HubContext,
 }
@@ -153,7 +157,8 @@ pub struct WriteAck {
     /// Whether this answer is the replay of an earlier request with the same idempotency key.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replayed: bool,
-    /// Everything that happened, as the engine's outcomes.
+    /// Everything that happened, as the engine's outcomes (at most
+    /// [`crate::history::MAX_OUTCOMES_LISTED`], then an `omitted` count).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outcomes: Vec<Value>,
 }
@@ -166,10 +171,7 @@ impl WriteAck {
             version,
             changed: true,
             replayed: false,
-            outcomes: outcomes
-                .iter()
-                .map(serde_json::to_value)
-                .collect::<serde_json::Result<_>>()?,
+            outcomes: crate::history::listed_outcomes(outcomes)?,
         })
     }
 }

@@ -31,6 +31,7 @@ mod reply;
 pub mod sockets;
 pub mod store;
 mod tenant_hub;
+pub mod tenant_store;
 
 pub use platform_hub::{PlatformHub, PLATFORM_HUB_NAME};
 pub use tenant_hub::TenantHub;

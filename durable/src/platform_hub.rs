@@ -34,7 +34,7 @@ pub struct PlatformHub {
 impl DurableObject for PlatformHub {
     fn new(state: State, env: Env) -> Self {
         Self {
-            core: HubCore::new(state, env),
+            core: HubCore::new(state, env, engine_store::create_platform_schema),
         }
     }
 

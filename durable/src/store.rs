@@ -1,4 +1,6 @@
-//! A hub's own SQLite storage: namespace layers, the sequence number, and bookkeeping.
+//! A hub's own SQLite storage: the tables both hubs share (metadata and counters, the
+//! history outbox, idempotent answers), and the hook through which each hub class creates
+//! its own tables (`tenant_store`, `engine_store`).
 //!
 //! Invariants:
 //! - `seq` only grows, by one per applied change; a layer's `version` is the `seq` of its last
@@ -8,20 +10,11 @@
 //!   (the output gate), so an acknowledged write is never lost.
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
 use worker::{Result, SqlStorage, SqlStorageValue};
 
 /// Schema of a hub's storage; every statement is idempotent.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS layers (
-  scope TEXT NOT NULL,
-  subject TEXT NOT NULL,
-  namespace TEXT NOT NULL,
-  doc TEXT NOT NULL,
-  version INTEGER NOT NULL,
-  PRIMARY KEY (scope, subject, namespace)
-);
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, row TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS idempotency (
   key TEXT PRIMARY KEY,
@@ -32,25 +25,14 @@ CREATE TABLE IF NOT EXISTS idempotency (
 );
 ";
 
-/// A stored layer document and its version.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Layer {
-    /// The layer's own values.
-    pub doc: Map<String, Value>,
-    /// Hub `seq` of the last write, 0 when never written.
-    pub version: u64,
-}
-
 /// Typed access to one hub's SQLite storage.
 pub struct Store {
     sql: SqlStorage,
+    own_schema: OwnSchema,
 }
 
-#[derive(Deserialize)]
-struct LayerRow {
-    doc: String,
-    version: f64,
-}
+/// Creates (and migrates) the tables of one hub class, beside the shared ones.
+pub type OwnSchema = fn(&Store) -> Result<()>;
 
 #[derive(Deserialize)]
 struct MetaRow {
@@ -81,18 +63,17 @@ struct CountRow {
 }
 
 impl Store {
-    /// Wraps the hub's SQL handle; call [`Store::create_schema`] before use.
-    pub fn new(sql: SqlStorage) -> Self {
-        Self { sql }
+    /// Wraps the hub's SQL handle, with its class's own tables; call
+    /// [`Store::create_schema`] before use.
+    pub fn new(sql: SqlStorage, own_schema: OwnSchema) -> Self {
+        Self { sql, own_schema }
     }
 
-    /// Creates the tables on first use (idempotent).
+    /// Creates the shared tables and the hub class's own on first use, migrating storage an
+    /// earlier version wrote (idempotent).
     pub fn create_schema(&self) -> Result<()> {
         self.sql.exec(SCHEMA, None)?;
-        self.sql.exec(crate::engine_store::SCHEMA, None)?;
-        self.sql.exec(crate::fanout::SCHEMA, None)?;
-        self.sql.exec(crate::frame_log::SCHEMA, None)?;
-        Ok(())
+        (self.own_schema)(self)
     }
 
     /// The underlying SQL handle (for the outbox, which shares the database).
@@ -140,56 +121,6 @@ impl Store {
     /// The hub's current sequence number.
     pub fn seq(&self) -> Result<u64> {
         self.counter("seq")
-    }
-
-    /// Reads one layer; a layer never written is empty at version 0.
-    pub fn layer(&self, scope: &str, subject: &str, namespace: &str) -> Result<Layer> {
-        let rows: Vec<LayerRow> = self
-            .sql
-            .exec(
-                "SELECT doc, version FROM layers WHERE scope = ? AND subject = ? AND namespace = ?",
-                vec![scope.into(), subject.into(), namespace.into()],
-            )?
-            .to_array()?;
-        match rows.into_iter().next() {
-            None => Ok(Layer {
-                doc: Map::new(),
-                version: 0,
-            }),
-            Some(row) => {
-                let doc = serde_json::from_str(&row.doc).map_err(|e| {
-                    worker::Error::RustError(format!("corrupt layer document: {e}"))
-                })?;
-                Ok(Layer {
-                    doc,
-                    version: as_u64(row.version),
-                })
-            }
-        }
-    }
-
-    /// Writes one layer at `version`.
-    pub fn put_layer(
-        &self,
-        scope: &str,
-        subject: &str,
-        namespace: &str,
-        doc: &Map<String, Value>,
-        version: u64,
-    ) -> Result<()> {
-        let text = serde_json::to_string(doc)?;
-        self.sql.exec(
-            "INSERT INTO layers (scope, subject, namespace, doc, version) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT(scope, subject, namespace) DO UPDATE SET doc = excluded.doc, version = excluded.version",
-            vec![
-                scope.into(),
-                subject.into(),
-                namespace.into(),
-                text.into(),
-                sql_int(version)?,
-            ],
-        )?;
-        Ok(())
     }
 
     /// The stored answer to an earlier request with this idempotency key.

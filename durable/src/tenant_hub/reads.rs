@@ -1,0 +1,133 @@
+//! Reads: a layer's own values or a subject's effective config (the head and at most one
+//! user's layer, never the other users'), the open items, and the hub's status.
+
+use cascade_engine::matching::NamespacePolicy;
+use cascade_engine::scope::{Namespace, Subject};
+use cascade_engine::state::NamespaceState;
+use cascade_protocol::{room, StoredDocument, TenantSyncStatus};
+use serde_json::{Map, Value};
+use worker::{Response, Result};
+
+use super::{namespace, TenantHub};
+use crate::internal::{HubContext, HubStatus};
+use crate::tenant_store;
+use crate::{reply, sockets};
+
+/// Most open items (pending changes or conflicts) one listing returns.
+pub const MAX_OPEN_ITEMS_LISTED: u64 = 1_000;
+
+impl TenantHub {
+    /// A namespace's head with one subject's layer loaded (the tenant's is in the head).
+    pub(super) fn load_for(
+        &self,
+        namespace: &Namespace,
+        subject: &Subject,
+    ) -> Result<Option<NamespaceState>> {
+        let Some(mut ns) = tenant_store::load_head(&self.core.store, namespace)? else {
+            return Ok(None);
+        };
+        if let Subject::User(id) = subject {
+            if let Some(layer) = tenant_store::load_user(&self.core.store, namespace, id)? {
+                ns.users.insert(id.clone(), layer);
+            }
+        }
+        Ok(Some(ns))
+    }
+
+    /// A layer's own values (`effective: false`) or a subject's effective config.
+    pub(super) fn read(
+        &self,
+        tenant: &str,
+        ns: &str,
+        user: Option<String>,
+        effective: bool,
+    ) -> Result<Response> {
+        let namespace = match namespace(ns) {
+            Ok(n) => n,
+            Err(p) => return reply::problem_document(&p),
+        };
+        let subject = user.clone().map_or(Subject::Tenant, Subject::User);
+        let (version, config) = match self.load_for(&namespace, &subject)? {
+            None => (0, Value::Object(Map::new())),
+            Some(ns_state) => {
+                let value = if effective {
+                    effective_config(&ns_state, &namespace, &subject, &self.last_context()?)
+                } else {
+                    ns_state
+                        .lower(&subject)
+                        .map_or(Value::Object(Map::new()), |l| l.layer.as_value().clone())
+                };
+                (ns_state.version, value)
+            }
+        };
+        let config = match config {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        reply::json(&StoredDocument {
+            scope: if user.is_some() {
+                "user".into()
+            } else {
+                "tenant".into()
+            },
+            tenant: Some(tenant.to_owned()),
+            namespace: namespace.as_str().to_owned(),
+            version,
+            config,
+        })
+    }
+
+    /// Every namespace's open items of one kind, each with its namespace.
+    pub(super) fn open_items(&self, pending: bool) -> Result<Vec<Value>> {
+        tenant_store::open_items(&self.core.store, pending, MAX_OPEN_ITEMS_LISTED)
+    }
+
+    /// The hub's status, with its pending changes and open conflicts counted.
+    pub(super) fn status(&self, tenant: &str) -> Result<HubStatus> {
+        let mut status = self.core.status(tenant)?;
+        for (role, tag) in [
+            ("admins", room::tenant_admins(tenant)),
+            ("users", sockets::users_room(tenant)),
+        ] {
+            let count = self.core.state.get_websockets_with_tag(&tag).len() as u64;
+            status.connections_by_role.insert(role.to_owned(), count);
+        }
+        let open = tenant_store::open_counts(&self.core.store)?;
+        status.pending_changes = open.pending;
+        status.open_conflicts = open.conflicts;
+        Ok(status)
+    }
+
+    /// The tenant's sync state as this hub knows it: `failed` after an error, `partial` with
+    /// open pending changes or conflicts, else `success` (whether the tenant lags the
+    /// platform is the health check's call: the hub does not know the platform's `seq`).
+    pub(super) fn sync_status(&self, tenant: &str) -> Result<TenantSyncStatus> {
+        let open = tenant_store::open_counts(&self.core.store)?;
+        let status = if self.core.store.meta("last_error")?.is_some() {
+            "failed"
+        } else if open.pending + open.conflicts > 0 {
+            "partial"
+        } else {
+            "success"
+        };
+        Ok(TenantSyncStatus {
+            tenant: tenant.to_owned(),
+            status: status.to_owned(),
+            seq: self.core.store.seq()?,
+            platform_seq: self.core.store.counter("platform_seq")?,
+            pending_changes: open.pending,
+            open_conflicts: open.conflicts,
+        })
+    }
+}
+
+/// A subject's effective config of one namespace under the rules of `context`.
+pub(super) fn effective_config(
+    ns: &NamespaceState,
+    namespace: &Namespace,
+    subject: &Subject,
+    context: &HubContext,
+) -> Value {
+    let policy = NamespacePolicy::derive(&context.rules, namespace, &context.tenant);
+    ns.effective(subject, policy.resolution)
+}
