@@ -6,6 +6,7 @@
 //!                        [--servers floor,bare-hub,socketio,cascade]
 //! cascade-bench platform [--tenants 100,1000] [--rounds 5]
 //! cascade-bench writes   [--writes 500]
+//! cascade-bench users    [--users 0,1000,10000,100000]
 //! cascade-bench all      (everything above, with the defaults)
 //! ```
 //!
@@ -20,6 +21,7 @@ mod floor;
 mod runtime;
 mod socketio;
 mod stats;
+mod users;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -105,13 +107,15 @@ async fn run(args: &[String]) -> Result<()> {
             .await
         }
         "writes" => writes(one(args, "--writes", 500)?).await,
+        "users" => users::users(&list(args, "--users", &[0, 1000, 10000, 100_000])?).await,
         "all" => {
             writes(500).await?;
             fanout(&[1000, 5000, 10000], 20, &servers(args)?).await?;
-            platform(&[100, 1000], 5).await
+            platform(&[100, 1000], 5).await?;
+            users::users(&[0, 1000, 10000, 100_000]).await
         }
         other => Err(format!(
-            "unknown command {other:?} (fanout, platform, writes, all)"
+            "unknown command {other:?} (fanout, platform, writes, users, all)"
         )),
     }
 }

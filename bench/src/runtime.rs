@@ -112,6 +112,11 @@ impl Runtime {
         })
     }
 
+    /// The folder holding the runtime's D1 and Durable Object state.
+    pub fn state_path(&self) -> &Path {
+        self._state.path()
+    }
+
     /// A token for `role` in `tenant` as `sub`.
     pub fn token(role: &str, tenant: Option<&str>, sub: &str) -> String {
         let mut claims = Claims::new(json!({"sub": sub, "role": role, "tid": tenant}));
@@ -239,6 +244,35 @@ impl Writer {
             // A sized body: `send_json` streams it chunked, which costs a round trip.
             .send(body.to_string())
             .map_err(|e| format!("PUT {path}: {e}"))?;
+        let status = resp.status().as_u16();
+        let value = resp.body_mut().read_json().unwrap_or(Value::Null);
+        Ok((status, value))
+    }
+
+    /// `POST {path}` with a JSON body as a platform admin; the status and JSON answer.
+    pub fn post(&self, path: &str, body: &Value) -> Result<(u16, Value), String> {
+        let mut resp = self
+            .agent
+            .post(&format!("{}{path}", self.url))
+            .header("authorization", &self.auth)
+            .header("content-type", "application/json")
+            .send(body.to_string())
+            .map_err(|e| format!("POST {path}: {e}"))?;
+        let status = resp.status().as_u16();
+        let value = resp.body_mut().read_json().unwrap_or(Value::Null);
+        Ok((status, value))
+    }
+
+    /// `PATCH {path}` with an RFC 7396 merge patch as a platform admin; the status and JSON
+    /// answer.
+    pub fn merge_patch(&self, path: &str, body: &Value) -> Result<(u16, Value), String> {
+        let mut resp = self
+            .agent
+            .patch(&format!("{}{path}", self.url))
+            .header("authorization", &self.auth)
+            .header("content-type", "application/merge-patch+json")
+            .send(body.to_string())
+            .map_err(|e| format!("PATCH {path}: {e}"))?;
         let status = resp.status().as_u16();
         let value = resp.body_mut().read_json().unwrap_or(Value::Null);
         Ok((status, value))
