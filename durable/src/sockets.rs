@@ -6,6 +6,11 @@
 //! Tags, fixed when a socket is accepted: `tenant:{id}`; `tenant:{id}:admins` for admins, or
 //! `tenant:{id}:users` and `user:{sub}` for users; and `config:*` (every namespace) or one
 //! `config:{ns}` per followed namespace.
+//!
+//! A socket the hub has closed stays listed by the runtime until the client answers the close,
+//! and the client's frames sent before that still arrive; `WebSocket.send()` on it throws. So
+//! the hub marks it in its attachment ([`SocketInfo::closed`]) and both inbound handling and
+//! delivery check [`is_open`] before writing.
 
 use cascade_protocol::room;
 use serde::{Deserialize, Serialize};
@@ -59,6 +64,10 @@ pub struct SocketInfo {
     pub counted_at: f64,
     /// Frames refused so far (rate limited, too large, malformed).
     pub strikes: u32,
+    /// Set when the hub closed the socket (too many refused frames): its later frames are
+    /// ignored. Absent in attachments written before the field existed.
+    #[serde(default)]
+    pub closed: bool,
 }
 
 impl SocketInfo {
@@ -71,6 +80,7 @@ impl SocketInfo {
             tokens: CLIENT_FRAME_BURST,
             counted_at: now_ms,
             strikes: 0,
+            closed: false,
         }
     }
 
@@ -120,6 +130,35 @@ impl SocketInfo {
             false
         }
     }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A runtime WebSocket, typed only for its `readyState`.
+    type StateOfSocket;
+
+    /// `WebSocket.readyState`: 0 connecting, 1 open, 2 closing (a close was sent or
+    /// received), 3 closed. The runtime keeps "close sent" across hibernation.
+    #[wasm_bindgen(method, getter, js_name = readyState)]
+    fn ready_state(this: &StateOfSocket) -> u16;
+}
+
+/// `WebSocket.readyState` of an open socket.
+const READY_STATE_OPEN: u16 = 1;
+
+/// Whether `ws` can still be written to: neither side has started closing it. Reads one
+/// property, so delivery can ask it of every socket it writes to.
+pub fn is_open(ws: &WebSocket) -> bool {
+    let raw: &StateOfSocket = ws.as_ref().unchecked_ref();
+    raw.ready_state() == READY_STATE_OPEN
+}
+
+/// Closes `ws` for breaking the frame policy (1008): marks it closed in its attachment first,
+/// so that frames still arriving from its client are ignored, even after hibernation.
+pub fn close_for_policy(ws: &WebSocket, info: &mut SocketInfo) -> worker::Result<()> {
+    info.closed = true;
+    ws.serialize_attachment(&*info)?;
+    ws.close(Some(1008), Some("too many refused frames"))
 }
 
 #[wasm_bindgen]
@@ -209,6 +248,13 @@ mod tests {
         assert_eq!(user.listener().user.as_deref(), Some("bob"));
         assert!(admin.listener().user.is_none());
         assert!(user.tags("acme").len() <= 3 + MAX_SUBSCRIPTIONS);
+    }
+
+    #[test]
+    fn attachments_without_the_closed_flag_still_read() {
+        let old = r#"{"sub":"bob","role":"user","namespaces":null,"tokens":3.0,"counted_at":0.0,"strikes":2}"#;
+        let info: SocketInfo = serde_json::from_str(old).unwrap();
+        assert!(!info.closed);
     }
 
     #[test]
