@@ -3,9 +3,10 @@
 //! sockets that stopped heartbeating. Sending committed frames to them is
 //! [`crate::delivery`]'s job.
 //!
-//! Tags, fixed when a socket is accepted: `tenant:{id}`; `tenant:{id}:admins` for admins, or
-//! `tenant:{id}:users` and `user:{sub}` for users; and `config:*` (every namespace) or one
-//! `config:{ns}` per followed namespace.
+//! Tags, fixed when a socket is accepted: `tenant:{id}`; `tenant:{id}:admins` and
+//! `admin:{sub}` for admins, or `tenant:{id}:users` and `user:{sub}` for users; and `config:*`
+//! (every namespace) or one `config:{ns}` per followed namespace. The subject tag
+//! (`admin:{sub}` or `user:{sub}`) is what [`crate::socket_caps`] counts a subject's sockets by.
 //!
 //! A socket the hub has closed stays listed by the runtime until the client answers the close,
 //! and the client's frames sent before that still arrive; `WebSocket.send()` on it throws. So
@@ -47,6 +48,12 @@ pub const SWEEP_INTERVAL_MS: f64 = 30_000.0;
 /// `tenant:{id}:users`: the tenant's user sockets (admins are in `tenant:{id}:admins`).
 pub fn users_room(tenant: &str) -> String {
     format!("tenant:{tenant}:users")
+}
+
+/// `admin:{sub}`: the sockets of one admin (tenant or platform admin), counted by the cap on
+/// sockets per subject.
+pub fn admin_tag(sub: &str) -> String {
+    format!("admin:{sub}")
 }
 
 /// What the hub remembers about a socket across hibernation (its attachment).
@@ -100,6 +107,17 @@ impl SocketInfo {
         }
     }
 
+    /// The tag naming the socket's subject: `user:{sub}` for a user (also the room of its own
+    /// frames), `admin:{sub}` for an admin (who must not be in a user's room, as it gets the
+    /// tenant's frames instead).
+    pub fn subject_tag(&self) -> String {
+        if self.is_admin() {
+            admin_tag(&self.sub)
+        } else {
+            room::user(&self.sub)
+        }
+    }
+
     /// The tags to accept the socket with in `tenant`'s hub.
     pub fn tags(&self, tenant: &str) -> Vec<String> {
         let mut tags = vec![room::tenant(tenant)];
@@ -107,8 +125,8 @@ impl SocketInfo {
             tags.push(room::tenant_admins(tenant));
         } else {
             tags.push(users_room(tenant));
-            tags.push(room::user(&self.sub));
         }
+        tags.push(self.subject_tag());
         match &self.namespaces {
             None => tags.push(ALL_NAMESPACES_TAG.to_owned()),
             Some(names) => tags.extend(names.iter().map(|n| room::config(n))),
@@ -232,8 +250,9 @@ mod tests {
         let admin = SocketInfo::new("ann", "tenant-admin", None, 0.0);
         assert_eq!(
             admin.tags("acme"),
-            ["tenant:acme", "tenant:acme:admins", "config:*"]
+            ["tenant:acme", "tenant:acme:admins", "admin:ann", "config:*"]
         );
+        assert_eq!(admin.subject_tag(), "admin:ann");
         let user = SocketInfo::new("bob", "user", Some(vec!["auth".into(), "rbac".into()]), 0.0);
         assert_eq!(
             user.tags("acme"),
@@ -247,7 +266,14 @@ mod tests {
         );
         assert_eq!(user.listener().user.as_deref(), Some("bob"));
         assert!(admin.listener().user.is_none());
+        assert_eq!(user.subject_tag(), "user:bob");
         assert!(user.tags("acme").len() <= 3 + MAX_SUBSCRIPTIONS);
+        let all = Some((0..MAX_SUBSCRIPTIONS).map(|i| format!("n{i}")).collect());
+        let admin = SocketInfo::new("ann", "platform-admin", all, 0.0);
+        assert!(
+            admin.tags("acme").len() <= 10,
+            "the runtime allows ten tags"
+        );
     }
 
     #[test]

@@ -45,6 +45,7 @@ use crate::internal::{
     WriteGuard, BASE_URL, HUB_NAME_HEADER, MEMBER_HEADER,
 };
 use crate::platform_hub::PLATFORM_HUB_NAME;
+use crate::socket_caps::SocketCaps;
 use crate::sockets::{self, SocketInfo, MAX_CLIENT_FRAME, MAX_STRIKES};
 use crate::{engine_error, lifecycle, reply};
 
@@ -828,6 +829,11 @@ impl TenantHub {
             Err(p) => return reply::problem_document(&p),
         };
         let info = SocketInfo::new(&member.sub, &member.role, subscription.namespaces, js_now());
+        // Refused before the upgrade, so a reconnect loop holds nothing (see `socket_caps`).
+        if let Err(p) = SocketCaps::from_env(&self.core.env).admit(&self.core.state, tenant, &info)
+        {
+            return reply::problem_document(&p);
+        }
         // Frames of earlier commits go out first: the new socket's replay already has them.
         self.outgoing.flush(&self.core.state);
         let tags = info.tags(tenant);
