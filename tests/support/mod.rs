@@ -429,6 +429,24 @@ impl Runtime {
 
     /// Opens a WebSocket with the given headers; the HTTP status if the handshake is refused.
     pub fn try_websocket(&self, headers: &[(&str, &str)], path: &str) -> Result<Socket, u16> {
+        self.try_websocket_reply(headers, path)
+            .map_err(|refused| refused.status)
+    }
+
+    /// Opens a WebSocket with `token` as bearer; the whole refusal (status, headers, problem
+    /// document) if the handshake is refused.
+    pub fn try_websocket_as(&self, token: &str, path: &str) -> Result<Socket, Reply> {
+        let auth = format!("Bearer {token}");
+        self.try_websocket_reply(&[("authorization", &auth)], path)
+    }
+
+    /// Opens a WebSocket with the given headers; the whole HTTP answer if the handshake is
+    /// refused.
+    pub fn try_websocket_reply(
+        &self,
+        headers: &[(&str, &str)],
+        path: &str,
+    ) -> Result<Socket, Reply> {
         use tungstenite::client::IntoClientRequest;
         let stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         stream
@@ -450,7 +468,26 @@ impl Runtime {
                 Ok(Socket(socket, protocol))
             }
             Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(resp))) => {
-                Err(resp.status().as_u16())
+                let headers = resp
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().to_ascii_lowercase(),
+                            v.to_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect();
+                let body = resp
+                    .body()
+                    .as_deref()
+                    .and_then(|bytes| serde_json::from_slice(bytes).ok())
+                    .unwrap_or(Value::Null);
+                Err(Reply {
+                    status: resp.status().as_u16(),
+                    headers,
+                    body,
+                })
             }
             Err(e) => panic!("websocket handshake: {e}"),
         }
@@ -711,6 +748,24 @@ impl Socket {
                     return (u16::from(frame.code), frame.reason.to_string())
                 }
                 tungstenite::Message::Close(None) => return (1005, String::new()),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Reads until the server closes the socket, without answering its close (the server
+    /// side stays closing until the next call on this socket): the text frames before the
+    /// close, and its code. Panics after the read timeout.
+    pub fn frames_until_close(&mut self) -> (Vec<Value>, u16) {
+        let mut frames = Vec::new();
+        loop {
+            match self.0.read().expect("close frame before the timeout") {
+                tungstenite::Message::Text(text) => {
+                    frames.push(serde_json::from_str(text.as_str()).unwrap())
+                }
+                tungstenite::Message::Close(frame) => {
+                    return (frames, frame.map_or(1005, |f| u16::from(f.code)))
+                }
                 _ => continue,
             }
         }
