@@ -452,6 +452,9 @@ impl Runtime {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
+        // A refusal's body may arrive after its headers: tungstenite hands back only what it
+        // had read, so the rest is read through a second handle on the same connection.
+        let mut rest = stream.try_clone().unwrap();
         let url = format!("ws://127.0.0.1:{}{path}", self.port);
         let mut request = url.into_client_request().unwrap();
         for (k, v) in headers {
@@ -478,11 +481,21 @@ impl Runtime {
                         )
                     })
                     .collect();
-                let body = resp
-                    .body()
-                    .as_deref()
-                    .and_then(|bytes| serde_json::from_slice(bytes).ok())
-                    .unwrap_or(Value::Null);
+                let mut bytes = resp.body().clone().unwrap_or_default();
+                let length = resp
+                    .headers()
+                    .get("content-length")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                let mut chunk = [0u8; 4096];
+                while bytes.len() < length {
+                    match rest.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
                 Err(Reply {
                     status: resp.status().as_u16(),
                     headers,
