@@ -747,6 +747,15 @@ impl Socket {
         self.1.clone()
     }
 
+    /// Sends `count` copies of a text frame in one write, so that they reach the server
+    /// together.
+    pub fn send_burst(&mut self, text: &str, count: usize) {
+        for _ in 0..count {
+            self.0.write(tungstenite::Message::text(text)).unwrap();
+        }
+        self.0.flush().unwrap();
+    }
+
     /// Sends a text frame.
     pub fn send_text(&mut self, text: &str) {
         self.0.send(tungstenite::Message::text(text)).unwrap();
