@@ -2,6 +2,10 @@
 //! caller; the hub accepts the socket with the Hibernation API and tags it with the caller's
 //! rooms. A tenant's members join its `TenantHub`; a platform admin who names no tenant joins
 //! the `PlatformHub`'s `platform:admins` room (live `sync-status` after each health check).
+//!
+//! The hub's answer reaches the client unchanged: the 101, or a refusal the hub alone can
+//! make, such as 429 `CASCADE:Connect:TooManySockets` with its `Retry-After` (the hub is the
+//! only place that knows how many sockets it holds; `cascade_durable::socket_caps`).
 
 use cascade_durable::internal::Member;
 use worker::{Env, Request, Response};

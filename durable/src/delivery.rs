@@ -10,6 +10,9 @@
 //!   frame committed after its replay;
 //! - a hub that dies mid-broadcast loses only live delivery: the frames are in the log and
 //!   reconnecting clients are replayed them.
+//!
+//! Sockets that are closing are skipped, and a send that fails anyway is logged and the
+//! broadcast goes on with the next socket.
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, VecDeque};
@@ -22,7 +25,7 @@ use wasm_bindgen::JsCast;
 use worker::{State, WebSocket};
 
 use crate::frame_log::{Audience, LoggedFrame};
-use crate::sockets::ALL_NAMESPACES_TAG;
+use crate::sockets::{self, ALL_NAMESPACES_TAG};
 
 /// Sockets written to in one turn of the event loop, unless the hub's
 /// `DELIVERY_SOCKETS_PER_TURN` variable says otherwise: by default every socket a hub can
@@ -112,11 +115,17 @@ impl Send {
         }
     }
 
-    /// Writes to at most `budget` more sockets; how many writes it used.
+    /// Writes to at most `budget` more sockets; how many it went through. A socket that is
+    /// closing by now (closed by the hub for flooding or a stale heartbeat, or by its client,
+    /// since it was listed) is skipped: `send` on it would throw. Asked at write time, not
+    /// when listed, as a broadcast may span turns; it is one property read per socket, where
+    /// reading each socket's attachment would cost a deserialization.
     fn write(&mut self, budget: usize) -> usize {
         let end = self.sockets.len().min(self.next.saturating_add(budget));
         for ws in &self.sockets[self.next..end] {
-            send_value(ws, &self.text);
+            if sockets::is_open(ws) {
+                send_value(ws, &self.text);
+            }
         }
         let used = end - self.next;
         self.next = end;
@@ -221,8 +230,9 @@ impl Outgoing {
     }
 }
 
-/// Sends a prepared value; a socket that fails to take it is closing, and its close is
-/// reported to the hub separately.
+/// Sends a prepared value. A socket that fails to take it (it began closing between the
+/// check and the send) is logged and skipped: one socket's failure never stops the delivery
+/// to the others, and its close is reported to the hub separately.
 fn send_value(ws: &WebSocket, text: &JsValue) -> bool {
     let raw: &RawSocket = ws.as_ref().unchecked_ref();
     match raw.send_value(text) {

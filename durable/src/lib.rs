@@ -28,6 +28,7 @@ mod platform_room;
 pub mod rate;
 pub mod registry;
 mod reply;
+pub mod socket_caps;
 pub mod sockets;
 pub mod store;
 mod tenant_hub;

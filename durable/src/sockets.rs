@@ -3,9 +3,15 @@
 //! sockets that stopped heartbeating. Sending committed frames to them is
 //! [`crate::delivery`]'s job.
 //!
-//! Tags, fixed when a socket is accepted: `tenant:{id}`; `tenant:{id}:admins` for admins, or
-//! `tenant:{id}:users` and `user:{sub}` for users; and `config:*` (every namespace) or one
-//! `config:{ns}` per followed namespace.
+//! Tags, fixed when a socket is accepted: `tenant:{id}`; `tenant:{id}:admins` and
+//! `admin:{sub}` for admins, or `tenant:{id}:users` and `user:{sub}` for users; and `config:*`
+//! (every namespace) or one `config:{ns}` per followed namespace. The subject tag
+//! (`admin:{sub}` or `user:{sub}`) is what [`crate::socket_caps`] counts a subject's sockets by.
+//!
+//! A socket the hub has closed stays listed by the runtime until the client answers the close,
+//! and the client's frames sent before that still arrive; `WebSocket.send()` on it throws. So
+//! the hub marks it in its attachment ([`SocketInfo::closed`]) and both inbound handling and
+//! delivery check [`is_open`] before writing.
 
 use cascade_protocol::room;
 use serde::{Deserialize, Serialize};
@@ -44,6 +50,12 @@ pub fn users_room(tenant: &str) -> String {
     format!("tenant:{tenant}:users")
 }
 
+/// `admin:{sub}`: the sockets of one admin (tenant or platform admin), counted by the cap on
+/// sockets per subject.
+pub fn admin_tag(sub: &str) -> String {
+    format!("admin:{sub}")
+}
+
 /// What the hub remembers about a socket across hibernation (its attachment).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SocketInfo {
@@ -59,6 +71,10 @@ pub struct SocketInfo {
     pub counted_at: f64,
     /// Frames refused so far (rate limited, too large, malformed).
     pub strikes: u32,
+    /// Set when the hub closed the socket (too many refused frames): its later frames are
+    /// ignored. Absent in attachments written before the field existed.
+    #[serde(default)]
+    pub closed: bool,
 }
 
 impl SocketInfo {
@@ -71,6 +87,7 @@ impl SocketInfo {
             tokens: CLIENT_FRAME_BURST,
             counted_at: now_ms,
             strikes: 0,
+            closed: false,
         }
     }
 
@@ -90,6 +107,17 @@ impl SocketInfo {
         }
     }
 
+    /// The tag naming the socket's subject: `user:{sub}` for a user (also the room of its own
+    /// frames), `admin:{sub}` for an admin (who must not be in a user's room, as it gets the
+    /// tenant's frames instead).
+    pub fn subject_tag(&self) -> String {
+        if self.is_admin() {
+            admin_tag(&self.sub)
+        } else {
+            room::user(&self.sub)
+        }
+    }
+
     /// The tags to accept the socket with in `tenant`'s hub.
     pub fn tags(&self, tenant: &str) -> Vec<String> {
         let mut tags = vec![room::tenant(tenant)];
@@ -97,8 +125,8 @@ impl SocketInfo {
             tags.push(room::tenant_admins(tenant));
         } else {
             tags.push(users_room(tenant));
-            tags.push(room::user(&self.sub));
         }
+        tags.push(self.subject_tag());
         match &self.namespaces {
             None => tags.push(ALL_NAMESPACES_TAG.to_owned()),
             Some(names) => tags.extend(names.iter().map(|n| room::config(n))),
@@ -120,6 +148,35 @@ impl SocketInfo {
             false
         }
     }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A runtime WebSocket, typed only for its `readyState`.
+    type StateOfSocket;
+
+    /// `WebSocket.readyState`: 0 connecting, 1 open, 2 closing (a close was sent or
+    /// received), 3 closed. The runtime keeps "close sent" across hibernation.
+    #[wasm_bindgen(method, getter, js_name = readyState)]
+    fn ready_state(this: &StateOfSocket) -> u16;
+}
+
+/// `WebSocket.readyState` of an open socket.
+const READY_STATE_OPEN: u16 = 1;
+
+/// Whether `ws` can still be written to: neither side has started closing it. Reads one
+/// property, so delivery can ask it of every socket it writes to.
+pub fn is_open(ws: &WebSocket) -> bool {
+    let raw: &StateOfSocket = ws.as_ref().unchecked_ref();
+    raw.ready_state() == READY_STATE_OPEN
+}
+
+/// Closes `ws` for breaking the frame policy (1008): marks it closed in its attachment first,
+/// so that frames still arriving from its client are ignored, even after hibernation.
+pub fn close_for_policy(ws: &WebSocket, info: &mut SocketInfo) -> worker::Result<()> {
+    info.closed = true;
+    ws.serialize_attachment(&*info)?;
+    ws.close(Some(1008), Some("too many refused frames"))
 }
 
 #[wasm_bindgen]
@@ -193,8 +250,9 @@ mod tests {
         let admin = SocketInfo::new("ann", "tenant-admin", None, 0.0);
         assert_eq!(
             admin.tags("acme"),
-            ["tenant:acme", "tenant:acme:admins", "config:*"]
+            ["tenant:acme", "tenant:acme:admins", "admin:ann", "config:*"]
         );
+        assert_eq!(admin.subject_tag(), "admin:ann");
         let user = SocketInfo::new("bob", "user", Some(vec!["auth".into(), "rbac".into()]), 0.0);
         assert_eq!(
             user.tags("acme"),
@@ -208,7 +266,21 @@ mod tests {
         );
         assert_eq!(user.listener().user.as_deref(), Some("bob"));
         assert!(admin.listener().user.is_none());
+        assert_eq!(user.subject_tag(), "user:bob");
         assert!(user.tags("acme").len() <= 3 + MAX_SUBSCRIPTIONS);
+        let all = Some((0..MAX_SUBSCRIPTIONS).map(|i| format!("n{i}")).collect());
+        let admin = SocketInfo::new("ann", "platform-admin", all, 0.0);
+        assert!(
+            admin.tags("acme").len() <= 10,
+            "the runtime allows ten tags"
+        );
+    }
+
+    #[test]
+    fn attachments_without_the_closed_flag_still_read() {
+        let old = r#"{"sub":"bob","role":"user","namespaces":null,"tokens":3.0,"counted_at":0.0,"strikes":2}"#;
+        let info: SocketInfo = serde_json::from_str(old).unwrap();
+        assert!(!info.closed);
     }
 
     #[test]

@@ -17,10 +17,18 @@ impl TenantHub {
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
         // Exact heartbeats never get here (the runtime answers them); everything else is
-        // rate limited per socket and answered, never dropped silently.
+        // rate limited per socket and answered, never dropped silently — unless the socket is
+        // closing: its client's frames sent before our close still arrive, and answering them
+        // would throw (send after close), so they are dropped.
+        if !sockets::is_open(&ws) {
+            return Ok(());
+        }
         let Some(mut info) = ws.deserialize_attachment::<SocketInfo>()? else {
             return ws.close(Some(1011), Some("socket without its record"));
         };
+        if info.closed {
+            return Ok(());
+        }
         let reply = if !info.admit_frame(js_now()) {
             frame_error(
                 "CASCADE:Frame:RateLimited",
@@ -75,7 +83,7 @@ impl TenantHub {
         ws.serialize_attachment(&info)?;
         ws.send(&reply)?;
         if info.strikes >= MAX_STRIKES {
-            ws.close(Some(1008), Some("too many refused frames"))?;
+            sockets::close_for_policy(&ws, &mut info)?;
         }
         Ok(())
     }

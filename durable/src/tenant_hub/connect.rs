@@ -14,6 +14,7 @@ use super::{namespace, query, TenantHub, HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE};
 use crate::core::js_now;
 use crate::frame_log::{self, Listener};
 use crate::internal::{Member, MEMBER_HEADER};
+use crate::socket_caps::SocketCaps;
 use crate::sockets::{self, SocketInfo};
 use crate::{reply, tenant_store};
 
@@ -37,6 +38,11 @@ impl TenantHub {
             Err(p) => return reply::problem_document(&p),
         };
         let info = SocketInfo::new(&member.sub, &member.role, subscription.namespaces, js_now());
+        // Refused before the upgrade, so a reconnect loop holds nothing (see `socket_caps`).
+        if let Err(p) = SocketCaps::from_env(&self.core.env).admit(&self.core.state, tenant, &info)
+        {
+            return reply::problem_document(&p);
+        }
         // Frames of earlier commits go out first: the new socket's replay already has them.
         self.outgoing.flush(&self.core.state);
         let tags = info.tags(tenant);
