@@ -236,43 +236,40 @@ impl Writer {
 
     /// `PUT {path}` with `body`; the status and JSON answer.
     pub fn put(&self, path: &str, body: &Value) -> Result<(u16, Value), String> {
-        let mut resp = self
-            .agent
-            .put(&format!("{}{path}", self.url))
-            .header("authorization", &self.auth)
-            .header("content-type", "application/json")
-            // A sized body: `send_json` streams it chunked, which costs a round trip.
-            .send(body.to_string())
-            .map_err(|e| format!("PUT {path}: {e}"))?;
-        let status = resp.status().as_u16();
-        let value = resp.body_mut().read_json().unwrap_or(Value::Null);
-        Ok((status, value))
+        self.send_json("PUT", path, "application/json", body)
     }
 
     /// `POST {path}` with a JSON body as a platform admin; the status and JSON answer.
     pub fn post(&self, path: &str, body: &Value) -> Result<(u16, Value), String> {
-        let mut resp = self
-            .agent
-            .post(&format!("{}{path}", self.url))
-            .header("authorization", &self.auth)
-            .header("content-type", "application/json")
-            .send(body.to_string())
-            .map_err(|e| format!("POST {path}: {e}"))?;
-        let status = resp.status().as_u16();
-        let value = resp.body_mut().read_json().unwrap_or(Value::Null);
-        Ok((status, value))
+        self.send_json("POST", path, "application/json", body)
     }
 
     /// `PATCH {path}` with an RFC 7396 merge patch as a platform admin; the status and JSON
     /// answer.
     pub fn merge_patch(&self, path: &str, body: &Value) -> Result<(u16, Value), String> {
-        let mut resp = self
-            .agent
-            .patch(&format!("{}{path}", self.url))
+        self.send_json("PATCH", path, "application/merge-patch+json", body)
+    }
+
+    /// `{method} {path}` with a JSON body of media type `media` as a platform admin.
+    fn send_json(
+        &self,
+        method: &str,
+        path: &str,
+        media: &str,
+        body: &Value,
+    ) -> Result<(u16, Value), String> {
+        let url = format!("{}{path}", self.url);
+        let request = match method {
+            "POST" => self.agent.post(&url),
+            "PATCH" => self.agent.patch(&url),
+            _ => self.agent.put(&url),
+        };
+        let mut resp = request
             .header("authorization", &self.auth)
-            .header("content-type", "application/merge-patch+json")
+            .header("content-type", media)
+            // A sized body: `send_json` streams it chunked, which costs a round trip.
             .send(body.to_string())
-            .map_err(|e| format!("PATCH {path}: {e}"))?;
+            .map_err(|e| format!("{method} {path}: {e}"))?;
         let status = resp.status().as_u16();
         let value = resp.body_mut().read_json().unwrap_or(Value::Null);
         Ok((status, value))

@@ -107,7 +107,7 @@ pub async fn users(counts: &[usize]) -> Result<()> {
         &json!({"triggerEvents": ["prefs.*"], "targetScopes": ["tenant", "user"],
                 "syncDirection": "down", "conflictResolution": "user-wins", "autoApply": true}),
     )?;
-    if status != 200 {
+    if !(200..300).contains(&status) {
         return Err(format!("installing the prefs rule: {status} {body}"));
     }
     println!("\n### One tenant's users (personal layers in `prefs`, ~150 B each; 1% override `/banner/text`)\n");

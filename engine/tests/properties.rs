@@ -13,46 +13,14 @@ use cascade_engine::rollback::rollback;
 use cascade_engine::scope::Subject;
 use common::{rule, rules, World};
 use proptest::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 const USERS: [&str; 2] = ["u1", "u2"];
 const STRATEGIES: [&str; 4] = ["platform-wins", "tenant-wins", "user-wins", "merge"];
 
-fn leaf() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        (0i64..3).prop_map(Value::from),
-        any::<bool>().prop_map(Value::from),
-        prop::collection::vec(0i64..3, 0..3).prop_map(|v| json!(v)),
-    ]
-}
-
-fn id_array() -> impl Strategy<Value = Value> {
-    prop::collection::btree_map(prop::sample::select(vec!["x", "y", "z"]), leaf(), 1..3).prop_map(
-        |m| {
-            Value::Array(
-                m.into_iter()
-                    .map(|(id, v)| json!({"id": id, "v": v}))
-                    .collect(),
-            )
-        },
-    )
-}
-
-fn key() -> impl Strategy<Value = String> {
-    prop::sample::select(vec!["a", "b", "c"]).prop_map(str::to_owned)
-}
-
-/// A merge patch: objects up to two levels, id arrays, plain leaves, and `null` deletions.
+/// Merge patches over the keys `a`, `b`, `c`.
 fn config() -> impl Strategy<Value = Value> {
-    let inner = prop::collection::btree_map(
-        key(),
-        prop_oneof![3 => leaf(), 1 => Just(Value::Null)],
-        0..3,
-    )
-    .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>()));
-    let member = prop_oneof![3 => leaf(), 1 => Just(Value::Null), 2 => inner, 2 => id_array()];
-    prop::collection::btree_map(key(), member, 1..3)
-        .prop_map(|m| Value::Object(m.into_iter().collect()))
+    common::gen::config(&["a", "b", "c"])
 }
 
 #[derive(Debug, Clone)]

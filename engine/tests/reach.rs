@@ -19,44 +19,14 @@ use cascade_engine::scope::Subject;
 use cascade_engine::state::TenantState;
 use common::{event, ns, rule, rules, World};
 use proptest::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 const USERS: [&str; 4] = ["u1", "u2", "u3", "u4"];
 const STRATEGIES: [&str; 4] = ["platform-wins", "tenant-wins", "user-wins", "merge"];
 
-fn leaf() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        (0i64..3).prop_map(Value::from),
-        any::<bool>().prop_map(Value::from),
-        prop::collection::vec(0i64..2, 0..2).prop_map(|v| json!(v)),
-    ]
-}
-
-fn key() -> impl Strategy<Value = String> {
-    prop::sample::select(vec!["a", "b", "c", "d"]).prop_map(str::to_owned)
-}
-
-fn id_array() -> impl Strategy<Value = Value> {
-    prop::collection::btree_map(prop::sample::select(vec!["x", "y"]), leaf(), 1..3).prop_map(|m| {
-        Value::Array(
-            m.into_iter()
-                .map(|(id, v)| json!({"id": id, "v": v}))
-                .collect(),
-        )
-    })
-}
-
-/// A merge patch two levels deep, with id arrays and deletions.
+/// Merge patches over four keys, so that users' layers and changes overlap only in part.
 fn config() -> impl Strategy<Value = Value> {
-    let inner = prop::collection::btree_map(
-        key(),
-        prop_oneof![3 => leaf(), 1 => Just(Value::Null)],
-        1..3,
-    )
-    .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>()));
-    let member = prop_oneof![3 => leaf(), 1 => Just(Value::Null), 3 => inner, 1 => id_array()];
-    prop::collection::btree_map(key(), member, 1..3)
-        .prop_map(|m| Value::Object(m.into_iter().collect()))
+    common::gen::config(&["a", "b", "c", "d"])
 }
 
 #[derive(Debug, Clone)]

@@ -14,6 +14,8 @@ use cascade_engine::state::TenantState;
 use cascade_engine::validate::Limits;
 use serde_json::{json, Value};
 
+pub mod gen;
+
 pub fn ns(name: &str) -> Namespace {
     Namespace::new(name).expect("valid namespace")
 }

@@ -1,0 +1,41 @@
+//! Proptest generators of merge patches, shared by the property tests.
+
+use proptest::prelude::*;
+use serde_json::{json, Map, Value};
+
+/// A leaf: a small number, a boolean or a short array of numbers.
+pub fn leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        (0i64..3).prop_map(Value::from),
+        any::<bool>().prop_map(Value::from),
+        prop::collection::vec(0i64..3, 0..3).prop_map(|v| json!(v)),
+    ]
+}
+
+/// An id array: objects with distinct `id`s among `x`, `y`, `z`.
+pub fn id_array() -> impl Strategy<Value = Value> {
+    prop::collection::btree_map(prop::sample::select(vec!["x", "y", "z"]), leaf(), 1..3).prop_map(
+        |m| {
+            Value::Array(
+                m.into_iter()
+                    .map(|(id, v)| json!({"id": id, "v": v}))
+                    .collect(),
+            )
+        },
+    )
+}
+
+/// A merge patch over `keys`: objects up to two levels, id arrays, plain leaves, and `null`
+/// deletions.
+pub fn config(keys: &'static [&'static str]) -> impl Strategy<Value = Value> {
+    let key = move || prop::sample::select(keys.to_vec()).prop_map(str::to_owned);
+    let inner = prop::collection::btree_map(
+        key(),
+        prop_oneof![3 => leaf(), 1 => Just(Value::Null)],
+        0..3,
+    )
+    .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>()));
+    let member = prop_oneof![3 => leaf(), 1 => Just(Value::Null), 2 => inner, 2 => id_array()];
+    prop::collection::btree_map(key(), member, 1..3)
+        .prop_map(|m| Value::Object(m.into_iter().collect()))
+}
