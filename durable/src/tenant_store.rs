@@ -414,18 +414,23 @@ pub fn users_reached(
     for pointer in reach::minimal(pointers) {
         if pointer.is_empty() {
             collect(
-                "SELECT DISTINCT user FROM user_path WHERE namespace = ?",
+                "SELECT user FROM user_layer WHERE namespace = ?",
                 vec![ns.into()],
             )?;
             break;
         }
-        // Leaves at or below the pointer: the pointer itself, then the range of pointers
-        // that continue it with '/' ('0' is the character after '/').
+        // Leaves at the pointer, then below it: the range of pointers that continue it with
+        // '/' ('0' is the character after '/'). Plain lookups on the primary key, with no
+        // `OR` and no `DISTINCT` (the set dedupes): either made SQLite walk the namespace's
+        // whole by-user index instead (830 ms a tenant write at 100,000 users).
         collect(
-            "SELECT DISTINCT user FROM user_path WHERE namespace = ? AND (path = ? OR (path > ? AND path < ?))",
+            "SELECT user FROM user_path WHERE namespace = ? AND path = ?",
+            vec![ns.into(), pointer.as_str().into()],
+        )?;
+        collect(
+            "SELECT user FROM user_path WHERE namespace = ? AND path > ? AND path < ?",
             vec![
                 ns.into(),
-                pointer.as_str().into(),
                 format!("{pointer}/").into(),
                 format!("{pointer}0").into(),
             ],
@@ -441,7 +446,7 @@ pub fn users_reached(
             params.extend(chunk.iter().map(|a| a.as_str().into()));
             collect(
                 &format!(
-                    "SELECT DISTINCT user FROM user_path WHERE namespace = ? AND path IN ({marks})"
+                    "SELECT user FROM user_path WHERE namespace = ? AND path IN ({marks})"
                 ),
                 params,
             )?;
