@@ -4,7 +4,7 @@
 //! ```text
 //! cascade-bench fanout   [--clients 1000,5000,10000] [--rounds 20]
 //!                        [--servers floor,bare-hub,socketio,cascade]
-//! cascade-bench platform [--tenants 100,1000] [--rounds 5]
+//! cascade-bench platform [--tenants 100,1000,10000] [--rounds 5]
 //! cascade-bench writes   [--writes 500]
 //! cascade-bench all      (everything above, with the defaults)
 //! ```
@@ -99,7 +99,7 @@ async fn run(args: &[String]) -> Result<()> {
         }
         "platform" => {
             platform(
-                &list(args, "--tenants", &[100, 1000])?,
+                &list(args, "--tenants", &[100, 1000, 10000])?,
                 one(args, "--rounds", 5)?,
             )
             .await
@@ -108,7 +108,7 @@ async fn run(args: &[String]) -> Result<()> {
         "all" => {
             writes(500).await?;
             fanout(&[1000, 5000, 10000], 20, &servers(args)?).await?;
-            platform(&[100, 1000], 5).await
+            platform(&[100, 1000, 10000], 5).await
         }
         other => Err(format!(
             "unknown command {other:?} (fanout, platform, writes, all)"
@@ -389,11 +389,17 @@ async fn socketio_fanout(n: usize, rounds: usize) -> Result<FanoutResult> {
     Ok(result)
 }
 
-/// One platform change reaching every tenant and its client.
+/// How long a health check over every tenant may take before the bench gives up.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// One platform change reaching every tenant and its client, for each tenant count in the
+/// same run; then a health check over all of them, which also verifies that every tenant
+/// applied each round's update exactly once.
 async fn platform(counts: &[usize], rounds: usize) -> Result<()> {
     println!("\n### Platform fan-out ({rounds} rounds each; one client per tenant; time from the write to the last client applying it)\n");
-    println!("| tenants | time-to-all p50 (ms) | p99 (ms) | max (ms) | per-tenant p50 (ms) | per-tenant p99 (ms) |");
-    println!("|---|---|---|---|---|---|");
+    println!("| tenants | time-to-all p50 (ms) | p99 (ms) | max (ms) | per-tenant cost p50 (ms) | client arrival p50 (ms) | client arrival p99 (ms) | exactly once | health check (s) | classified |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let mut costs: Vec<(usize, f64)> = Vec::new();
     for &tenants in counts {
         let rt = Runtime::start(tenants)?;
         // A platform change reaches a tenant only through a rule that covers it.
@@ -427,16 +433,84 @@ async fn platform(counts: &[usize], rounds: usize) -> Result<()> {
             tokio::time::sleep(PAUSE).await;
         }
         let (all, per) = (Summary::of(&alls), Summary::of(&pers));
+        let cost = all.p50.as_secs_f64() * 1000.0 / tenants as f64;
+        costs.push((tenants, cost));
+        let check = health_check(&rt, tenants, rounds as u64).await?;
         println!(
-            "| {tenants} | {} | {} | {} | {} | {} |",
+            "| {tenants} | {} | {} | {} | {cost:.3} | {} | {} | {}/{tenants} | {:.1} | {} |",
             ms(all.p50),
             ms(all.p99),
             ms(all.max),
             ms(per.p50),
-            ms(per.p99)
+            ms(per.p99),
+            check.exactly_once,
+            check.took.as_secs_f64(),
+            check.classified
+        );
+    }
+    if let (Some(first), Some(last)) = (costs.first(), costs.last()) {
+        println!(
+            "\nPer-tenant cost at {} tenants: {:.2}× that at {} tenants (same run).",
+            last.0,
+            last.1 / first.1,
+            first.0
         );
     }
     Ok(())
+}
+
+/// What the health check after the rounds found.
+struct Check {
+    /// Tenants at platform seq `rounds` with hub seq `rounds`: each update applied once.
+    exactly_once: usize,
+    /// From the cron trigger to the stored snapshot.
+    took: Duration,
+    /// Counts per state, as the snapshot gives them.
+    classified: String,
+}
+
+/// Triggers the cron health check (Miniflare's scheduled handler), waits for its snapshot,
+/// and checks every tenant's line: all present, and each at hub seq and platform seq
+/// `rounds` (a platform update takes one tenant seq when applied, none when ignored).
+async fn health_check(rt: &Runtime, tenants: usize, rounds: u64) -> Result<Check> {
+    let started = Instant::now();
+    let status = rt
+        .get_json("/cdn-cgi/handler/scheduled?cron=*/5+*+*+*+*")?
+        .0;
+    if status != 200 {
+        return Err(format!("scheduled handler answered {status}"));
+    }
+    let snapshot = loop {
+        let (status, body) = rt.get_json("/v1/status")?;
+        if status == 200 {
+            break body;
+        }
+        if started.elapsed() > HEALTH_TIMEOUT {
+            return Err(format!("no health snapshot within {HEALTH_TIMEOUT:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let took = started.elapsed();
+    let lines = snapshot["tenants"].as_array().cloned().unwrap_or_default();
+    if lines.len() != tenants {
+        return Err(format!(
+            "the snapshot has {} lines for {tenants} tenants",
+            lines.len()
+        ));
+    }
+    let exactly_once = lines
+        .iter()
+        .filter(|l| l["hub"]["seq"] == rounds && l["hub"]["platformSeq"] == rounds)
+        .count();
+    let c = &snapshot["counts"];
+    Ok(Check {
+        exactly_once,
+        took,
+        classified: format!(
+            "{} success, {} partial, {} pending, {} failed",
+            c["success"], c["partial"], c["pending"], c["failed"]
+        ),
+    })
 }
 
 /// Acknowledged writes on one tenant: sequential, then four writers at once.

@@ -130,6 +130,11 @@ impl Runtime {
         self.writer.put(path, body)
     }
 
+    /// `GET {path}` as a platform admin; the status and JSON answer.
+    pub fn get_json(&self, path: &str) -> Result<(u16, Value), String> {
+        self.writer.get_json(path)
+    }
+
     /// `POST {path}` with a text body over the same kept-alive connection.
     pub fn post_text(&self, path: &str, body: &str) -> Result<(u16, String), String> {
         self.writer.post_text(path, body)
@@ -258,6 +263,25 @@ impl Writer {
             .read_to_string()
             .map_err(|e| format!("POST {path}: {e}"))?;
         Ok((status, text))
+    }
+
+    /// `GET {path}`; the status and JSON answer (`Value::Null` when not JSON).
+    pub fn get_json(&self, path: &str) -> Result<(u16, Value), String> {
+        let mut resp = self
+            .agent
+            .get(&format!("{}{path}", self.url))
+            .header("authorization", &self.auth)
+            .call()
+            .map_err(|e| format!("GET {path}: {e}"))?;
+        let status = resp.status().as_u16();
+        // A 10,000-tenant snapshot is a few MB: above ureq's default body limit.
+        let value = resp
+            .body_mut()
+            .with_config()
+            .limit(256 * 1024 * 1024)
+            .read_json()
+            .unwrap_or(Value::Null);
+        Ok((status, value))
     }
 
     /// `GET {path}`; the status.
