@@ -130,21 +130,6 @@ pub async fn run(store: &Store, env: &Env) -> Result<RunReport> {
             break;
         };
         let platform_seq = as_u64(job.platform_seq);
-        let db = env.d1(crate::core::D1_BINDING)?;
-        let rules: Vec<SyncRule> = match &job.rules {
-            Some(json) => serde_json::from_str(json)?,
-            None => {
-                let rules = registry::rules(&db).await?;
-                store.sql().exec(
-                    "UPDATE fanout_queue SET rules = ? WHERE platform_seq = ?",
-                    vec![
-                        serde_json::to_string(&rules)?.into(),
-                        sql_int(platform_seq)?,
-                    ],
-                )?;
-                rules
-            }
-        };
         let Some(update) = engine_store::platform_updates_since(store, platform_seq - 1, 1)?
             .into_iter()
             .find(|u| u.platform_seq == platform_seq)
@@ -153,8 +138,30 @@ pub async fn run(store: &Store, env: &Env) -> Result<RunReport> {
             finish(store, platform_seq)?;
             continue;
         };
+        let db = env.d1(crate::core::D1_BINDING)?;
         let limit = u32::try_from(budget).unwrap_or(u32::MAX);
-        let page = registry::tenants_page(&db, &job.after, limit).await?;
+        let (rules, page): (Vec<SyncRule>, _) = match &job.rules {
+            Some(json) => (
+                serde_json::from_str(json)?,
+                registry::tenants_page(&db, &job.after, limit).await?,
+            ),
+            None => {
+                // A new job: its rules and its first page in one D1 round trip's time.
+                let (rules, page) = futures::join!(
+                    registry::rules(&db),
+                    registry::tenants_page(&db, &job.after, limit)
+                );
+                let rules = rules?;
+                store.sql().exec(
+                    "UPDATE fanout_queue SET rules = ? WHERE platform_seq = ?",
+                    vec![
+                        serde_json::to_string(&rules)?.into(),
+                        sql_int(platform_seq)?,
+                    ],
+                )?;
+                (rules, page?)
+            }
+        };
         let last_page = page.len() < budget;
         let committed_at = as_u64(job.created_at);
         for batch in page.chunks(BATCH) {
