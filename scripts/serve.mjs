@@ -11,6 +11,7 @@
 // tenants t0000..; binds 127.0.0.1 (port 0 picks a free one); prints one JSON line
 // {"url": ..., "pid": ...} when ready; stops on SIGTERM, SIGINT or when stdin closes.
 // --no-assets leaves the static assets out (benchmarks: they add a routing hop locally).
+// /cdn-cgi/handler/scheduled?cron=... triggers the cron handler.
 // --config serves another Worker instead (its build/index.js beside its wrangler.toml): the
 // benchmark's bare reference hub (bench/bare-hub), which has no D1 database.
 import { readdirSync, readFileSync, mkdirSync } from 'node:fs';
@@ -93,6 +94,9 @@ async function main() {
     durableObjectsPersist: join(opts.persist, 'do'),
     kvPersist: join(opts.persist, 'kv'),
     cachePersist: join(opts.persist, 'cache'),
+    // GET /cdn-cgi/handler/scheduled?cron=... runs the cron handler (the benchmark's health
+    // check over every tenant); local only, as wrangler dev's --test-scheduled.
+    unsafeTriggerHandlers: true,
   });
   const url = await mf.ready;
   if (Object.keys(workerOptions.d1Databases ?? {}).includes('DB')) {

@@ -1,8 +1,12 @@
-//! Health checks: the cron handler asks every tenant's hub for its status, classifies each
-//! tenant, heals the ones that lag, alerts on incidents ([`crate::alerts`]), prunes old
-//! history ([`crate::retention`]), stores a snapshot in D1, and sends the platform summary to
-//! the platform admins' sockets. `GET /v1/status` serves the latest snapshot and
-//! `GET /v1/tenants/{tenant}/status` one tenant's line of it.
+//! Health checks: the cron handler asks the platform hub to start a check, which walks every
+//! tenant in pages in its alarm (`cascade_durable::health_walk`: each hub's status, its
+//! classification, healing of the ones that lag, the lines written to D1). When the walk has
+//! seen every tenant the hub calls [`finish`] (registered by the Worker at start, see
+//! [`finisher`]): it compares states with the previous check, alerts on incidents
+//! ([`crate::alerts`]), prunes old history ([`crate::retention`]), stores the snapshot in D1
+//! and returns the platform summary the hub sends to the platform admins' sockets.
+//! `GET /v1/status` serves the latest snapshot and `GET /v1/tenants/{tenant}/status` one
+//! tenant's line of it.
 //!
 //! A tenant whose hub cannot be reached, or that reports an error, is `failed`; one whose
 //! history is still waiting to reach D1 is `pending`; otherwise `success`. A failure in one
@@ -11,9 +15,9 @@
 
 use std::collections::BTreeMap;
 
-use cascade_durable::internal::HubStatus;
+use cascade_durable::health_walk::{CheckDone, CheckStarted, StartCheck};
 use cascade_protocol::PlatformSyncStatus;
-use futures::future::join_all;
+use futures::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
 use worker::{Env, Method, Response};
@@ -25,62 +29,14 @@ use crate::retention::{self, Pruned};
 use crate::tenant_states::{self, Tracked};
 use crate::tenants;
 
-/// How many hubs are asked at once (well below the runtime's subrequest limits).
-pub const STATUS_BATCH: usize = 50;
+pub use cascade_durable::health_walk::{classify, TenantHealth, TenantState};
 
-/// A tenant's sync state in a health snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TenantState {
-    /// Everything applied and recorded.
-    Success,
-    /// Some configurations have conflicts or pending changes.
-    Partial,
-    /// The hub failed or could not be reached.
-    Failed,
-    /// Changes are waiting to be applied or recorded.
-    Pending,
-}
-
-impl TenantState {
-    /// Every state, in the order the dashboard lists them.
-    pub const ALL: [Self; 4] = [Self::Success, Self::Partial, Self::Pending, Self::Failed];
-
-    /// The state's name on the wire and in D1.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Success => "success",
-            Self::Partial => "partial",
-            Self::Failed => "failed",
-            Self::Pending => "pending",
-        }
-    }
-
-    /// The state named `name`, if any.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == name)
-    }
-}
-
-/// One tenant's line in a snapshot.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TenantHealth {
-    /// Tenant id.
-    pub tenant: String,
-    /// Its state.
-    pub state: TenantState,
-    /// The hub's report, when it answered.
-    pub hub: Option<HubStatus>,
-    /// Why it failed, when it did.
-    pub error: Option<String>,
-    /// When it lagged the platform: how many platform updates the check's resync applied.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resynced: Option<u64>,
-    /// When the resync failed: why.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resync_error: Option<String>,
-}
+/// Lines of the latest checks kept in `health_lines`; older snapshots keep their counts.
+pub const CHECKS_WITH_LINES: u32 = 3;
+/// Rows one statement deletes when older checks' lines are pruned.
+pub const LINES_PRUNE_BATCH: u32 = 5000;
+/// Statements per run pruning old lines (a run prunes at most this many batches).
+pub const LINES_PRUNE_STATEMENTS: u32 = 10;
 
 /// A stored health snapshot.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -120,21 +76,6 @@ pub struct Counts {
     pub pending: u32,
 }
 
-/// Classifies a hub's report against the platform's latest sequence: an error makes it
-/// `failed`; platform updates not applied yet or history not yet in D1 make it `pending`;
-/// open conflicts or pending changes make it `partial`; otherwise `success`.
-pub fn classify(status: &HubStatus, platform_seq: u64) -> TenantState {
-    if status.last_error.is_some() {
-        TenantState::Failed
-    } else if status.platform_seq < platform_seq || status.outbox_pending > 0 {
-        TenantState::Pending
-    } else if status.open_conflicts > 0 || status.pending_changes > 0 {
-        TenantState::Partial
-    } else {
-        TenantState::Success
-    }
-}
-
 /// Summarises tenant lines into counts and the health percentage.
 pub fn summarise(lines: &[TenantHealth]) -> (Counts, f64) {
     let mut counts = Counts::default();
@@ -154,53 +95,132 @@ pub fn summarise(lines: &[TenantHealth]) -> (Counts, f64) {
     (counts, pct)
 }
 
-/// Runs one health check and stores its snapshot.
-pub async fn run_check(env: &Env, cron: &str) -> Result<Snapshot, ApiError> {
-    let tenants = tenants::list(env).await?;
-    let platform: HubStatus = Hub::platform(env)?
-        .call::<(), _>(Method::Get, "/status", None)
-        .await?;
-    let mut lines = Vec::with_capacity(tenants.len());
-    for batch in tenants.chunks(STATUS_BATCH) {
-        let checks = batch
-            .iter()
-            .map(|t| tenant_health(env, t.id.clone(), platform.platform_seq));
-        lines.extend(join_all(checks).await);
-    }
-    heal(env, &mut lines, platform.platform_seq).await;
+/// Starts a health check (the cron handler): the platform hub walks the tenants in its
+/// alarm and finishes the check with [`finish`]. A check already under way goes on instead.
+pub async fn start(env: &Env, cron: &str) -> Result<CheckStarted, ApiError> {
+    Hub::platform(env)?
+        .call(
+            Method::Post,
+            "/health-check",
+            Some(&StartCheck {
+                cron: cron.to_owned(),
+            }),
+        )
+        .await
+}
+
+/// [`finish`] in the shape the platform hub calls it (registered at module start).
+pub fn finisher(
+    env: Env,
+    done: CheckDone,
+) -> LocalBoxFuture<'static, worker::Result<PlatformSyncStatus>> {
+    Box::pin(async move {
+        finish(&env, &done).await.map_err(|e| {
+            let problem = e.to_problem();
+            worker::Error::RustError(format!("{}: {}", problem.code, problem.detail))
+        })
+    })
+}
+
+/// Finishes a walked check: reads its lines, compares them with the previous check's states,
+/// alerts, prunes, stores the snapshot, and returns the platform admins' `sync-status`.
+pub async fn finish(env: &Env, done: &CheckDone) -> Result<PlatformSyncStatus, ApiError> {
+    let db = tenants::db(env)?;
+    let lines = check_lines(&db, done.check_id, None).await?;
     let (counts, health_pct) = summarise(&lines);
     let now = worker::js_sys::Date::now() as u64;
-    let db = tenants::db(env)?;
     let tracked = remember_states(&db, &lines, now).await;
     let alerts = alerts::run(&db, &alerts::Settings::from_env(env), &tracked, now).await;
     let pruned = retention::prune(&db, retention::retention_days(env), now).await;
     let snapshot = Snapshot {
         taken_at: now,
-        cron: cron.to_owned(),
+        cron: done.cron.clone(),
         health_pct,
         counts,
-        tenants: lines,
-        platform_seq: platform.platform_seq,
+        // The lines stay in `health_lines`: one row holding 10,000 of them would pass D1's
+        // 2 MB row limit.
+        tenants: Vec::new(),
+        platform_seq: done.platform_seq,
         alerts,
         pruned,
     };
-    db.prepare("INSERT INTO health_snapshots (taken_at, cron, health_pct, snapshot) VALUES (?1, ?2, ?3, ?4)")
+    db.prepare("INSERT INTO health_snapshots (taken_at, cron, health_pct, snapshot, check_id) VALUES (?1, ?2, ?3, ?4, ?5)")
         .bind(&[
             JsValue::from_f64(snapshot.taken_at as f64),
-            JsValue::from_str(cron),
+            JsValue::from_str(&done.cron),
             JsValue::from_f64(health_pct),
             JsValue::from_str(&serde_json::to_string(&snapshot)?),
+            JsValue::from_f64(done.check_id as f64),
         ])?
         .run()
         .await?;
-    let status = platform_status(&snapshot, &tracked);
-    if let Err(e) = Hub::platform(env)?
-        .call::<_, serde_json::Value>(Method::Post, "/sync-status", Some(&status))
-        .await
-    {
-        worker::console_error!("sync-status broadcast failed: {}", e.to_problem().detail);
+    if let Err(e) = prune_lines(&db).await {
+        worker::console_error!("pruning old health lines failed: {}", e.to_problem().detail);
     }
-    Ok(snapshot)
+    Ok(platform_status(&snapshot, &tracked))
+}
+
+#[derive(Deserialize)]
+struct LineRow {
+    line: String,
+}
+
+/// The lines of check `check_id` in tenant order (only `tenant`'s when given).
+async fn check_lines(
+    db: &worker::D1Database,
+    check_id: u64,
+    tenant: Option<&str>,
+) -> Result<Vec<TenantHealth>, ApiError> {
+    let id = JsValue::from_f64(check_id as f64);
+    let statement = match tenant {
+        None => db
+            .prepare("SELECT line FROM health_lines WHERE check_id = ?1 ORDER BY tenant")
+            .bind(&[id])?,
+        Some(t) => db
+            .prepare("SELECT line FROM health_lines WHERE check_id = ?1 AND tenant = ?2")
+            .bind(&[id, JsValue::from_str(t)])?,
+    };
+    let rows: Vec<LineRow> = statement.all().await?.results()?;
+    rows.iter()
+        .map(|r| Ok(serde_json::from_str(&r.line)?))
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct CheckIdRow {
+    check_id: f64,
+}
+
+/// Deletes the lines of checks older than the latest [`CHECKS_WITH_LINES`] snapshots (and of
+/// abandoned checks before them), in bounded batches; what is left goes in later runs.
+async fn prune_lines(db: &worker::D1Database) -> Result<(), ApiError> {
+    let oldest_kept: Option<CheckIdRow> = db
+        .prepare(format!(
+            "SELECT check_id FROM health_snapshots WHERE check_id IS NOT NULL \
+             ORDER BY id DESC LIMIT 1 OFFSET {}",
+            CHECKS_WITH_LINES - 1
+        ))
+        .first(None)
+        .await?;
+    let Some(oldest_kept) = oldest_kept else {
+        return Ok(());
+    };
+    let sql = format!(
+        "DELETE FROM health_lines WHERE rowid IN \
+         (SELECT rowid FROM health_lines WHERE check_id < ?1 LIMIT {LINES_PRUNE_BATCH})"
+    );
+    for _ in 0..LINES_PRUNE_STATEMENTS {
+        let result = db
+            .prepare(&sql)
+            .bind(&[JsValue::from_f64(oldest_kept.check_id)])?
+            .run()
+            .await?;
+        let changes = result.meta()?.and_then(|m| m.changes).unwrap_or(0);
+        if changes < LINES_PRUNE_BATCH as usize {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Compares this run's states with the previous run's and stores the changes. When D1 cannot
@@ -253,77 +273,36 @@ pub fn platform_status(snapshot: &Snapshot, tracked: &[Tracked]) -> PlatformSync
     }
 }
 
-/// Self-healing: every reachable tenant that lags the platform is synced now (it applies the
-/// platform updates it missed, each recorded in its history). The line keeps the state the
-/// check found, and says what healing did.
-async fn heal(env: &Env, lines: &mut [TenantHealth], platform_seq: u64) {
-    let lagging: Vec<usize> = lines
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| {
-            l.hub
-                .as_ref()
-                .is_some_and(|h| h.platform_seq < platform_seq)
-        })
-        .map(|(i, _)| i)
-        .collect();
-    let ids: Vec<String> = lagging.iter().map(|&i| lines[i].tenant.clone()).collect();
-    let results = crate::sync_all::sync_each(env, &ids).await;
-    for (&i, result) in lagging.iter().zip(results) {
-        match result {
-            Ok(ack) => lines[i].resynced = Some(ack.applied),
-            Err(e) => lines[i].resync_error = Some(e.to_problem().detail),
-        }
-    }
-}
-
-async fn tenant_health(env: &Env, tenant: String, platform_seq: u64) -> TenantHealth {
-    let status = match Hub::tenant(env, &tenant) {
-        Ok(hub) => {
-            hub.call::<(), HubStatus>(Method::Get, "/status", None)
-                .await
-        }
-        Err(e) => Err(e),
-    };
-    match status {
-        Ok(hub) => TenantHealth {
-            tenant,
-            state: classify(&hub, platform_seq),
-            error: hub.last_error.clone(),
-            hub: Some(hub),
-            resynced: None,
-            resync_error: None,
-        },
-        Err(e) => TenantHealth {
-            tenant,
-            state: TenantState::Failed,
-            hub: None,
-            error: Some(e.to_problem().detail),
-            resynced: None,
-            resync_error: None,
-        },
-    }
-}
-
 #[derive(Deserialize)]
 struct SnapshotRow {
     snapshot: String,
+    check_id: Option<f64>,
 }
 
-async fn latest_snapshot(env: &Env) -> Result<Snapshot, ApiError> {
-    let row: Option<SnapshotRow> = tenants::db(env)?
-        .prepare("SELECT snapshot FROM health_snapshots ORDER BY id DESC LIMIT 1")
+/// The latest snapshot with its lines: every tenant's, or only `tenant`'s when given.
+/// Snapshots stored before lines had a table of their own carry them inline.
+async fn latest_snapshot(env: &Env, tenant: Option<&str>) -> Result<Snapshot, ApiError> {
+    let db = tenants::db(env)?;
+    let row: Option<SnapshotRow> = db
+        .prepare("SELECT snapshot, check_id FROM health_snapshots ORDER BY id DESC LIMIT 1")
         .first(None)
         .await?;
-    match row {
-        Some(row) => Ok(serde_json::from_str(&row.snapshot)?),
-        None => Err(ApiError::NoSnapshot),
+    let row = row.ok_or(ApiError::NoSnapshot)?;
+    let mut snapshot: Snapshot = serde_json::from_str(&row.snapshot)?;
+    match row.check_id {
+        Some(id) => snapshot.tenants = check_lines(&db, id as u64, tenant).await?,
+        None => {
+            if let Some(t) = tenant {
+                snapshot.tenants.retain(|l| l.tenant == t);
+            }
+        }
     }
+    Ok(snapshot)
 }
 
 /// `GET /v1/status`: the latest snapshot (404 before the first check ran).
 pub async fn latest(env: &Env) -> Result<Response, ApiError> {
-    Ok(Response::from_json(&latest_snapshot(env).await?)?)
+    Ok(Response::from_json(&latest_snapshot(env, None).await?)?)
 }
 
 /// One tenant's view from the latest snapshot: its line and the check's time.
@@ -343,7 +322,7 @@ pub struct TenantStatusView {
 /// tenant is unknown, or no check has seen it yet).
 pub async fn tenant_latest(env: &Env, tenant: &str) -> Result<Response, ApiError> {
     tenants::require(env, tenant).await?;
-    let snapshot = latest_snapshot(env).await?;
+    let snapshot = latest_snapshot(env, Some(tenant)).await?;
     let line = snapshot
         .tenants
         .into_iter()
@@ -359,50 +338,6 @@ pub async fn tenant_latest(env: &Env, tenant: &str) -> Result<Response, ApiError
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn status(outbox_pending: u64, last_error: Option<&str>) -> HubStatus {
-        HubStatus {
-            hub: "t".into(),
-            seq: 1,
-            platform_seq: 3,
-            connections: 0,
-            connections_by_role: Default::default(),
-            outbox_pending,
-            pending_changes: 0,
-            open_conflicts: 0,
-            wakes: 1,
-            last_error: last_error.map(str::to_owned),
-        }
-    }
-
-    #[test]
-    fn classification() {
-        assert_eq!(classify(&status(0, None), 3), TenantState::Success);
-        assert_eq!(
-            classify(&status(0, None), 4),
-            TenantState::Pending,
-            "lags the platform"
-        );
-        assert_eq!(
-            classify(&status(3, None), 3),
-            TenantState::Pending,
-            "history not in D1 yet"
-        );
-        assert_eq!(
-            classify(&status(3, Some("d1 down")), 3),
-            TenantState::Failed
-        );
-        let conflicted = HubStatus {
-            open_conflicts: 1,
-            ..status(0, None)
-        };
-        assert_eq!(classify(&conflicted, 3), TenantState::Partial);
-        let pending = HubStatus {
-            pending_changes: 2,
-            ..status(0, None)
-        };
-        assert_eq!(classify(&pending, 3), TenantState::Partial);
-    }
 
     #[test]
     fn health_percentage_counts_only_success() {
@@ -463,15 +398,5 @@ mod tests {
             status.changed,
             BTreeMap::from([("b".to_owned(), "failed".to_owned())])
         );
-    }
-
-    #[test]
-    fn states_have_stable_names() {
-        for state in TenantState::ALL {
-            assert_eq!(TenantState::parse(state.as_str()), Some(state));
-            let wire = serde_json::to_value(state).expect("serializes");
-            assert_eq!(wire, state.as_str());
-        }
-        assert_eq!(TenantState::parse("unknown"), None);
     }
 }

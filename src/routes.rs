@@ -370,7 +370,7 @@ async fn serve(
             Ok(resp)
         }
         Endpoint::DeleteTenant => tenant_delete::delete(env, &req, &tenant()?).await,
-        Endpoint::SyncAll => sync_all::sync_all(env).await,
+        Endpoint::SyncAll => sync_all::sync_all(env, &req).await,
         Endpoint::PutTenant => {
             let mut req = req;
             let body = input::json_body(&mut req).await?;

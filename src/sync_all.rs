@@ -1,18 +1,31 @@
-//! `POST /v1/sync`: manual sync of every tenant. Each tenant's hub catches up with the
-//! platform (as `POST /v1/tenants/{tenant}/sync` does for one); the answer has one line per
-//! tenant and totals. A tenant that fails never stops the others.
+//! `POST /v1/sync`: manual sync of every tenant, a page at a time. Each tenant's hub catches
+//! up with the platform (as `POST /v1/tenants/{tenant}/sync` does for one); the answer has
+//! one line per tenant of the page and the page's totals. A tenant that fails never stops
+//! the others.
 //!
-//! [`sync_each`] is the batched catch-up shared with the health check's self-healing.
+//! One request syncs at most [`MAX_PAGE`] tenants (in id order, after the `after` cursor),
+//! [`BATCH`] hubs at once, so it stays well inside a Worker invocation's subrequest limit
+//! (1,000 on paid plans; each hub call counts) and never holds thousands of connections.
+//! When tenants remain, the answer's `next` (and a `Link: <...>; rel="next"` header) names
+//! the cursor to continue from; a client repeats `POST /v1/sync?after={next}` until `next`
+//! is null. The cursor is the client's, so a sync-all interrupted anywhere resumes from the
+//! last page it saw, and repeating a page is harmless (a tenant applies each platform
+//! update once).
 
-use cascade_durable::internal::DeliveryAck;
+use cascade_durable::internal::{DeliveryAck, HubContext};
+use cascade_durable::registry;
+use cascade_durable::walk::BATCH;
 use cascade_protocol::Problem;
 use futures::future::join_all;
 use serde::Serialize;
-use worker::{Env, Response};
+use worker::{Env, Method, Request, Response};
 
-use crate::health::STATUS_BATCH;
+use crate::hubs::Hub;
 use crate::problem::ApiError;
 use crate::tenants;
+
+/// Tenants per request when `limit` is not given, and the most a request may ask for.
+pub const MAX_PAGE: u32 = 200;
 
 /// One tenant's result.
 #[derive(Debug, Clone, Serialize)]
@@ -45,27 +58,87 @@ pub struct Totals {
     pub applied: u64,
 }
 
-/// The answer of `POST /v1/sync`.
+/// The answer of `POST /v1/sync`: one page.
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncReport {
-    /// Every tenant's line, in id order.
+    /// The page's tenants' lines, in id order.
     pub tenants: Vec<TenantSync>,
-    /// Totals.
+    /// Totals over the page.
     pub totals: Totals,
+    /// The cursor to continue from (`POST /v1/sync?after={next}`), or null when this page
+    /// reached the last tenant.
+    pub next: Option<String>,
 }
 
-/// Asks each tenant's hub to catch up with the platform, [`STATUS_BATCH`] hubs at a time;
-/// one result per id, in order.
-pub async fn sync_each(env: &Env, ids: &[String]) -> Vec<Result<DeliveryAck, ApiError>> {
-    let mut results = Vec::with_capacity(ids.len());
-    for batch in ids.chunks(STATUS_BATCH) {
-        results.extend(join_all(batch.iter().map(|id| tenants::sync_hub(env, id))).await);
+/// Where a page starts and how many tenants it takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// Tenants with an id after this one (`""`: from the first).
+    pub after: String,
+    /// Tenants in the page, 1..=[`MAX_PAGE`].
+    pub limit: u32,
+}
+
+impl Page {
+    /// Reads `after` and `limit` from the query; anything else is refused.
+    pub fn parse<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Self, ApiError> {
+        let mut page = Page {
+            after: String::new(),
+            limit: MAX_PAGE,
+        };
+        for (key, value) in pairs {
+            match key {
+                "after" => {
+                    page.after =
+                        crate::input::name("after", value).map_err(|_| ApiError::BadQuery {
+                            name: "after",
+                            problem: format!("must be a tenant id, got '{value:.40}'"),
+                        })?;
+                }
+                "limit" => {
+                    page.limit = value
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|n| (1..=MAX_PAGE).contains(n))
+                        .ok_or_else(|| ApiError::BadQuery {
+                            name: "limit",
+                            problem: format!("must be 1..={MAX_PAGE}, got '{value:.40}'"),
+                        })?;
+                }
+                _ => {
+                    return Err(ApiError::BadQuery {
+                        name: "query",
+                        problem: format!("unknown parameter '{key:.40}' (use after, limit)"),
+                    })
+                }
+            }
+        }
+        Ok(page)
+    }
+}
+
+/// Asks each tenant's hub to catch up with the platform, [`BATCH`] hubs at a time; one
+/// result per tenant, in order.
+pub async fn sync_each(env: &Env, contexts: Vec<HubContext>) -> Vec<Result<DeliveryAck, ApiError>> {
+    let mut results = Vec::with_capacity(contexts.len());
+    for batch in contexts.chunks(BATCH) {
+        results.extend(join_all(batch.iter().map(|c| sync_one(env, c))).await);
     }
     results
 }
 
+async fn sync_one(env: &Env, context: &HubContext) -> Result<DeliveryAck, ApiError> {
+    Hub::tenant(env, &context.tenant.id)?
+        .call(Method::Post, "/sync", Some(context))
+        .await
+}
+
 /// Builds the report from each tenant's result.
-pub fn report(ids: Vec<String>, results: Vec<Result<DeliveryAck, ApiError>>) -> SyncReport {
+pub fn report(
+    ids: Vec<String>,
+    results: Vec<Result<DeliveryAck, ApiError>>,
+    next: Option<String>,
+) -> SyncReport {
     let mut totals = Totals::default();
     let tenants = ids
         .into_iter()
@@ -95,18 +168,50 @@ pub fn report(ids: Vec<String>, results: Vec<Result<DeliveryAck, ApiError>>) -> 
             }
         })
         .collect();
-    SyncReport { tenants, totals }
+    SyncReport {
+        tenants,
+        totals,
+        next,
+    }
 }
 
-/// Serves `POST /v1/sync`.
-pub async fn sync_all(env: &Env) -> Result<Response, ApiError> {
-    let ids: Vec<String> = tenants::list(env)
-        .await?
-        .into_iter()
-        .map(|t| t.id)
+/// Serves `POST /v1/sync[?after=&limit=]`: one page of tenants, and `next` when more follow.
+pub async fn sync_all(env: &Env, req: &Request) -> Result<Response, ApiError> {
+    let url = req.url()?;
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let results = sync_each(env, &ids).await;
-    Ok(Response::from_json(&report(ids, results))?)
+    let page = Page::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let db = tenants::db(env)?;
+    // One more than the page, to know whether another page follows; the rules once for the
+    // page, instead of a registry read per tenant.
+    let (found, rules) = futures::join!(
+        registry::tenants_page(&db, &page.after, page.limit + 1),
+        registry::rules(&db)
+    );
+    let mut found = found?;
+    let rules = rules?;
+    let more = found.len() > page.limit as usize;
+    found.truncate(page.limit as usize);
+    let next = more.then(|| found.last().map(|t| t.id.clone())).flatten();
+    let ids: Vec<String> = found.iter().map(|t| t.id.clone()).collect();
+    let contexts = found
+        .into_iter()
+        .map(|tenant| HubContext {
+            tenant,
+            rules: rules.clone(),
+        })
+        .collect();
+    let results = sync_each(env, contexts).await;
+    let mut resp = Response::from_json(&report(ids, results, next.clone()))?;
+    if let Some(next) = next {
+        resp.headers_mut().set(
+            "link",
+            &format!("</v1/sync?after={next}&limit={}>; rel=\"next\"", page.limit),
+        )?;
+    }
+    Ok(resp)
 }
 
 #[cfg(test)]
@@ -127,7 +232,7 @@ mod tests {
                 applied: 0,
             }),
         ];
-        let report = report(ids, results);
+        let report = report(ids, results, Some("c".into()));
         assert_eq!(
             (
                 report.totals.tenants,
@@ -142,5 +247,37 @@ mod tests {
             Some(404)
         );
         assert_eq!(report.tenants[2].platform_seq, Some(4));
+        assert_eq!(report.next.as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn pages_parse_and_refuse_what_they_do_not_know() {
+        let parse = |pairs: &[(&str, &str)]| Page::parse(pairs.iter().copied());
+        assert_eq!(
+            parse(&[]).ok(),
+            Some(Page {
+                after: String::new(),
+                limit: MAX_PAGE
+            })
+        );
+        assert_eq!(
+            parse(&[("after", "t0099"), ("limit", "3")]).ok(),
+            Some(Page {
+                after: "t0099".into(),
+                limit: 3
+            })
+        );
+        for bad in [
+            &[("limit", "0")][..],
+            &[("limit", "201")],
+            &[("limit", "x")],
+            &[("after", "../x")],
+            &[("page", "2")],
+        ] {
+            assert!(
+                matches!(parse(bad), Err(ApiError::BadQuery { .. })),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -1,6 +1,7 @@
-//! End-to-end: a platform change fans out to many tenants as a durable job, and survives the
-//! runtime being killed (SIGKILL) in the middle: after a restart every tenant is at the final
-//! platform sequence, having applied the update exactly once.
+//! End-to-end: a platform change fans out to many tenants as a durable job, a page of tenants
+//! per alarm run, and survives the runtime being killed (SIGKILL) in the middle of the walk:
+//! after a restart every tenant is at the final platform sequence, having applied the update
+//! exactly once. The health check that verifies it walks the tenants in pages too.
 
 #![allow(clippy::unwrap_used)]
 
@@ -18,6 +19,13 @@ fn tenant_count() -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000)
 }
+
+/// Tenants per alarm run of the fan-out and of the health check: small, so the 1,000-tenant
+/// walk crosses ten pages and the crash lands between two of them.
+const PAGED: [(&str, &str); 2] = [
+    ("FANOUT_TENANTS_PER_RUN", "100"),
+    ("HEALTH_TENANTS_PER_RUN", "100"),
+];
 
 /// Registers `n` tenants straight in D1 (their hubs do not exist yet: the fan-out creates
 /// them), and the rule that delivers `auth` changes to them.
@@ -51,20 +59,32 @@ fn platform_change_reaches_every_tenant_exactly_once_even_across_a_crash() {
     let n = tenant_count();
     let state = support::State::fresh();
     state.execute_sql(&registry_sql(n));
-    let mut rt = Runtime::start_on(state);
+    let mut rt = Runtime::start_with(state, &PAGED);
     let started = Instant::now();
     let put = rt.put_json(
         "/v1/platform/config/auth",
         &json!({"sso": {"provider": "okta"}}),
     );
     assert_eq!(put.status, 200, "{put:?}");
-    // Crash while the fan-out is under way.
-    std::thread::sleep(Duration::from_millis(300));
+    // Crash while the fan-out is under way: once the first page has reached its tenants.
+    let has_it = |rt: &Runtime, i: usize| {
+        rt.try_get(
+            &format!("/v1/tenants/t{i:04}/effective/auth"),
+            Duration::from_secs(10),
+        )
+        .is_some_and(|r| r.body["config"]["sso"]["provider"] == "okta")
+    };
+    eventually(Duration::from_secs(60), || has_it(&rt, 0).then_some(()));
+    let last_before_crash = has_it(&rt, n - 1);
     let state = rt.state.clone();
     rt.crash();
     eprintln!("crashed {:?} after the platform write", started.elapsed());
+    assert!(
+        !last_before_crash,
+        "the fan-out finished before the crash: the test did not crash it mid-way"
+    );
 
-    let rt = Runtime::start_on(state);
+    let rt = Runtime::start_with(state, &PAGED);
     // The job resumes by itself: the last tenant in delivery order gets the update.
     let last = format!("/v1/tenants/t{:04}/effective/auth", n - 1);
     // Polled with a short per-request timeout: one request that stalls while 1,000 hubs

@@ -424,3 +424,78 @@ fn an_unreachable_webhook_never_stops_the_check_and_is_retried_by_the_next_run()
         Some(format!("{}:recovered", got[0].body["id"].as_str().unwrap()).as_str())
     );
 }
+
+#[test]
+fn a_check_over_several_pages_classifies_and_heals_every_tenant() {
+    // Three tenants per alarm run: eleven tenants take four pages, then the finishing step.
+    let state = State::fresh();
+    let mut sql = String::new();
+    for i in 0..10 {
+        sql.push_str(&format!(
+            "INSERT INTO tenants (id, name, attributes, opt_outs, created_at, updated_at) \
+             VALUES ('p{i:02}', 'P{i}', '{{}}', '[]', 0, 0);\n"
+        ));
+    }
+    state.execute_sql(&sql);
+    let rt = Runtime::start_with(state.clone(), &[("HEALTH_TENANTS_PER_RUN", "3")]);
+    let rule = json!({"triggerEvents": ["auth.*"], "targetScopes": ["tenant"], "syncDirection": "down", "conflictResolution": "platform-wins", "autoApply": true});
+    assert_eq!(rt.put_json("/v1/rules/auth-down", &rule).status, 201);
+    rt.put_json(
+        "/v1/platform/config/auth",
+        &json!({"sso": {"provider": "okta"}}),
+    );
+    eventually(Duration::from_secs(30), || {
+        let doc = rt.get("/v1/tenants/p09/effective/auth");
+        (doc.body["config"]["sso"]["provider"] == "okta").then_some(())
+    });
+    // Registered behind the API's back after the fan-out: it lags until the check heals it.
+    state.execute_sql(
+        "INSERT INTO tenants (id, name, attributes, opt_outs, created_at, updated_at) \
+         VALUES ('p05a', 'Late', '{}', '[]', 0, 0);",
+    );
+    // Let the hubs' history reach D1, so no tenant is pending for that reason.
+    eventually(Duration::from_secs(30), || {
+        (history_len(&rt, "p09") >= 1).then_some(())
+    });
+
+    let first = run_check(&rt);
+    let tenants = first["tenants"].as_array().unwrap();
+    let ids: Vec<&str> = tenants
+        .iter()
+        .map(|l| l["tenant"].as_str().unwrap())
+        .collect();
+    let mut expected: Vec<String> = (0..10).map(|i| format!("p{i:02}")).collect();
+    expected.insert(6, "p05a".into());
+    assert_eq!(ids, expected, "every tenant once, in id order: {first}");
+    let late = line(&first, "p05a");
+    assert_eq!(
+        (&late["state"], &late["resynced"]),
+        (&json!("pending"), &json!(1)),
+        "{late}"
+    );
+    let counts = &first["counts"];
+    let total: u64 = ["success", "partial", "pending", "failed"]
+        .iter()
+        .map(|k| counts[k].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 11, "{counts}");
+    assert_eq!(first["platformSeq"], 1);
+    for line in tenants.iter().filter(|l| l["tenant"] != "p05a") {
+        assert_eq!(line["hub"]["platformSeq"], 1, "{line}");
+    }
+    // The per-tenant view reads its line from the same check.
+    let view = rt.get("/v1/tenants/p05a/status");
+    assert_eq!(
+        (&view.body["state"], &view.body["takenAt"]),
+        (&json!("pending"), &first["takenAt"]),
+        "{view:?}"
+    );
+
+    // Healed by the first check, the late tenant is in sync at the second.
+    eventually(Duration::from_secs(30), || {
+        (history_len(&rt, "p05a") >= 1).then_some(())
+    });
+    let second = run_check(&rt);
+    assert_eq!(second["counts"]["success"], 11, "{second}");
+    assert_eq!(second["tenants"].as_array().unwrap().len(), 11);
+}

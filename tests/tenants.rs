@@ -184,3 +184,82 @@ fn only_platform_admins_delete_or_sync_all_and_sync_all_heals_lagging_tenants() 
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0]["scope"], "platform");
 }
+
+#[test]
+fn sync_all_goes_page_by_page_through_every_tenant() {
+    let state = support::State::fresh();
+    let rt = Runtime::start_on(state.clone());
+    let rule = json!({"triggerEvents": ["auth.*"], "targetScopes": ["tenant"], "syncDirection": "down", "conflictResolution": "platform-wins", "autoApply": true});
+    assert_eq!(rt.put_json("/v1/rules/auth", &rule).status, 201);
+    let platform = json!({"sso": {"provider": "okta"}});
+    assert_eq!(
+        rt.put_json("/v1/platform/config/auth", &platform).status,
+        200
+    );
+    // Seven tenants registered straight in D1 after the platform change: all lag it.
+    let mut sql = String::new();
+    for i in 0..7 {
+        sql.push_str(&format!(
+            "INSERT INTO tenants (id, name, attributes, opt_outs, created_at, updated_at) \
+             VALUES ('s{i}', 'S{i}', '{{}}', '[]', 0, 0);\n"
+        ));
+    }
+    state.execute_sql(&sql);
+
+    rt.request("POST", "/v1/sync?limit=0", None)
+        .assert_problem(400, "CASCADE:Request:BadQuery");
+    rt.request("POST", "/v1/sync?page=2", None)
+        .assert_problem(400, "CASCADE:Request:BadQuery");
+
+    // Pages of three: s0-s2, s3-s5, s6; each names the next until the last.
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    let mut path = "/v1/sync?limit=3".to_owned();
+    loop {
+        let page = rt.request("POST", &path, None);
+        assert_eq!(page.status, 200, "{page:?}");
+        pages += 1;
+        let lines = page.body["tenants"].as_array().unwrap();
+        assert!(lines.len() <= 3, "{page:?}");
+        for line in lines {
+            assert_eq!(
+                line["applied"], 1,
+                "each tenant applies the update once: {line}"
+            );
+            seen.push(line["tenant"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(page.body["totals"]["tenants"], lines.len());
+        match page.body["next"].as_str() {
+            Some(next) => {
+                assert_eq!(Some(next), lines.last().and_then(|l| l["tenant"].as_str()));
+                let link = page.header("link").unwrap_or_default().to_owned();
+                assert_eq!(
+                    link,
+                    format!("</v1/sync?after={next}&limit=3>; rel=\"next\"")
+                );
+                path = format!("/v1/sync?after={next}&limit=3");
+            }
+            None => {
+                assert!(page.body["next"].is_null(), "{page:?}");
+                assert_eq!(page.header("link"), None);
+                break;
+            }
+        }
+        assert!(pages < 10, "the pages never end");
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, (0..7).map(|i| format!("s{i}")).collect::<Vec<_>>());
+    assert_eq!(
+        rt.get("/v1/tenants/s6/effective/auth").body["config"],
+        platform
+    );
+
+    // Without a cursor one page takes every tenant (up to the page size); nothing is left
+    // to apply.
+    let again = rt.request("POST", "/v1/sync", None);
+    assert_eq!(
+        again.body["totals"],
+        json!({"tenants": 7, "synced": 7, "failed": 0, "applied": 0})
+    );
+    assert!(again.body["next"].is_null(), "{again:?}");
+}

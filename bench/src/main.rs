@@ -4,7 +4,7 @@
 //! ```text
 //! cascade-bench fanout   [--clients 1000,5000,10000] [--rounds 20]
 //!                        [--servers floor,bare-hub,socketio,cascade]
-//! cascade-bench platform [--tenants 100,1000] [--rounds 5]
+//! cascade-bench platform [--tenants 100,1000,10000] [--rounds 5]
 //! cascade-bench writes   [--writes 500]
 //! cascade-bench users    [--users 0,1000,10000,100000]
 //! cascade-bench all      (everything above, with the defaults)
@@ -101,7 +101,7 @@ async fn run(args: &[String]) -> Result<()> {
         }
         "platform" => {
             platform(
-                &list(args, "--tenants", &[100, 1000])?,
+                &list(args, "--tenants", &[100, 1000, 10000])?,
                 one(args, "--rounds", 5)?,
             )
             .await
@@ -111,7 +111,7 @@ async fn run(args: &[String]) -> Result<()> {
         "all" => {
             writes(500).await?;
             fanout(&[1000, 5000, 10000], 20, &servers(args)?).await?;
-            platform(&[100, 1000], 5).await?;
+            platform(&[100, 1000, 10000], 5).await?;
             users::users(&[0, 1000, 10000, 100_000]).await
         }
         other => Err(format!(
@@ -393,11 +393,17 @@ async fn socketio_fanout(n: usize, rounds: usize) -> Result<FanoutResult> {
     Ok(result)
 }
 
-/// One platform change reaching every tenant and its client.
+/// How long a health check over every tenant may take before the bench gives up.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// One platform change reaching every tenant and its client, for each tenant count in the
+/// same run; then a health check over all of them, which also verifies that every tenant
+/// applied each round's update exactly once.
 async fn platform(counts: &[usize], rounds: usize) -> Result<()> {
     println!("\n### Platform fan-out ({rounds} rounds each; one client per tenant; time from the write to the last client applying it)\n");
-    println!("| tenants | time-to-all p50 (ms) | p99 (ms) | max (ms) | per-tenant p50 (ms) | per-tenant p99 (ms) |");
-    println!("|---|---|---|---|---|---|");
+    println!("| tenants | time-to-all p50 (ms) | p99 (ms) | max (ms) | per-tenant cost p50 (ms) | client arrival p50 (ms) | client arrival p99 (ms) | exactly once | health check (s) | classified |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let mut costs: Vec<(usize, f64)> = Vec::new();
     for &tenants in counts {
         let rt = Runtime::start(tenants)?;
         // A platform change reaches a tenant only through a rule that covers it.
@@ -417,6 +423,9 @@ async fn platform(counts: &[usize], rounds: usize) -> Result<()> {
             })
             .collect();
         let mut fleet = Fleet::open(options, &probe, PARALLEL_CONNECTS).await?;
+        // A platform round is sequential batches of tenant hubs: its time grows with the
+        // tenants, so its time limit does too (60 ms per tenant, on a loaded 2-core VM).
+        let timeout = ROUND_TIMEOUT.max(Duration::from_millis(60 * tenants as u64));
         let (mut alls, mut pers) = (Vec::new(), Vec::new());
         for round in 1..=rounds as u64 {
             let started = Instant::now();
@@ -424,23 +433,91 @@ async fn platform(counts: &[usize], rounds: usize) -> Result<()> {
             if status != 200 {
                 return Err(format!("platform write answered {status}: {body}"));
             }
-            let arrivals = fleet.await_round(round, ROUND_TIMEOUT).await?;
+            let arrivals = fleet.await_round(round, timeout).await?;
             let (all, per) = round_times(started, &arrivals);
             alls.push(all);
             pers.extend(per);
             tokio::time::sleep(PAUSE).await;
         }
         let (all, per) = (Summary::of(&alls), Summary::of(&pers));
+        let cost = all.p50.as_secs_f64() * 1000.0 / tenants as f64;
+        costs.push((tenants, cost));
+        let check = health_check(&rt, tenants, rounds as u64).await?;
         println!(
-            "| {tenants} | {} | {} | {} | {} | {} |",
+            "| {tenants} | {} | {} | {} | {cost:.3} | {} | {} | {}/{tenants} | {:.1} | {} |",
             ms(all.p50),
             ms(all.p99),
             ms(all.max),
             ms(per.p50),
-            ms(per.p99)
+            ms(per.p99),
+            check.exactly_once,
+            check.took.as_secs_f64(),
+            check.classified
+        );
+    }
+    if let (Some(first), Some(last)) = (costs.first(), costs.last()) {
+        println!(
+            "\nPer-tenant cost at {} tenants: {:.2}× that at {} tenants (same run).",
+            last.0,
+            last.1 / first.1,
+            first.0
         );
     }
     Ok(())
+}
+
+/// What the health check after the rounds found.
+struct Check {
+    /// Tenants at platform seq `rounds` with hub seq `rounds`: each update applied once.
+    exactly_once: usize,
+    /// From the cron trigger to the stored snapshot.
+    took: Duration,
+    /// Counts per state, as the snapshot gives them.
+    classified: String,
+}
+
+/// Triggers the cron health check (Miniflare's scheduled handler), waits for its snapshot,
+/// and checks every tenant's line: all present, and each at hub seq and platform seq
+/// `rounds` (a platform update takes one tenant seq when applied, none when ignored).
+async fn health_check(rt: &Runtime, tenants: usize, rounds: u64) -> Result<Check> {
+    let started = Instant::now();
+    let status = rt
+        .get_json("/cdn-cgi/handler/scheduled?cron=*/5+*+*+*+*")?
+        .0;
+    if status != 200 {
+        return Err(format!("scheduled handler answered {status}"));
+    }
+    let snapshot = loop {
+        let (status, body) = rt.get_json("/v1/status")?;
+        if status == 200 {
+            break body;
+        }
+        if started.elapsed() > HEALTH_TIMEOUT {
+            return Err(format!("no health snapshot within {HEALTH_TIMEOUT:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let took = started.elapsed();
+    let lines = snapshot["tenants"].as_array().cloned().unwrap_or_default();
+    if lines.len() != tenants {
+        return Err(format!(
+            "the snapshot has {} lines for {tenants} tenants",
+            lines.len()
+        ));
+    }
+    let exactly_once = lines
+        .iter()
+        .filter(|l| l["hub"]["seq"] == rounds && l["hub"]["platformSeq"] == rounds)
+        .count();
+    let c = &snapshot["counts"];
+    Ok(Check {
+        exactly_once,
+        took,
+        classified: format!(
+            "{} success, {} partial, {} pending, {} failed",
+            c["success"], c["partial"], c["pending"], c["failed"]
+        ),
+    })
 }
 
 /// Acknowledged writes on one tenant: sequential, then four writers at once.

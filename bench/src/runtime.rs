@@ -135,6 +135,11 @@ impl Runtime {
         self.writer.put(path, body)
     }
 
+    /// `GET {path}` as a platform admin; the status and JSON answer.
+    pub fn get_json(&self, path: &str) -> Result<(u16, Value), String> {
+        self.writer.get_json(path)
+    }
+
     /// `POST {path}` with a text body over the same kept-alive connection.
     pub fn post_text(&self, path: &str, body: &str) -> Result<(u16, String), String> {
         self.writer.post_text(path, body)
@@ -234,7 +239,10 @@ impl Writer {
         }
     }
 
-    /// `PUT {path}` with `body`; the status and JSON answer.
+    /// `PUT {path}` with `body`; the status and JSON answer. Resent once when the transport
+    /// fails: a kept-alive connection left idle while a large fleet connects may have been
+    /// closed by the server (seen at 1,000 tenants on a loaded machine). A `PUT` is whole: a
+    /// resend of one that did arrive writes identical content, which changes nothing.
     pub fn put(&self, path: &str, body: &Value) -> Result<(u16, Value), String> {
         self.send_json("PUT", path, "application/json", body)
     }
@@ -250,7 +258,8 @@ impl Writer {
         self.send_json("PATCH", path, "application/merge-patch+json", body)
     }
 
-    /// `{method} {path}` with a JSON body of media type `media` as a platform admin.
+    /// `{method} {path}` with a JSON body of media type `media` as a platform admin. A `PUT`
+    /// (idempotent) is sent once more when the server had closed the kept-alive connection.
     fn send_json(
         &self,
         method: &str,
@@ -259,17 +268,23 @@ impl Writer {
         body: &Value,
     ) -> Result<(u16, Value), String> {
         let url = format!("{}{path}", self.url);
-        let request = match method {
-            "POST" => self.agent.post(&url),
-            "PATCH" => self.agent.patch(&url),
-            _ => self.agent.put(&url),
+        let send = || {
+            let request = match method {
+                "POST" => self.agent.post(&url),
+                "PATCH" => self.agent.patch(&url),
+                _ => self.agent.put(&url),
+            };
+            request
+                .header("authorization", &self.auth)
+                .header("content-type", media)
+                // A sized body: `send_json` streams it chunked, which costs a round trip.
+                .send(body.to_string())
         };
-        let mut resp = request
-            .header("authorization", &self.auth)
-            .header("content-type", media)
-            // A sized body: `send_json` streams it chunked, which costs a round trip.
-            .send(body.to_string())
-            .map_err(|e| format!("{method} {path}: {e}"))?;
+        let sent = match method {
+            "PUT" => send().or_else(|_| send()),
+            _ => send(),
+        };
+        let mut resp = sent.map_err(|e| format!("{method} {path}: {e}"))?;
         let status = resp.status().as_u16();
         let value = resp.body_mut().read_json().unwrap_or(Value::Null);
         Ok((status, value))
@@ -289,6 +304,25 @@ impl Writer {
             .read_to_string()
             .map_err(|e| format!("POST {path}: {e}"))?;
         Ok((status, text))
+    }
+
+    /// `GET {path}`; the status and JSON answer (`Value::Null` when not JSON).
+    pub fn get_json(&self, path: &str) -> Result<(u16, Value), String> {
+        let mut resp = self
+            .agent
+            .get(&format!("{}{path}", self.url))
+            .header("authorization", &self.auth)
+            .call()
+            .map_err(|e| format!("GET {path}: {e}"))?;
+        let status = resp.status().as_u16();
+        // A 10,000-tenant snapshot is a few MB: above ureq's default body limit.
+        let value = resp
+            .body_mut()
+            .with_config()
+            .limit(256 * 1024 * 1024)
+            .read_json()
+            .unwrap_or(Value::Null);
+        Ok((status, value))
     }
 
     /// `GET {path}`; the status.

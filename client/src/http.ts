@@ -156,9 +156,29 @@ export class CascadeHttp {
     return this.request('POST', `/v1/tenants/${enc(tenant)}/sync`);
   }
 
-  /** `POST /v1/sync` (platform admins): syncs every tenant; per-tenant results and totals. */
-  syncAll(): Promise<SyncAllResult> {
-    return this.request('POST', '/v1/sync');
+  /**
+   * `POST /v1/sync` (platform admins): syncs every tenant; per-tenant results and totals.
+   * The server syncs a page of tenants per request and names the next page in `next`; this
+   * follows the pages to the end and merges them (`next` is then null).
+   */
+  async syncAll(): Promise<SyncAllResult> {
+    const all: SyncAllResult = {
+      tenants: [],
+      totals: { tenants: 0, synced: 0, failed: 0, applied: 0 },
+      next: null,
+    };
+    let after: string | null = null;
+    do {
+      const path: string = after === null ? '/v1/sync' : `/v1/sync?after=${enc(after)}`;
+      const page: SyncAllResult = await this.request<SyncAllResult>('POST', path);
+      all.tenants.push(...page.tenants);
+      all.totals.tenants += page.totals.tenants;
+      all.totals.synced += page.totals.synced;
+      all.totals.failed += page.totals.failed;
+      all.totals.applied += page.totals.applied;
+      after = page.next ?? null;
+    } while (after !== null);
+    return all;
   }
 
   /** `GET /v1/tenants/{tenant}/pending`: platform changes waiting for a decision. */

@@ -348,8 +348,11 @@ export interface SyncAllLine {
   error?: { code?: string; detail?: string; status?: number };
 }
 
-/** Answer to `POST /v1/sync` (sync every tenant): one line per tenant, and totals. */
+/** Answer to `POST /v1/sync` (sync every tenant, a page at a time): one line per tenant of
+ * the page, the page's totals, and the cursor of the next page (null after the last). */
 export interface SyncAllResult {
   tenants: SyncAllLine[];
   totals: { tenants: number; synced: number; failed: number; applied: number };
+  /** Continue with `POST /v1/sync?after={next}`; null when every tenant was synced. */
+  next?: string | null;
 }

@@ -33,14 +33,16 @@ CREATE TABLE IF NOT EXISTS platform_updates (platform_seq INTEGER PRIMARY KEY, u
 /// The platform hub's storage schema version this code writes.
 pub const PLATFORM_SCHEMA_VERSION: u64 = 2;
 
-/// Creates the platform hub's own tables (its engine state and its fan-out jobs) and
-/// migrates storage an earlier version wrote (idempotent).
+/// Creates the platform hub's own tables (its engine state, its fan-out queue and its
+/// health-check walk) and migrates storage an earlier version wrote (idempotent).
 ///
 /// - 1 → 2: version 1 kept each namespace's history entries inside its `platform_ns` row,
 ///   which grew with every platform commit; they move to `platform_history`.
 pub fn create_platform_schema(store: &Store) -> Result<()> {
     store.sql().exec(SCHEMA, None)?;
     store.sql().exec(crate::fanout::SCHEMA, None)?;
+    store.sql().exec(crate::health_walk::SCHEMA, None)?;
+    crate::fanout::migrate(store)?;
     if store.counter("schema_version")? >= PLATFORM_SCHEMA_VERSION {
         return Ok(());
     }

@@ -10,6 +10,10 @@
 //! write is durable in the object before D1 ever sees it, and a crash in between loses nothing.
 //!
 //! The Worker talks to a hub over the internal HTTP interface described in [`internal`].
+//!
+//! Work over every tenant — the fan-out of a platform update ([`fanout`]) and the health
+//! check ([`health_walk`]) — runs in the platform hub's alarm a page of tenants at a time
+//! ([`walk`]), so no invocation's work or subrequests grow with the tenant count.
 
 mod change_frames;
 mod core;
@@ -18,6 +22,7 @@ mod engine_error;
 pub mod engine_store;
 pub mod fanout;
 pub mod frame_log;
+pub mod health_walk;
 mod history;
 pub mod internal;
 pub mod lifecycle;
@@ -33,6 +38,7 @@ pub mod sockets;
 pub mod store;
 mod tenant_hub;
 pub mod tenant_store;
+pub mod walk;
 
 pub use platform_hub::{PlatformHub, PLATFORM_HUB_NAME};
 pub use tenant_hub::TenantHub;

@@ -17,7 +17,7 @@ use worker::{
 
 use crate::core::{js_now, version_mismatch, HubCore, WriteReply};
 use crate::internal::{ChangeSet, LayerWrite, WriteAck, WriteGuard};
-use crate::{engine_error, engine_store, fanout, history, platform_room, reply};
+use crate::{engine_error, engine_store, fanout, health_walk, history, platform_room, reply};
 
 /// The single name under which the platform hub is addressed.
 pub const PLATFORM_HUB_NAME: &str = "platform";
@@ -55,6 +55,18 @@ impl DurableObject for PlatformHub {
             (Method::Get, ["layers", ns]) => self.read(ns),
             (Method::Get, ["connect"]) => {
                 platform_room::accept(&self.core.state, &self.core.store, &req)
+            }
+            (Method::Post, ["health-check"]) => {
+                let start: health_walk::StartCheck = req.json().await?;
+                let platform_seq = engine_store::last_platform_update(&self.core.store)?;
+                let started = health_walk::start(
+                    &self.core.store,
+                    &start.cron,
+                    platform_seq,
+                    js_now() as u64,
+                )?;
+                self.core.arm_alarm(std::time::Duration::ZERO).await?;
+                reply::json(&started)
             }
             (Method::Post, ["sync-status"]) => {
                 let status: PlatformSyncStatus = req.json().await?;
@@ -105,21 +117,40 @@ impl DurableObject for PlatformHub {
 
     async fn alarm(&self) -> Result<Response> {
         self.core.flush_outbox().await?;
-        let report = fanout::run(&self.core.store, &self.core.env).await?;
-        if report.failures.is_empty() {
-            self.core.store.delete_meta("fanout_error")?;
-        } else {
-            self.core.store.set_meta(
-                "last_error",
-                &format!(
-                    "fan-out could not reach {} tenant(s): {}",
-                    report.failures.len(),
-                    report.failures.join(", ")
-                ),
-            )?;
+        // One kind of walk per run, so a run's subrequests stay within one walk's bound:
+        // fan-out first (a health check of a tenant mid-fan-out would only find it pending
+        // and heal it, doubling the fan-out's work), then the health check.
+        if fanout::pending_jobs(&self.core.store)? > 0 {
+            let report = fanout::run(&self.core.store, &self.core.env).await?;
+            if report.failures.is_empty() {
+                self.core.store.delete_meta("fanout_error")?;
+            } else {
+                self.core.store.set_meta(
+                    "last_error",
+                    &format!(
+                        "fan-out could not reach {} tenant(s): {}",
+                        report.failures.len(),
+                        report.failures.join(", ")
+                    ),
+                )?;
+            }
+            if report.more || health_walk::running(&self.core.store)? {
+                self.core.arm_alarm(std::time::Duration::ZERO).await?;
+            }
+            return Response::ok("ok");
         }
-        if report.more {
-            self.core.arm_alarm(std::time::Duration::ZERO).await?;
+        let again =
+            match health_walk::step(&self.core.state, &self.core.store, &self.core.env).await {
+                Ok(again) => again,
+                Err(e) => {
+                    // D1 or the registry failed mid-page: the cursor was not moved, so the page
+                    // is tried again shortly.
+                    worker::console_error!("health check page failed: {e}");
+                    Some(std::time::Duration::from_secs(5))
+                }
+            };
+        if let Some(after) = again {
+            self.core.arm_alarm(after).await?;
         }
         Response::ok("ok")
     }

@@ -46,6 +46,22 @@ pub async fn tenants(db: &D1Database) -> Result<Vec<TenantContext>> {
     rows.into_iter().map(context).collect()
 }
 
+/// A page of registered tenants: up to `limit` with an id after `after` (`""` for the first
+/// page), ordered by id. Walks over every tenant (fan-out, health check, sync-all) read the
+/// registry a page at a time with this cursor, so no call reads or holds all tenants.
+pub async fn tenants_page(db: &D1Database, after: &str, limit: u32) -> Result<Vec<TenantContext>> {
+    let rows: Vec<TenantRow> = db
+        .prepare("SELECT id, attributes, opt_outs FROM tenants WHERE id > ?1 ORDER BY id LIMIT ?2")
+        .bind(&[
+            JsValue::from_str(after),
+            JsValue::from_f64(f64::from(limit)),
+        ])?
+        .all()
+        .await?
+        .results()?;
+    rows.into_iter().map(context).collect()
+}
+
 /// One tenant, if registered.
 pub async fn tenant(db: &D1Database, id: &str) -> Result<Option<TenantContext>> {
     let row: Option<TenantRow> = db

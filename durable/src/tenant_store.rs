@@ -445,9 +445,7 @@ pub fn users_reached(
             let mut params: Vec<worker::SqlStorageValue> = vec![ns.into()];
             params.extend(chunk.iter().map(|a| a.as_str().into()));
             collect(
-                &format!(
-                    "SELECT user FROM user_path WHERE namespace = ? AND path IN ({marks})"
-                ),
+                &format!("SELECT user FROM user_path WHERE namespace = ? AND path IN ({marks})"),
                 params,
             )?;
         }
