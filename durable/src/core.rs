@@ -17,7 +17,7 @@ use crate::merge_diff::layer_merge_patch;
 use crate::outbox::{self, HistoryRow};
 use crate::rate::TokenBucket;
 use crate::reply;
-use crate::store::{OwnSchema, Store, StoredAnswer};
+use crate::store::{Meta, OwnSchema, Store, StoredAnswer};
 
 /// Delay before a failed D1 flush is tried again.
 const FLUSH_RETRY: Duration = Duration::from_secs(5);
@@ -71,6 +71,45 @@ impl WriteReply {
     }
 }
 
+/// Why a write stopped before it applied anything: answered without applying (a refusal or
+/// the replay of an earlier answer), or the hub's storage failed. The one error type of a
+/// hub's write path, instead of a `Result` nested in a `Result`.
+pub(crate) enum HubError {
+    /// Answered, nothing applied.
+    Answered(WriteReply),
+    /// Storage or the runtime failed: a 500 for the caller, retried by nobody silently.
+    Failed(worker::Error),
+}
+
+impl From<worker::Error> for HubError {
+    fn from(e: worker::Error) -> Self {
+        Self::Failed(e)
+    }
+}
+
+impl From<serde_json::Error> for HubError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Failed(e.into())
+    }
+}
+
+impl From<Problem> for HubError {
+    fn from(problem: Problem) -> Self {
+        Self::Answered(WriteReply::Refused(problem))
+    }
+}
+
+/// The result of a step on a hub's write path.
+pub(crate) type HubResult<T> = std::result::Result<T, HubError>;
+
+/// The reply of a write that stopped early, or its failure.
+pub(crate) fn settle(result: HubResult<WriteReply>) -> Result<WriteReply> {
+    match result {
+        Ok(reply) | Err(HubError::Answered(reply)) => Ok(reply),
+        Err(HubError::Failed(e)) => Err(e),
+    }
+}
+
 /// A write that passed its guards, with the request's fingerprint for the idempotency record.
 pub(crate) struct Admitted {
     fingerprint: String,
@@ -96,7 +135,7 @@ impl HubCore {
         let store = Store::new(state.storage().sql(), own_schema);
         let init_error = store
             .create_schema()
-            .and_then(|()| store.bump("wakes").map(|_| ()))
+            .and_then(|()| store.bump(Meta::Wakes).map(|_| ()))
             .err()
             .map(|e| format!("hub storage could not be opened: {e}"));
         let writes = RefCell::new(TokenBucket::new(
@@ -126,7 +165,7 @@ impl HubCore {
             ));
         }
         let given = req.headers().get(HUB_NAME_HEADER).ok().flatten();
-        let known = self.store.meta("hub").ok().flatten();
+        let known = self.store.meta(Meta::Hub).ok().flatten();
         match (given, known) {
             (Some(given), Some(known)) if given != known => Err(reply::problem(
                 500,
@@ -136,7 +175,7 @@ impl HubCore {
             )),
             (Some(given), known) => {
                 if known.is_none() {
-                    if let Err(e) = self.store.set_meta("hub", &given) {
+                    if let Err(e) = self.store.set_meta(Meta::Hub, &given) {
                         return Err(Err(e));
                     }
                 }
@@ -160,52 +199,52 @@ impl HubCore {
         hub: &str,
         key: Option<&str>,
         request: &R,
-    ) -> Result<std::result::Result<Admitted, WriteReply>> {
+    ) -> HubResult<Admitted> {
         let fingerprint = fingerprint(request)?;
         if let Some(key) = key {
             if let Some(answer) = self.store.idempotent_answer(key)? {
                 if answer.fingerprint == fingerprint {
-                    return Ok(Err(WriteReply::Replayed(answer)));
+                    return Err(HubError::Answered(WriteReply::Replayed(answer)));
                 }
-                return Ok(Err(WriteReply::Refused(Problem::new(
+                return Err(Problem::new(
                     422,
                     "CASCADE:Idempotency:KeyReused",
                     "Unprocessable Content",
                     format!("Idempotency-Key '{key}' was already used for a different request"),
-                ))));
+                )
+                .into());
             }
         }
         if let Err(seconds) = self.writes.borrow_mut().take(js_now()) {
-            return Ok(Err(WriteReply::Refused(
-                Problem::new(
-                    429,
-                    "CASCADE:RateLimit:Writes",
-                    "Too Many Requests",
-                    format!("too many writes to '{hub}'; retry in {seconds} s"),
-                )
-                .with_retry_after(seconds),
-            )));
+            return Err(Problem::new(
+                429,
+                "CASCADE:RateLimit:Writes",
+                "Too Many Requests",
+                format!("too many writes to '{hub}'; retry in {seconds} s"),
+            )
+            .with_retry_after(seconds)
+            .into());
         }
-        Ok(Ok(Admitted {
+        Ok(Admitted {
             fingerprint,
             key: key.map(str::to_owned),
-        }))
+        })
     }
 
-    /// A write that cannot be applied is refused with `problem`, unless it is the retry of a
-    /// request already answered, which gets that answer (a retried JSON Patch may no longer
-    /// apply precisely because the first attempt did).
+    /// Why a write that cannot be applied stops: refused with `problem`, unless it is the
+    /// retry of a request already answered, which gets that answer (a retried JSON Patch may
+    /// no longer apply precisely because the first attempt did).
     pub(crate) fn refuse_unless_replay<R: Serialize>(
         &self,
         hub: &str,
         key: Option<&str>,
         request: &R,
         problem: Problem,
-    ) -> Result<WriteReply> {
-        Ok(match self.guard(hub, key, request)? {
-            Err(reply) => reply,
-            Ok(_) => WriteReply::Refused(problem),
-        })
+    ) -> HubError {
+        match self.guard(hub, key, request) {
+            Ok(_) => problem.into(),
+            Err(stopped) => stopped,
+        }
     }
 
     /// The engine event for a layer write, given the layer's current values: the write's
@@ -219,21 +258,20 @@ impl HubCore {
         write: &LayerWrite,
         current: &Map<String, Value>,
         target: (Namespace, Scope, Option<String>),
-    ) -> Result<std::result::Result<ChangeEvent, WriteReply>> {
+    ) -> HubResult<ChangeEvent> {
         let (kind, scope, target_id) = target;
         match layer_merge_patch(current, &write.change) {
-            Ok(patch) => Ok(Ok(ChangeEvent {
+            Ok(patch) => Ok(ChangeEvent {
                 kind,
                 action: "update".into(),
                 scope,
                 target_id,
                 config: Value::Object(patch),
                 triggered_by: write.triggered_by.clone(),
-            })),
+            }),
             Err(problem) => {
                 let key = write.guard.idempotency_key.as_deref();
-                self.refuse_unless_replay(hub, key, request, problem)
-                    .map(Err)
+                Err(self.refuse_unless_replay(hub, key, request, problem))
             }
         }
     }
@@ -289,13 +327,13 @@ impl HubCore {
                 Err(e) => {
                     let message = format!("history flush to D1 failed: {e}");
                     worker::console_error!("{message}");
-                    self.store.set_meta("last_error", &message)?;
+                    self.store.set_meta(Meta::LastError, &message)?;
                     self.arm_alarm(FLUSH_RETRY).await?;
                     return Ok(false);
                 }
             }
         }
-        self.store.delete_meta("last_error")?;
+        self.store.delete_meta(Meta::LastError)?;
         Ok(true)
     }
 
@@ -304,14 +342,14 @@ impl HubCore {
         Ok(HubStatus {
             hub: hub.to_owned(),
             seq: self.store.seq()?,
-            platform_seq: self.store.counter("platform_seq")?,
+            platform_seq: self.store.counter(Meta::PlatformSeq)?,
             connections: self.state.get_websockets().len() as u64,
             connections_by_role: std::collections::BTreeMap::new(),
             outbox_pending: self.store.count("outbox")?,
             pending_changes: 0,
             open_conflicts: 0,
-            wakes: self.store.counter("wakes")?,
-            last_error: self.store.meta("last_error")?,
+            wakes: self.store.counter(Meta::Wakes)?,
+            last_error: self.store.meta(Meta::LastError)?,
         })
     }
 }

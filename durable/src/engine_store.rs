@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::Result;
 
-use crate::store::{as_u64, sql_int, Store};
+use crate::store::{as_u64, sql_int, Meta, Store};
 
 /// Tables of the platform hub's engine state; idempotent.
 pub const SCHEMA: &str = "
@@ -43,7 +43,7 @@ pub fn create_platform_schema(store: &Store) -> Result<()> {
     store.sql().exec(crate::fanout::SCHEMA, None)?;
     store.sql().exec(crate::health_walk::SCHEMA, None)?;
     crate::fanout::migrate(store)?;
-    if store.counter("schema_version")? >= PLATFORM_SCHEMA_VERSION {
+    if store.counter(Meta::SchemaVersion)? >= PLATFORM_SCHEMA_VERSION {
         return Ok(());
     }
     let rows: Vec<StateRow> = store
@@ -57,7 +57,7 @@ pub fn create_platform_schema(store: &Store) -> Result<()> {
             save_namespace(store, &ns)?;
         }
     }
-    store.set_meta("schema_version", &PLATFORM_SCHEMA_VERSION.to_string())
+    store.set_meta(Meta::SchemaVersion, &PLATFORM_SCHEMA_VERSION.to_string())
 }
 
 #[derive(Deserialize)]
@@ -110,7 +110,7 @@ fn save_row<T: Serialize>(
 /// Loads the platform state with the given namespaces.
 pub fn load_platform(store: &Store, namespaces: &[Namespace]) -> Result<PlatformState> {
     let mut state = PlatformState {
-        seq: store.counter("seq")?,
+        seq: store.counter(Meta::Seq)?,
         namespaces: BTreeMap::new(),
     };
     for namespace in namespaces {
@@ -123,7 +123,7 @@ pub fn load_platform(store: &Store, namespaces: &[Namespace]) -> Result<Platform
 
 /// Stores the committed platform state and logs its update for the tenants.
 pub fn save_platform(store: &Store, state: &PlatformState, update: &PlatformUpdate) -> Result<()> {
-    store.set_meta("seq", &state.seq.to_string())?;
+    store.set_meta(Meta::Seq, &state.seq.to_string())?;
     for ns in state.namespaces.values() {
         save_namespace(store, ns)?;
     }

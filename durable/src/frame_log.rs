@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use worker::Result;
 
-use crate::store::{as_u64, sql_int, Store};
+use crate::store::{as_u64, sql_int, Meta, Store};
 
 /// Table of logged frames; idempotent.
 pub const SCHEMA: &str = "
@@ -37,9 +37,6 @@ CREATE INDEX IF NOT EXISTS frame_exclusion_by_seq ON frame_exclusion (seq);
 
 /// How many sequence numbers of frames a hub keeps by default.
 pub const DEFAULT_RETAINED_SEQS: u64 = 1000;
-
-/// `meta` key of the highest `seq` pruned from the log: replay needs `since >= floor`.
-const FLOOR_KEY: &str = "frame_log_floor";
 
 /// Who a frame is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,14 +159,14 @@ pub fn prune(store: &Store, seq: u64, retained: u64) -> Result<()> {
             "DELETE FROM frame_exclusion WHERE seq <= ?",
             vec![sql_int(cut)?],
         )?;
-        store.set_meta(FLOOR_KEY, &cut.to_string())?;
+        store.set_meta(Meta::FrameLogFloor, &cut.to_string())?;
     }
     Ok(())
 }
 
 /// The highest `seq` no longer in the log (0 when nothing was pruned).
 pub fn floor(store: &Store) -> Result<u64> {
-    store.counter(FLOOR_KEY)
+    store.counter(Meta::FrameLogFloor)
 }
 
 /// Every logged frame after `since`, in order, as `user` (`None`: an admin) must judge

@@ -30,7 +30,7 @@ use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, Env, Method, Result, State};
 
 use crate::internal::{DeliveryAck, HubContext, HubStatus};
-use crate::store::{as_u64, sql_int, Store};
+use crate::store::{as_u64, sql_int, Meta, Store};
 use crate::{platform_room, registry, walk};
 
 /// The platform hub's table for the check in progress (at most one row); idempotent.
@@ -210,8 +210,8 @@ pub fn start(store: &Store, cron: &str, platform_seq: u64, now: u64) -> Result<C
         worker::console_error!("health check {id} abandoned after {STALE_AFTER_MS} ms");
         store.sql().exec("DELETE FROM health_walk", None)?;
     }
-    let id = now.max(store.counter("health_last_check")? + 1);
-    store.set_meta("health_last_check", &id.to_string())?;
+    let id = now.max(store.counter(Meta::HealthLastCheck)? + 1);
+    store.set_meta(Meta::HealthLastCheck, &id.to_string())?;
     store.sql().exec(
         "INSERT INTO health_walk (id, cron, platform_seq) VALUES (?, ?, ?)",
         vec![sql_int(id)?, cron.into(), sql_int(platform_seq)?],
@@ -309,7 +309,7 @@ async fn finish(
                     .sql()
                     .exec("DELETE FROM health_walk WHERE id = ?", vec![sql_int(id)?])?;
                 store.set_meta(
-                    "last_error",
+                    Meta::LastError,
                     &format!("health check {id} abandoned: its snapshot could not be stored: {e}"),
                 )?;
                 return Ok(None);

@@ -26,12 +26,7 @@
 use cascade_protocol::Problem;
 use worker::{Result, State};
 
-use crate::store::Store;
-
-/// Meta key set while the hub serves a registered tenant.
-const LIVE: &str = "live";
-/// Meta key of the tombstone an erasure leaves (its time, in Unix milliseconds).
-const ERASED: &str = "erased";
+use crate::store::{Meta, Store};
 
 /// WebSocket close code sent to a deleted tenant's clients (application range 4000-4999;
 /// 4410 mirrors HTTP 410 Gone).
@@ -41,15 +36,15 @@ pub const ERASED_CLOSE_REASON: &str = "tenant deleted";
 
 /// Whether the hub serves a registered tenant.
 pub fn is_live(store: &Store) -> Result<bool> {
-    Ok(store.meta(LIVE)?.is_some())
+    Ok(store.meta(Meta::Live)?.is_some())
 }
 
 /// Marks the hub as serving a registered tenant, clearing any tombstone (synchronous; part
 /// of the caller's write).
 pub fn mark_live(store: &Store) -> Result<()> {
     if !is_live(store)? {
-        store.delete_meta(ERASED)?;
-        store.set_meta(LIVE, "1")?;
+        store.delete_meta(Meta::Erased)?;
+        store.set_meta(Meta::Live, "1")?;
     }
     Ok(())
 }
@@ -60,7 +55,7 @@ pub fn admit_delivery(store: &Store) -> Result<bool> {
     if is_live(store)? {
         return Ok(true);
     }
-    if store.meta(ERASED)?.is_some() {
+    if store.meta(Meta::Erased)?.is_some() {
         return Ok(false);
     }
     mark_live(store)?;
@@ -91,7 +86,10 @@ pub async fn erase(state: &State, store: &Store) -> Result<usize> {
     storage.delete_alarm().await?;
     storage.delete_all().await?;
     store.create_schema()?;
-    store.set_meta(ERASED, &format!("{}", worker::js_sys::Date::now() as u64))?;
+    store.set_meta(
+        Meta::Erased,
+        &format!("{}", worker::js_sys::Date::now() as u64),
+    )?;
     // An alarm armed by a request that ran during the awaits above would find nothing to do.
     if storage.get_alarm().await?.is_some() {
         storage.delete_alarm().await?;

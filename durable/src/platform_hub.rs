@@ -4,6 +4,7 @@
 //! platform admins' WebSocket room, which gets a `sync-status` frame after each health check
 //! (see [`crate::platform_room`]).
 
+use crate::store::Meta;
 use cascade_engine::event::ChangeEvent;
 use cascade_engine::platform::apply_platform_changes;
 use cascade_engine::scope::{Namespace, Scope};
@@ -15,7 +16,7 @@ use worker::{
     WebSocket, WebSocketIncomingMessage,
 };
 
-use crate::core::{js_now, version_mismatch, HubCore, WriteReply};
+use crate::core::{js_now, settle, version_mismatch, HubCore, WriteReply};
 use crate::internal::{ChangeSet, LayerWrite, WriteAck, WriteGuard};
 use crate::{engine_error, engine_store, fanout, health_walk, history, platform_room, reply};
 
@@ -123,10 +124,10 @@ impl DurableObject for PlatformHub {
         if fanout::pending_jobs(&self.core.store)? > 0 {
             let report = fanout::run(&self.core.store, &self.core.env).await?;
             if report.failures.is_empty() {
-                self.core.store.delete_meta("fanout_error")?;
+                self.core.store.delete_meta(Meta::LastError)?;
             } else {
                 self.core.store.set_meta(
-                    "last_error",
+                    Meta::LastError,
                     &format!(
                         "fan-out could not reach {} tenant(s): {}",
                         report.failures.len(),
@@ -223,10 +224,10 @@ impl PlatformHub {
         let target = (namespace, Scope::Platform, None);
         match self
             .core
-            .layer_event(hub, &request, &write, &current, target)?
+            .layer_event(hub, &request, &write, &current, target)
         {
             Ok(event) => self.commit(hub, &request, vec![event], &write.guard).await,
-            Err(reply) => Ok(reply),
+            Err(stopped) => settle(Err(stopped)),
         }
     }
 
@@ -240,10 +241,10 @@ impl PlatformHub {
     ) -> Result<WriteReply> {
         let admitted = match self
             .core
-            .guard(hub, guard.idempotency_key.as_deref(), request)?
+            .guard(hub, guard.idempotency_key.as_deref(), request)
         {
             Ok(a) => a,
-            Err(reply) => return Ok(reply),
+            Err(stopped) => return settle(Err(stopped)),
         };
         let started = js_now();
         let namespaces = cascade_engine::apply::namespaces_touched(&events);

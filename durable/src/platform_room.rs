@@ -13,11 +13,8 @@ use worker::{
 
 use crate::internal::{Member, MEMBER_HEADER};
 use crate::reply;
-use crate::store::Store;
+use crate::store::{Meta, Store};
 use crate::tenant_hub::{HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE};
-
-/// Meta key under which the last broadcast status is kept.
-const LAST_STATUS: &str = "platform_sync_status";
 
 /// Accepts a platform admin's socket (the Worker has authenticated and authorized it), tagged
 /// `platform:admins`, and greets it with `hello` (tenant `platform`, the hub's `seq`, no
@@ -52,7 +49,7 @@ pub(crate) fn accept(state: &State, store: &Store, req: &Request) -> Result<Resp
 /// Keeps `status` as the latest and sends it as a `sync-status` frame to every platform admin.
 /// Returns how many sockets it was sent to; a socket that cannot take it is skipped.
 pub(crate) fn broadcast(state: &State, store: &Store, status: PlatformSyncStatus) -> Result<u64> {
-    store.set_meta(LAST_STATUS, &serde_json::to_string(&status)?)?;
+    store.set_meta(Meta::PlatformSyncStatus, &serde_json::to_string(&status)?)?;
     let frame = ServerFrame::SyncStatus(SyncStatusReport::Platform(status));
     let mut sent = 0;
     for ws in state.get_websockets_with_tag(room::PLATFORM_ADMINS) {
@@ -81,7 +78,7 @@ pub(crate) fn message(
         }
     };
     match serde_json::from_str::<cascade_protocol::ClientFrame>(&text) {
-        Ok(cascade_protocol::ClientFrame::Status) => match store.meta(LAST_STATUS)? {
+        Ok(cascade_protocol::ClientFrame::Status) => match store.meta(Meta::PlatformSyncStatus)? {
             Some(json) => {
                 let status: PlatformSyncStatus = serde_json::from_str(&json)?;
                 ws.send(&ServerFrame::SyncStatus(SyncStatusReport::Platform(status)))

@@ -25,6 +25,56 @@ CREATE TABLE IF NOT EXISTS idempotency (
 );
 ";
 
+/// Every `meta` entry a hub keeps, so each key is spelled once and a typo cannot compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meta {
+    /// The hub's sequence number.
+    Seq,
+    /// The last platform seq a tenant processed (the platform's own seq at the platform hub).
+    PlatformSeq,
+    /// The hub's name, learnt from its first request (an alarm has none).
+    Hub,
+    /// The tenant and rules of the last call that carried them (reads need the rules).
+    Context,
+    /// The last failure (history flush, fan-out, health check), for the status report.
+    LastError,
+    /// How many times the object was constructed (woke from hibernation or eviction).
+    Wakes,
+    /// Set while a tenant hub serves a registered tenant.
+    Live,
+    /// A deleted tenant's tombstone (its time, Unix ms).
+    Erased,
+    /// The storage schema version ([`crate::tenant_store::SCHEMA_VERSION`] and the platform
+    /// hub's own).
+    SchemaVersion,
+    /// Highest `seq` pruned from the frame log.
+    FrameLogFloor,
+    /// The id of the last health check the platform hub started.
+    HealthLastCheck,
+    /// The last `sync-status` frame sent to the platform admins' room.
+    PlatformSyncStatus,
+}
+
+impl Meta {
+    /// The stored key (unchanged from the string keys earlier versions wrote).
+    pub const fn key(self) -> &'static str {
+        match self {
+            Self::Seq => "seq",
+            Self::PlatformSeq => "platform_seq",
+            Self::Hub => "hub",
+            Self::Context => "context",
+            Self::LastError => "last_error",
+            Self::Wakes => "wakes",
+            Self::Live => "live",
+            Self::Erased => "erased",
+            Self::SchemaVersion => "schema_version",
+            Self::FrameLogFloor => "frame_log_floor",
+            Self::HealthLastCheck => "health_last_check",
+            Self::PlatformSyncStatus => "platform_sync_status",
+        }
+    }
+}
+
 /// Typed access to one hub's SQLite storage.
 pub struct Store {
     sql: SqlStorage,
@@ -82,7 +132,8 @@ impl Store {
     }
 
     /// Reads a metadata value.
-    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+    pub fn meta(&self, key: Meta) -> Result<Option<String>> {
+        let key = key.key();
         let rows: Vec<MetaRow> = self
             .sql
             .exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])?
@@ -91,7 +142,8 @@ impl Store {
     }
 
     /// Writes a metadata value.
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+    pub fn set_meta(&self, key: Meta, value: &str) -> Result<()> {
+        let key = key.key();
         self.sql.exec(
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             vec![key.into(), value.into()],
@@ -100,19 +152,20 @@ impl Store {
     }
 
     /// Removes a metadata value.
-    pub fn delete_meta(&self, key: &str) -> Result<()> {
+    pub fn delete_meta(&self, key: Meta) -> Result<()> {
+        let key = key.key();
         self.sql
             .exec("DELETE FROM meta WHERE key = ?", vec![key.into()])?;
         Ok(())
     }
 
     /// Reads a numeric metadata value (0 when absent or unreadable).
-    pub fn counter(&self, key: &str) -> Result<u64> {
+    pub fn counter(&self, key: Meta) -> Result<u64> {
         Ok(self.meta(key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 
     /// Adds one to a numeric metadata value and returns the new value.
-    pub fn bump(&self, key: &str) -> Result<u64> {
+    pub fn bump(&self, key: Meta) -> Result<u64> {
         let next = self.counter(key)? + 1;
         self.set_meta(key, &next.to_string())?;
         Ok(next)
@@ -120,7 +173,7 @@ impl Store {
 
     /// The hub's current sequence number.
     pub fn seq(&self) -> Result<u64> {
-        self.counter("seq")
+        self.counter(Meta::Seq)
     }
 
     /// The stored answer to an earlier request with this idempotency key.

@@ -28,7 +28,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use worker::Result;
 
-use crate::store::{as_u64, sql_int, Store};
+use crate::store::{as_u64, sql_int, Meta, Store};
 
 /// The storage schema this code writes.
 pub const SCHEMA_VERSION: u64 = 2;
@@ -86,9 +86,6 @@ CREATE TABLE IF NOT EXISTS history_part (
 );
 ";
 
-/// `meta` key of the stored schema version.
-const SCHEMA_VERSION_KEY: &str = "schema_version";
-
 fn corrupt(what: &str, e: impl std::fmt::Display) -> worker::Error {
     worker::Error::RustError(format!("corrupt {what}: {e}"))
 }
@@ -119,14 +116,14 @@ pub fn create_schema(store: &Store) -> Result<()> {
 ///   writes once it passed 2 MB. Each row is split into the by-subject tables; then the old
 ///   tables are dropped. A hub that never had state simply records the version.
 pub fn migrate(store: &Store) -> Result<()> {
-    let version = store.counter(SCHEMA_VERSION_KEY)?;
+    let version = store.counter(Meta::SchemaVersion)?;
     if version >= SCHEMA_VERSION {
         return Ok(());
     }
     if version < 2 {
         migrate_1_to_2(store)?;
     }
-    store.set_meta(SCHEMA_VERSION_KEY, &SCHEMA_VERSION.to_string())
+    store.set_meta(Meta::SchemaVersion, &SCHEMA_VERSION.to_string())
 }
 
 fn migrate_1_to_2(store: &Store) -> Result<()> {
@@ -204,8 +201,8 @@ impl Loaded {
 pub fn load(store: &Store, want: &BTreeMap<Namespace, Want>) -> Result<Loaded> {
     let mut loaded = Loaded {
         state: TenantState {
-            seq: store.counter("seq")?,
-            platform_seq: store.counter("platform_seq")?,
+            seq: store.counter(Meta::Seq)?,
+            platform_seq: store.counter(Meta::PlatformSeq)?,
             namespaces: BTreeMap::new(),
         },
         users: BTreeMap::new(),
@@ -575,8 +572,8 @@ fn write_history(store: &Store, namespace: &Namespace, entry: &HistoryEntry) -> 
 /// entries, the pending list, each opened, updated or closed conflict, new history entries).
 /// Synchronous writes only, so they commit together with the rest of the commit.
 pub fn save(store: &Store, loaded: &Loaded, state: &TenantState) -> Result<()> {
-    store.set_meta("seq", &state.seq.to_string())?;
-    store.set_meta("platform_seq", &state.platform_seq.to_string())?;
+    store.set_meta(Meta::Seq, &state.seq.to_string())?;
+    store.set_meta(Meta::PlatformSeq, &state.platform_seq.to_string())?;
     let none = BTreeSet::new();
     for (namespace, ns) in &state.namespaces {
         let before = loaded.state.namespaces.get(namespace);

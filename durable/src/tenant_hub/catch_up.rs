@@ -1,6 +1,7 @@
 //! Platform updates at a tenant: a delivery from the fan-out, after catching up on any
 //! earlier updates this tenant missed, each applied through the commit pipeline.
 
+use crate::store::Meta;
 use std::time::Duration;
 
 use cascade_engine::event::PlatformUpdate;
@@ -25,7 +26,7 @@ impl TenantHub {
     ) -> Result<Option<DeliveryAck>> {
         let update = &delivery.update;
         let mut applied = 0;
-        let have = self.core.store.counter("platform_seq")?;
+        let have = self.core.store.counter(Meta::PlatformSeq)?;
         if update.platform_seq > have + 1 {
             match self
                 .catch_up(tenant, update.platform_seq - 1, &delivery.context)
@@ -50,7 +51,7 @@ impl TenantHub {
         }
         self.core.arm_alarm(Duration::ZERO).await?;
         Ok(Some(DeliveryAck {
-            platform_seq: self.core.store.counter("platform_seq")?,
+            platform_seq: self.core.store.counter(Meta::PlatformSeq)?,
             applied,
         }))
     }
@@ -71,7 +72,7 @@ impl TenantHub {
             .get_by_name(PLATFORM_HUB_NAME)?;
         let mut applied = 0;
         loop {
-            let since = self.core.store.counter("platform_seq")?;
+            let since = self.core.store.counter(Meta::PlatformSeq)?;
             if since >= until {
                 break;
             }

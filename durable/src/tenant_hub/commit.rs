@@ -14,6 +14,7 @@
 //! are loaded and the engine runs again (it is pure, so the second run is the first one with
 //! more users in view). Nobody else's layer is read or written.
 
+use crate::store::Meta;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -35,7 +36,7 @@ use serde_json::{Map, Value};
 use worker::Result;
 
 use super::{engine_context, TenantHub};
-use crate::core::{js_now, version_mismatch, WriteReply};
+use crate::core::{js_now, settle, version_mismatch, WriteReply};
 use crate::history::{history_row, operation_row, What};
 use crate::internal::{HubContext, WriteAck, WriteGuard};
 use crate::outbox::HistoryRow;
@@ -350,10 +351,10 @@ impl TenantHub {
             Some((g, request)) => {
                 match self
                     .core
-                    .guard(tenant, g.idempotency_key.as_deref(), request)?
+                    .guard(tenant, g.idempotency_key.as_deref(), request)
                 {
                     Ok(admitted) => Some(admitted),
-                    Err(reply) => return Ok(Step::Reply(reply)),
+                    Err(stopped) => return settle(Err(stopped)).map(Step::Reply),
                 }
             }
             None => None,
@@ -417,7 +418,7 @@ impl TenantHub {
         if !is_platform {
             lifecycle::mark_live(store)?;
         }
-        store.set_meta("context", &serde_json::to_string(context)?)?;
+        store.set_meta(Meta::Context, &serde_json::to_string(context)?)?;
         tenant_store::save(store, &loaded, &commit.state)?;
         self.core.record(&op.history_row(
             tenant,

@@ -24,6 +24,7 @@ mod connect;
 mod live;
 mod reads;
 
+use crate::store::Meta;
 use cascade_engine::commit::Context;
 use cascade_engine::scope::{Namespace, Scope};
 use cascade_engine::validate::Limits;
@@ -34,7 +35,7 @@ use worker::{
     WebSocket, WebSocketIncomingMessage,
 };
 
-use crate::core::{js_now, HubCore, WriteReply};
+use crate::core::{js_now, settle, HubCore, WriteReply};
 use crate::delivery::Outgoing;
 use crate::internal::{
     ChangeSet, Delivery, DeliveryAck, Erased, HubContext, LayerWrite, Operation,
@@ -148,7 +149,7 @@ impl DurableObject for TenantHub {
                 lifecycle::mark_live(&self.core.store)?;
                 match self.catch_up(&tenant, u64::MAX, &context).await {
                     Ok(Some(applied)) => reply::json(&DeliveryAck {
-                        platform_seq: self.core.store.counter("platform_seq")?,
+                        platform_seq: self.core.store.counter(Meta::PlatformSeq)?,
                         applied,
                     }),
                     Ok(None) => reply::problem_document(&lifecycle::gone(&tenant)),
@@ -307,10 +308,10 @@ impl TenantHub {
         let target = (namespace, scope, Some(target));
         let event = match self
             .core
-            .layer_event(tenant, &request, &write, &current, target)?
+            .layer_event(tenant, &request, &write, &current, target)
         {
             Ok(event) => event,
-            Err(reply) => return Ok(reply),
+            Err(stopped) => return settle(Err(stopped)),
         };
         let change = Change {
             op: Op::Changes(vec![event]),
@@ -360,7 +361,7 @@ impl TenantHub {
 
     /// The context of the last call that carried one (reads need the rules' resolution order).
     fn last_context(&self) -> Result<HubContext> {
-        Ok(match self.core.store.meta("context")? {
+        Ok(match self.core.store.meta(Meta::Context)? {
             Some(json) => serde_json::from_str(&json)?,
             None => HubContext::default(),
         })
@@ -370,7 +371,7 @@ impl TenantHub {
     fn tenant_name(&self) -> Result<String> {
         self.core
             .store
-            .meta("hub")?
+            .meta(Meta::Hub)?
             .ok_or_else(|| worker::Error::RustError("hub has no name yet".into()))
     }
 }

@@ -1,6 +1,7 @@
 //! Reads: a layer's own values or a subject's effective config (the head and at most one
 //! user's layer, never the other users'), the open items, and the hub's status.
 
+use crate::store::Meta;
 use cascade_engine::matching::NamespacePolicy;
 use cascade_engine::scope::{Namespace, Subject};
 use cascade_engine::state::NamespaceState;
@@ -103,7 +104,7 @@ impl TenantHub {
     /// platform is the health check's call: the hub does not know the platform's `seq`).
     pub(super) fn sync_status(&self, tenant: &str) -> Result<TenantSyncStatus> {
         let open = tenant_store::open_counts(&self.core.store)?;
-        let status = if self.core.store.meta("last_error")?.is_some() {
+        let status = if self.core.store.meta(Meta::LastError)?.is_some() {
             "failed"
         } else if open.pending + open.conflicts > 0 {
             "partial"
@@ -114,7 +115,7 @@ impl TenantHub {
             tenant: tenant.to_owned(),
             status: status.to_owned(),
             seq: self.core.store.seq()?,
-            platform_seq: self.core.store.counter("platform_seq")?,
+            platform_seq: self.core.store.counter(Meta::PlatformSeq)?,
             pending_changes: open.pending,
             open_conflicts: open.conflicts,
         })
