@@ -197,4 +197,16 @@ fn a_hub_written_by_the_previous_version_migrates_in_place() {
         effective(&rt, "/v1/tenants/acme/users/bob/config/notifications"),
         json!({"email": false})
     );
+
+    // The platform hub's layer (its history moved out of the namespace row) is intact, and
+    // it keeps counting platform seqs from where it was.
+    let platform = rt.get("/v1/platform/config/auth");
+    assert_eq!(
+        platform.body["config"],
+        json!({"sso": {"provider": "azure", "timeout": 30}})
+    );
+    assert_eq!(platform.body["version"], 2);
+    let written = rt.put_json("/v1/platform/config/mfa", &json!({"required": true}));
+    assert_eq!(written.status, 200, "{written:?}");
+    assert_eq!(written.body["seq"], 4, "platform seq continues after 3");
 }
