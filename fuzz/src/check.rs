@@ -121,8 +121,10 @@ pub fn commit_is_consistent(before: &TenantState, commit: &Commit, ctx: &Context
             .collect();
         let (old_tenant, old_users) = effectives(old, &policy, &users);
         let (new_tenant, new_users) = effectives(after, &policy, &users);
-        let personal: BTreeSet<String> = after.users.keys().cloned().collect();
-        assert_eq!(delta.personal_users, personal, "personal users of {name}");
+        // Every user the commit saw with a layer, before or after it, is kept out of the
+        // tenant patch (a user whose layer just went away without their config changing
+        // must not apply it either).
+        assert_eq!(delta.personal_users, users, "personal users of {name}");
         match &delta.tenant {
             Some(patch) => {
                 let mut doc = old_tenant.clone();
