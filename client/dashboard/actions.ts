@@ -61,15 +61,38 @@ export const ACTIONS: DashboardAction[] = [
     label: 'Run health check',
     description: 'Runs the cron health check now (local runtime started with --test-scheduled only).',
     available: ({ session }) => session.role === 'platform-admin' && isLocal(),
-    async run({ baseUrl, queryClient }) {
+    async run({ baseUrl, http, queryClient }) {
+      const before = (await http.status())?.takenAt ?? 0;
       const res = await fetch(`${baseUrl}/__scheduled?cron=${encodeURIComponent('*/5 * * * *')}`);
       if (!res.ok) throw new Error(`health check trigger answered ${res.status}`);
+      await waitForSnapshotAfter(http, before);
       await queryClient.invalidateQueries({ queryKey: STATUS_QUERY_KEY });
       await queryClient.invalidateQueries({ queryKey: ['tenants'] });
       return 'Health check ran; status updated.';
     },
   },
 ];
+
+/** How long the dashboard waits for a triggered health check's snapshot. */
+const HEALTH_CHECK_WAIT_MS = 60_000;
+
+/**
+ * Waits until the latest health snapshot is newer than `before`: the trigger only starts the
+ * check, which the platform hub walks over its alarm runs a page of tenants at a time.
+ */
+export async function waitForSnapshotAfter(
+  http: { status(): Promise<{ takenAt: number } | null> },
+  before: number,
+  waitMs = HEALTH_CHECK_WAIT_MS,
+): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const latest = await http.status();
+    if (latest && latest.takenAt > before) return;
+    if (Date.now() > deadline) throw new Error(`the health check did not finish within ${waitMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
 
 /** Describes the sync-all answer: a totals line, and one line per tenant. */
 export function describeSyncAll(result: SyncAllResult): ActionResult {

@@ -55,10 +55,17 @@ describe('CascadeHttp', () => {
 
   it('reports the latest health snapshot after a health check', async () => {
     const tenant = await freshTenant('status');
+    const before = (await adminHttp().status())?.takenAt ?? 0;
     const run = await fetch(`${baseUrl()}/__scheduled?cron=${encodeURIComponent('*/5 * * * *')}`);
     expect(run.status).toBe(200);
-    const snapshot = await adminHttp().status();
+    // The trigger starts the check; the platform hub walks the tenants over its alarm runs.
+    let snapshot = await adminHttp().status();
+    for (let i = 0; i < 240 && !(snapshot && snapshot.takenAt > before); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      snapshot = await adminHttp().status();
+    }
     expect(snapshot).not.toBeNull();
+    expect(snapshot!.takenAt).toBeGreaterThan(before);
     expect(snapshot!.tenants.find((t) => t.tenant === tenant)).toMatchObject({ state: 'success' });
     expect(snapshot!.healthPct).toBeGreaterThanOrEqual(0);
   });
