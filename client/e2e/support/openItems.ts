@@ -4,6 +4,7 @@
  * to the same leaf give the conflict; an `autoApply: false` rule gives the pending change.
  */
 import { adminHttp, baseUrl, freshTenant } from '../../test/support/harness.js';
+import { waitForSnapshotAfter } from '../../dashboard/actions.js';
 
 /** What the e2e test works on. */
 export interface OpenItems {
@@ -27,11 +28,17 @@ export async function eventually<T>(check: () => Promise<T | undefined>, what: s
   }
 }
 
-/** Runs the cron health check now (`wrangler dev --test-scheduled`). */
+/**
+ * Runs the cron health check now (`wrangler dev --test-scheduled`) and waits for its snapshot:
+ * the trigger only starts the check, which the platform hub walks a page of tenants at a time.
+ */
 export async function runHealthCheck(): Promise<void> {
+  const http = adminHttp();
+  const before = (await http.status())?.takenAt ?? 0;
   const res = await fetch(`${baseUrl()}/__scheduled?cron=${encodeURIComponent('*/5 * * * *')}`);
   if (res.status !== 200) throw new Error(`health check answered ${res.status}`);
   await res.body?.cancel();
+  await waitForSnapshotAfter(http, before);
 }
 
 /** Rules, a fresh tenant, a conflict in `dashrbac` and a pending change in `dashmods`. */
