@@ -72,7 +72,7 @@ fn topics_in(events: &[ChangeEvent], namespace: &Namespace) -> Vec<String> {
         .collect()
 }
 
-fn authors(events: &[ChangeEvent]) -> String {
+pub(crate) fn authors(events: &[ChangeEvent]) -> String {
     let mut seen: Vec<&str> = Vec::new();
     for event in events {
         if !seen.contains(&event.triggered_by.as_str()) {
@@ -306,7 +306,7 @@ pub fn apply_platform_update(
     Ok(PlatformApply::Committed(commit))
 }
 
-fn platform_event(txn: &mut Txn<'_>, event: &ChangeEvent, platform_seq: u64) {
+pub(crate) fn platform_event(txn: &mut Txn<'_>, event: &ChangeEvent, platform_seq: u64) {
     let namespace = &event.kind;
     txn.touch(namespace);
     let topic = event.topic();

@@ -89,6 +89,14 @@ pub enum HistoryKind {
         /// The version restored.
         to_version: u64,
     },
+    /// The tenant's copy of a platform layer brought back to the platform's (see
+    /// [`crate::converge`]).
+    Convergence {
+        /// What started it: `rule-changed`, `tenant-changed` or `health-check`.
+        cause: String,
+        /// The platform seq the copy now matches.
+        platform_seq: u64,
+    },
 }
 
 /// One committed operation as it touched one namespace.

@@ -119,6 +119,7 @@
 pub mod apply;
 pub mod commit;
 pub mod conflict;
+pub mod converge;
 pub mod document;
 pub mod error;
 pub mod event;

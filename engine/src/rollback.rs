@@ -6,8 +6,9 @@
 //! a change broke something, including a platform change (its removed overrides come back).
 //! Pending changes and open conflicts are not rolled back: they stay open, and resolving
 //! them acts on the restored state. The tenant's `platform_seq` is not rolled back either, so
-//! the next platform change applies on top of the restored copy; the health check's drift
-//! detection reports the difference from the `PlatformHub`'s layer until then.
+//! the next platform change applies on top of the restored copy; the health check reports
+//! the difference from the `PlatformHub`'s layer as `rolledBack` drift, and converges it
+//! when the governing rule is `platform-wins` (see [`crate::converge`]).
 //!
 //! Locks still hold: a rollback that would give a lower scope a value at a path locked for it
 //! now (a lock added since) is refused.
