@@ -122,7 +122,39 @@ pub async fn write_platform(
     let ack: WriteAck = Hub::platform(env)?
         .call(Method::Put, &format!("/layers/{namespace}"), Some(&write))
         .await?;
-    ack_response(&ack)
+    targeted_response(env, &ack, namespace).await
+}
+
+/// A platform write's answer: the acknowledgement, with how many tenants the change
+/// reaches (`targetedTenants`) and, when none, a `warning` saying why
+/// ([`crate::targeting`]). The write is durable already: a failed count is logged and the
+/// answer goes without it.
+pub async fn targeted_response(
+    env: &Env,
+    ack: &WriteAck,
+    namespace: &str,
+) -> Result<Response, ApiError> {
+    let mut body = serde_json::to_value(ack)?;
+    let Ok(ns) = cascade_engine::scope::Namespace::new(namespace) else {
+        return ack_response(ack);
+    };
+    match crate::targeting::targeted(env, &ns).await {
+        Ok(t) => {
+            body["targetedTenants"] = t.tenants.into();
+            if let Some(warning) = t.warning {
+                body["warning"] = warning.into();
+            }
+        }
+        Err(e) => worker::console_error!(
+            "targeted tenants of '{namespace}' not counted: {}",
+            e.to_problem().detail
+        ),
+    }
+    let mut resp = with_etag(Response::from_json(&body)?, ack.version)?;
+    if ack.replayed {
+        resp.headers_mut().set("idempotent-replayed", "true")?;
+    }
+    Ok(resp)
 }
 
 /// The tenant's registry entry and the enabled rules, for a tenant hub call (404 when the

@@ -74,6 +74,9 @@ pub struct Counts {
     pub failed: u32,
     /// Tenants in `pending`.
     pub pending: u32,
+    /// Tenants in `drifted`.
+    #[serde(default)]
+    pub drifted: u32,
 }
 
 /// Summarises tenant lines into counts and the health percentage.
@@ -85,6 +88,7 @@ pub fn summarise(lines: &[TenantHealth]) -> (Counts, f64) {
             TenantState::Partial => counts.partial += 1,
             TenantState::Failed => counts.failed += 1,
             TenantState::Pending => counts.pending += 1,
+            TenantState::Drifted => counts.drifted += 1,
         }
     }
     let pct = if lines.is_empty() {
@@ -256,6 +260,7 @@ pub fn platform_status(snapshot: &Snapshot, tracked: &[Tracked]) -> PlatformSync
                 TenantState::Partial => c.partial,
                 TenantState::Pending => c.pending,
                 TenantState::Failed => c.failed,
+                TenantState::Drifted => c.drifted,
             };
             (s.as_str().to_owned(), u64::from(n))
         })
@@ -348,15 +353,30 @@ mod tests {
             error: None,
             resynced: None,
             resync_error: None,
+            drift: Vec::new(),
+            converged: Vec::new(),
+            converge_error: None,
         };
         let (counts, pct) = summarise(&[
             line(TenantState::Success),
             line(TenantState::Failed),
             line(TenantState::Pending),
             line(TenantState::Success),
+            line(TenantState::Drifted),
         ]);
-        assert_eq!((counts.success, counts.failed, counts.pending), (2, 1, 1));
-        assert!((pct - 50.0).abs() < f64::EPSILON);
+        assert_eq!(
+            (
+                counts.success,
+                counts.failed,
+                counts.pending,
+                counts.drifted
+            ),
+            (2, 1, 1, 1)
+        );
+        assert!(
+            (pct - 40.0).abs() < f64::EPSILON,
+            "drift counts against health"
+        );
         assert!((summarise(&[]).1 - 100.0).abs() < f64::EPSILON);
     }
 
@@ -391,7 +411,7 @@ mod tests {
             ],
         );
         assert_eq!((status.checked_at, status.platform_seq), (42, 7));
-        assert_eq!(status.tenants_by_status.len(), 4);
+        assert_eq!(status.tenants_by_status.len(), 5);
         assert_eq!(status.tenants_by_status["failed"], 1);
         assert_eq!(status.tenants_by_status["pending"], 0);
         assert_eq!(

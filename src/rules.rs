@@ -94,6 +94,8 @@ pub async fn put(env: &Env, id: &str, mut body: Value) -> Result<Response, ApiEr
         enabled,
         rule: body,
     };
+    // Tenants this rule now governs converge with the platform layers it delivers.
+    crate::convergence::queue(env, crate::convergence::RULE_CHANGED, None).await;
     Ok(Response::from_json(&stored)?.with_status(if existed { 200 } else { 201 }))
 }
 
@@ -108,5 +110,7 @@ pub async fn delete(env: &Env, id: &str) -> Result<Response, ApiError> {
     if changed == 0 {
         return Err(ApiError::RuleNotFound(id.to_owned()));
     }
+    // Another rule may now govern what this one did, with another strategy.
+    crate::convergence::queue(env, crate::convergence::RULE_CHANGED, None).await;
     Ok(Response::empty()?.with_status(204))
 }

@@ -127,6 +127,9 @@ mod tests {
             error: None,
             resynced: None,
             resync_error: None,
+            drift: Vec::new(),
+            converged: Vec::new(),
+            converge_error: None,
         }
     }
 

@@ -108,7 +108,8 @@ pub async fn put(env: &Env, id: &str, input: TenantInput) -> Result<Response, Ap
     for namespace in &input.opt_outs {
         crate::input::namespace("optOuts namespace", namespace)?;
     }
-    let existed = find(env, id).await?.is_some();
+    let before = find(env, id).await?;
+    let existed = before.is_some();
     let now = worker::js_sys::Date::now();
     let name = input.name.unwrap_or_else(|| id.to_owned());
     db(env)?
@@ -136,6 +137,12 @@ pub async fn put(env: &Env, id: &str, input: TenantInput) -> Result<Response, Ap
             Ok(ack) => body["platformSeq"] = ack.platform_seq.into(),
             Err(e) => body["syncError"] = e.to_problem().detail.into(),
         }
+    } else if before
+        .is_some_and(|b| b.attributes != tenant.attributes || b.opt_outs != tenant.opt_outs)
+    {
+        // Opting back in, or attributes a rule's filter now accepts: the tenant converges
+        // with the platform layers it missed.
+        crate::convergence::queue(env, crate::convergence::TENANT_CHANGED, Some(id)).await;
     }
     Ok(Response::from_json(&body)?.with_status(if existed { 200 } else { 201 }))
 }

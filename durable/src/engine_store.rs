@@ -42,6 +42,7 @@ pub fn create_platform_schema(store: &Store) -> Result<()> {
     store.sql().exec(SCHEMA, None)?;
     store.sql().exec(crate::fanout::SCHEMA, None)?;
     store.sql().exec(crate::health_walk::SCHEMA, None)?;
+    store.sql().exec(crate::converge_walk::SCHEMA, None)?;
     crate::fanout::migrate(store)?;
     if store.counter(Meta::SchemaVersion)? >= PLATFORM_SCHEMA_VERSION {
         return Ok(());
@@ -183,4 +184,25 @@ pub fn last_platform_update(store: &Store) -> Result<u64> {
         .exec("SELECT MAX(platform_seq) AS n FROM platform_updates", None)?
         .to_array()?;
     Ok(rows.first().and_then(|r| r.n).map_or(0, as_u64))
+}
+
+/// Every platform layer, by namespace (what a convergence sends, and the health check
+/// digests). Bounded: one row per platform namespace, each within the document limit.
+pub fn platform_layers(store: &Store) -> Result<Vec<(Namespace, serde_json::Value)>> {
+    #[derive(Deserialize)]
+    struct Row {
+        namespace: String,
+    }
+    let rows: Vec<Row> = store
+        .sql()
+        .exec("SELECT namespace FROM platform_ns ORDER BY namespace", None)?
+        .to_array()?;
+    let mut layers = Vec::with_capacity(rows.len());
+    for row in rows {
+        let namespace = Namespace::new(row.namespace).map_err(|e| corrupt("namespace", e))?;
+        if let Some(ns) = load_row::<PlatformNamespace>(store, "platform_ns", &namespace)? {
+            layers.push((namespace, ns.layer.as_value().clone()));
+        }
+    }
+    Ok(layers)
 }

@@ -29,9 +29,15 @@ use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, Env, Method, Result, State};
 
-use crate::internal::{DeliveryAck, HubContext, HubStatus};
+use cascade_engine::converge::DriftReason;
+
+use crate::digest::layer_digest;
+use crate::internal::{
+    ConvergeRequest, DeliveryAck, HealthProbe, HealthReport, HubContext, HubStatus, NamespaceDrift,
+    PlatformLayer,
+};
 use crate::store::{as_u64, sql_int, Meta, Store};
-use crate::{platform_room, registry, walk};
+use crate::{converge_walk, engine_store, platform_room, registry, walk};
 
 /// The platform hub's table for the check in progress (at most one row); idempotent.
 pub const SCHEMA: &str = "
@@ -73,11 +79,21 @@ pub enum TenantState {
     Failed,
     /// Changes are waiting to be applied or recorded.
     Pending,
+    /// A copy of a platform layer differs from the platform's where the rules deliver it,
+    /// and the check could not converge it (a rollback the rules let stand, or a failed
+    /// convergence).
+    Drifted,
 }
 
 impl TenantState {
     /// Every state, in the order the dashboard lists them.
-    pub const ALL: [Self; 4] = [Self::Success, Self::Partial, Self::Pending, Self::Failed];
+    pub const ALL: [Self; 5] = [
+        Self::Success,
+        Self::Partial,
+        Self::Drifted,
+        Self::Pending,
+        Self::Failed,
+    ];
 
     /// The state's name on the wire and in D1.
     pub fn as_str(self) -> &'static str {
@@ -86,6 +102,7 @@ impl TenantState {
             Self::Partial => "partial",
             Self::Failed => "failed",
             Self::Pending => "pending",
+            Self::Drifted => "drifted",
         }
     }
 
@@ -113,6 +130,22 @@ pub struct TenantHealth {
     /// When the resync failed: why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resync_error: Option<String>,
+    /// Namespaces whose copy of the platform layer differs from the platform's after the
+    /// check's convergence, with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<NamespaceDrift>,
+    /// Namespaces the check converged (their copy had drifted where the rules deliver).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub converged: Vec<String>,
+    /// When the convergence failed: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converge_error: Option<String>,
+}
+
+/// Whether a drift counts against the tenant's health: a copy kept on purpose (opted out,
+/// no rule delivers it) does not; pending changes count as `partial` already.
+fn counts_as_drift(d: &NamespaceDrift) -> bool {
+    matches!(d.reason, DriftReason::RolledBack | DriftReason::Behind)
 }
 
 /// Classifies a hub's report against the platform's latest sequence: an error makes it
@@ -253,9 +286,10 @@ pub async fn step(state: &State, store: &Store, env: &Env) -> Result<Option<Dura
     let page = registry::tenants_page(&db, &walk.after, u32::try_from(per_run).unwrap_or(u32::MAX))
         .await?;
     let platform_seq = as_u64(walk.platform_seq);
+    let platform = Platform::read(store)?;
     let mut lines = Vec::with_capacity(page.len());
     for batch in page.chunks(walk::BATCH) {
-        lines.extend(check_batch(env, batch, &rules, platform_seq).await);
+        lines.extend(check_batch(env, batch, &rules, platform_seq, &platform).await);
     }
     write_lines(&db, id, &lines).await?;
     let after = page.last().map_or(walk.after.as_str(), |t| t.id.as_str());
@@ -323,25 +357,65 @@ async fn finish(
     }
 }
 
-/// Checks one batch of tenants at once, then heals those that lag, at once.
+/// The platform layers as the check compares and converges tenants against them.
+struct Platform {
+    /// Platform seq the layers are at.
+    seq: u64,
+    layers: Vec<PlatformLayer>,
+    digests: std::collections::BTreeMap<String, String>,
+}
+
+impl Platform {
+    fn read(store: &Store) -> Result<Self> {
+        let layers: Vec<PlatformLayer> = engine_store::platform_layers(store)?
+            .into_iter()
+            .map(|(namespace, config)| PlatformLayer {
+                namespace: namespace.as_str().to_owned(),
+                config,
+            })
+            .collect();
+        let digests = layers
+            .iter()
+            .map(|l| (l.namespace.clone(), layer_digest(&l.config)))
+            .collect();
+        Ok(Self {
+            seq: engine_store::last_platform_update(store)?,
+            layers,
+            digests,
+        })
+    }
+}
+
+/// Checks one batch of tenants at once, then heals those that lag or drifted, at once.
 async fn check_batch(
     env: &Env,
     batch: &[TenantContext],
     rules: &[SyncRule],
     platform_seq: u64,
+    platform: &Platform,
 ) -> Vec<TenantHealth> {
-    let statuses = join_all(batch.iter().map(|t| status(env, &t.id))).await;
+    let contexts: Vec<HubContext> = batch
+        .iter()
+        .map(|t| HubContext {
+            tenant: t.clone(),
+            rules: rules.to_vec(),
+        })
+        .collect();
+    let reports = join_all(contexts.iter().map(|c| health(env, c, platform))).await;
     let mut lines: Vec<TenantHealth> = batch
         .iter()
-        .zip(statuses)
-        .map(|(t, status)| match status {
-            Ok(hub) => TenantHealth {
+        .zip(reports)
+        .map(|(t, report)| match report {
+            Ok(report) => TenantHealth {
                 tenant: t.id.clone(),
-                state: classify(&hub, platform_seq),
-                error: hub.last_error.clone(),
-                hub: Some(hub),
+                state: classify(&report.status, platform_seq),
+                error: report.status.last_error.clone(),
+                hub: Some(report.status),
                 resynced: None,
                 resync_error: None,
+                drift: report.drift,
+                converged: Vec::new(),
+                converge_error: None,
             },
             Err(e) => TenantHealth {
                 tenant: t.id.clone(),
@@ -350,6 +424,9 @@ async fn check_batch(
                 error: Some(e),
                 resynced: None,
                 resync_error: None,
+                drift: Vec::new(),
+                converged: Vec::new(),
+                converge_error: None,
             },
         })
         .collect();
@@ -373,20 +450,92 @@ async fn check_batch(
             Err(e) => lines[i].resync_error = Some(e),
         }
     }
+    // Then every tenant with a copy that must converge converges it; what is left of its
+    // drift decides whether it counts as `drifted`.
+    let drifted: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.drift.iter().any(|d| d.must_converge))
+        .map(|(i, _)| i)
+        .collect();
+    let requests: Vec<ConvergeRequest> = drifted
+        .iter()
+        .map(|&i| {
+            let wanted: Vec<&str> = lines[i]
+                .drift
+                .iter()
+                .filter(|d| d.must_converge)
+                .map(|d| d.namespace.as_str())
+                .collect();
+            ConvergeRequest {
+                context: contexts[i].clone(),
+                platform_seq: platform.seq,
+                layers: platform
+                    .layers
+                    .iter()
+                    .filter(|l| wanted.contains(&l.namespace.as_str()))
+                    .cloned()
+                    .collect(),
+                cause: "health-check".into(),
+            }
+        })
+        .collect();
+    let converges = join_all(
+        requests
+            .iter()
+            .map(|r| converge_walk::converge_tenant(env, r)),
+    )
+    .await;
+    for (&i, result) in drifted.iter().zip(converges) {
+        let line = &mut lines[i];
+        match result {
+            Ok(ack) if !ack.stale => {
+                line.drift.retain(|d| !ack.converged.contains(&d.namespace));
+                line.converged = ack.converged;
+            }
+            Ok(_) => {
+                line.converge_error =
+                    Some("the platform moved on during the check; the next check converges".into());
+            }
+            Err(e) => line.converge_error = Some(short(&e.to_string())),
+        }
+    }
+    for line in &mut lines {
+        if line.state == TenantState::Success && line.drift.iter().any(counts_as_drift) {
+            line.state = TenantState::Drifted;
+        }
+    }
     lines
 }
 
-/// A tenant hub's status, or why it could not be had.
-async fn status(env: &Env, tenant: &str) -> std::result::Result<HubStatus, String> {
-    let mut resp = walk::call_tenant(env, tenant, Method::Get, "/status", None)
+/// A tenant hub's status and drift, or why they could not be had.
+async fn health(
+    env: &Env,
+    context: &HubContext,
+    platform: &Platform,
+) -> std::result::Result<HealthReport, String> {
+    let probe = HealthProbe {
+        context: context.clone(),
+        digests: platform.digests.clone(),
+    };
+    let body = serde_json::to_string(&probe).map_err(|e| e.to_string())?;
+    let tenant = &context.tenant.id;
+    let mut resp = walk::call_tenant(env, tenant, Method::Post, "/health", Some(body))
         .await
-        .map_err(|e| format!("tenant hub unreachable: {e}"))?;
+        .map_err(|e| format!("tenant hub unreachable: {}", short(&e.to_string())))?;
     if resp.status_code() >= 400 {
         return Err(problem_detail(&mut resp).await);
     }
     resp.json()
         .await
-        .map_err(|e| format!("unreadable hub status: {e}"))
+        .map_err(|e| format!("unreadable hub health: {e}"))
+}
+
+/// The first line of an error's text, at most 200 characters: what a snapshot line, an
+/// alert and the status page show (never a runtime stack dump).
+fn short(text: &str) -> String {
+    let first = text.lines().next().unwrap_or_default();
+    first.chars().take(200).collect()
 }
 
 /// Asks a tenant hub to catch up with the platform.

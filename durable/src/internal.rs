@@ -238,3 +238,78 @@ pub struct Erased {
     /// WebSockets closed by the erasure.
     pub closed: usize,
 }
+
+/// One platform layer as the platform hub holds it, sent to a tenant to converge its copy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformLayer {
+    /// The namespace.
+    pub namespace: String,
+    /// The platform's layer.
+    pub config: serde_json::Value,
+}
+
+/// Body of a tenant hub's `POST /converge`: bring the tenant's copies of these platform
+/// layers to the platform's, where the rules say they must (see `cascade_engine::converge`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConvergeRequest {
+    /// Tenant and rules.
+    pub context: HubContext,
+    /// The platform seq the layers were read at: a tenant behind it catches up first; one
+    /// ahead of it (a newer update arrived since) converges against newer layers later.
+    pub platform_seq: u64,
+    /// The platform layers to converge to.
+    pub layers: Vec<PlatformLayer>,
+    /// What started it: `rule-changed`, `tenant-changed` or `health-check`.
+    pub cause: String,
+}
+
+/// A namespace whose copy of the platform layer differs from the platform's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamespaceDrift {
+    /// The namespace.
+    pub namespace: String,
+    /// Why: `optedOut`, `noRule`, `pending`, `rolledBack` or `behind`.
+    pub reason: cascade_engine::converge::DriftReason,
+    /// Whether the rules require it to converge.
+    pub must_converge: bool,
+}
+
+/// A tenant hub's answer to `POST /converge`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConvergeAck {
+    /// Namespaces whose copy this call brought to the platform's (or queued as a pending
+    /// change, when the governing rule does not apply automatically).
+    pub converged: Vec<String>,
+    /// Namespaces that still differ, with why (kept on purpose, or waiting).
+    pub drift: Vec<NamespaceDrift>,
+    /// The tenant seq of the convergence's commit (absent: nothing was committed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// True when the tenant had newer platform updates than the layers sent: nothing done.
+    #[serde(default)]
+    pub stale: bool,
+}
+
+/// Body of a tenant hub's `POST /health`: the platform's digest per namespace.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthProbe {
+    /// Tenant and rules, to tell why a copy differs.
+    pub context: HubContext,
+    /// The platform hub's layer digest per namespace (`crate::digest::layer_digest`).
+    pub digests: std::collections::BTreeMap<String, String>,
+}
+
+/// A tenant hub's answer to `POST /health`: its status and its drift from the platform.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthReport {
+    /// The hub's status.
+    pub status: HubStatus,
+    /// Namespaces whose copy differs from the platform's.
+    pub drift: Vec<NamespaceDrift>,
+}

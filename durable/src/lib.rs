@@ -16,8 +16,10 @@
 //! ([`walk`]), so no invocation's work or subrequests grow with the tenant count.
 
 mod change_frames;
+pub mod converge_walk;
 mod core;
 pub mod delivery;
+pub mod digest;
 mod engine_error;
 pub mod engine_store;
 pub mod fanout;

@@ -18,7 +18,9 @@ use worker::{
 
 use crate::core::{js_now, settle, version_mismatch, HubCore, WriteReply};
 use crate::internal::{ChangeSet, LayerWrite, WriteAck, WriteGuard};
-use crate::{engine_error, engine_store, fanout, health_walk, history, platform_room, reply};
+use crate::{
+    converge_walk, engine_error, engine_store, fanout, health_walk, history, platform_room, reply,
+};
 
 /// The single name under which the platform hub is addressed.
 pub const PLATFORM_HUB_NAME: &str = "platform";
@@ -68,6 +70,12 @@ impl DurableObject for PlatformHub {
                 )?;
                 self.core.arm_alarm(std::time::Duration::ZERO).await?;
                 reply::json(&started)
+            }
+            (Method::Post, ["converge"]) => {
+                let job: converge_walk::Enqueue = req.json().await?;
+                converge_walk::enqueue(&self.core.store, &job)?;
+                self.core.arm_alarm(std::time::Duration::ZERO).await?;
+                reply::json(&serde_json::json!({ "queued": true }))
             }
             (Method::Post, ["sync-status"]) => {
                 let status: PlatformSyncStatus = req.json().await?;
@@ -138,6 +146,22 @@ impl DurableObject for PlatformHub {
             if report.more || health_walk::running(&self.core.store)? {
                 self.core.arm_alarm(std::time::Duration::ZERO).await?;
             }
+            return Response::ok("ok");
+        }
+        // Then convergence jobs (after the fan-out, so they converge to the newest layers).
+        if converge_walk::pending_jobs(&self.core.store)? > 0 {
+            let failures = converge_walk::run(&self.core.store, &self.core.env).await?;
+            if !failures.is_empty() {
+                self.core.store.set_meta(
+                    Meta::LastError,
+                    &format!(
+                        "convergence could not reach {} tenant(s): {} (the health check heals them)",
+                        failures.len(),
+                        failures.join(", ")
+                    ),
+                )?;
+            }
+            self.core.arm_alarm(std::time::Duration::ZERO).await?;
             return Response::ok("ok");
         }
         let again =

@@ -77,6 +77,9 @@ CREATE TABLE IF NOT EXISTS open_conflict (
   PRIMARY KEY (namespace, id)
 );
 CREATE INDEX IF NOT EXISTS open_conflict_by_subject ON open_conflict (namespace, subject);
+CREATE TABLE IF NOT EXISTS platform_rollback (
+  namespace TEXT PRIMARY KEY        -- the copy of this platform layer was last changed by a rollback
+);
 CREATE TABLE IF NOT EXISTS history_part (
   namespace TEXT NOT NULL,
   seq INTEGER NOT NULL,
@@ -617,6 +620,35 @@ pub fn save(store: &Store, loaded: &Loaded, state: &TenantState) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Whether the tenant's copy of `namespace`'s platform layer was last changed by a rollback
+/// (the health check reports such drift as `rolledBack`).
+pub fn rolled_back(store: &Store, namespace: &Namespace) -> Result<bool> {
+    #[derive(Deserialize)]
+    struct Row {
+        n: f64,
+    }
+    let rows: Vec<Row> = store
+        .sql()
+        .exec(
+            "SELECT COUNT(*) AS n FROM platform_rollback WHERE namespace = ?",
+            vec![namespace.as_str().into()],
+        )?
+        .to_array()?;
+    Ok(rows.first().is_some_and(|r| r.n > 0.0))
+}
+
+/// Records whether the last change to `namespace`'s platform copy was a rollback.
+/// Synchronous: part of the commit's atomic run.
+pub fn set_rolled_back(store: &Store, namespace: &Namespace, rolled_back: bool) -> Result<()> {
+    let sql = if rolled_back {
+        "INSERT OR IGNORE INTO platform_rollback (namespace) VALUES (?)"
+    } else {
+        "DELETE FROM platform_rollback WHERE namespace = ?"
+    };
+    store.sql().exec(sql, vec![namespace.as_str().into()])?;
     Ok(())
 }
 

@@ -18,6 +18,9 @@ pub enum AlertKind {
     Failed,
     /// The tenant stayed `pending` past the threshold.
     Pending,
+    /// The tenant stayed `drifted` (a platform layer's copy differs where the rules deliver
+    /// it) past the same threshold.
+    Drifted,
 }
 
 impl AlertKind {
@@ -26,6 +29,7 @@ impl AlertKind {
         match self {
             Self::Failed => "failed",
             Self::Pending => "pending",
+            Self::Drifted => "drifted",
         }
     }
 }
@@ -64,6 +68,9 @@ pub fn condition(t: &Tracked, now: u64, pending_after_ms: u64) -> Option<AlertKi
         TenantState::Failed => Some(AlertKind::Failed),
         TenantState::Pending if now.saturating_sub(t.since) >= pending_after_ms => {
             Some(AlertKind::Pending)
+        }
+        TenantState::Drifted if now.saturating_sub(t.since) >= pending_after_ms => {
+            Some(AlertKind::Drifted)
         }
         _ => None,
     }

@@ -35,6 +35,7 @@ impl Row {
         let kind = match self.kind.as_str() {
             "failed" => AlertKind::Failed,
             "pending" => AlertKind::Pending,
+            "drifted" => AlertKind::Drifted,
             _ => return None,
         };
         let ms = |v: Option<f64>| v.map(|v| v as u64);

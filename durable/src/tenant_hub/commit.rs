@@ -23,6 +23,7 @@ use cascade_engine::apply::{
 };
 use cascade_engine::commit::Commit;
 use cascade_engine::conflict::{resolve_conflict, ConflictAction};
+use cascade_engine::converge::converge;
 use cascade_engine::event::{ChangeEvent, PlatformUpdate};
 use cascade_engine::history::LayerKey;
 use cascade_engine::pending::{accept_pending, reject_pending};
@@ -63,6 +64,11 @@ pub(super) enum Op {
     },
     /// A namespace restored to an earlier version.
     Rollback { namespace: Namespace, version: u64 },
+    /// Copies of platform layers brought to the platform's (`cascade_engine::converge`).
+    Converge {
+        events: Vec<ChangeEvent>,
+        cause: String,
+    },
 }
 
 /// One change offered to the pipeline.
@@ -96,6 +102,7 @@ impl Op {
         match self {
             Self::Changes(events) => namespaces_touched(events),
             Self::Platform(update) => namespaces_touched(&update.events),
+            Self::Converge { events, .. } => namespaces_touched(events),
             Self::Decide { namespace, .. }
             | Self::Resolve { namespace, .. }
             | Self::Rollback { namespace, .. } => vec![namespace.clone()],
@@ -133,7 +140,7 @@ impl Op {
             Self::Rollback { namespace, version } => {
                 want.entry(namespace.clone()).or_default().history_after = Some(*version);
             }
-            Self::Platform(_) | Self::Decide { .. } => {}
+            Self::Platform(_) | Self::Converge { .. } | Self::Decide { .. } => {}
         }
         Ok(want)
     }
@@ -171,6 +178,9 @@ impl Op {
             ),
             Self::Platform(update) => {
                 by_configs(update.events.iter().map(|e| (&e.kind, &e.config)).collect())
+            }
+            Self::Converge { events, .. } => {
+                by_configs(events.iter().map(|e| (&e.kind, &e.config)).collect())
             }
             // A decision may also apply the changes queued behind this one.
             Self::Decide { namespace, .. } => by_configs(
@@ -244,7 +254,26 @@ impl Op {
                 action,
             } => resolve_conflict(state, namespace, id, action, ctx, by)?,
             Self::Rollback { namespace, version } => rollback(state, namespace, *version, ctx, by)?,
+            Self::Converge { events, cause } => converge(state, events, cause, ctx)?,
         }))
+    }
+
+    /// Records, for each platform copy the commit changed, whether a rollback changed it
+    /// (what the health check's drift reason `rolledBack` reads).
+    fn mark_platform_copies(
+        &self,
+        store: &crate::store::Store,
+        loaded: &Loaded,
+        commit: &Commit,
+    ) -> Result<()> {
+        for (namespace, ns) in &commit.state.namespaces {
+            let before = loaded.state.namespace(namespace).map(|b| &b.platform);
+            if before != Some(&ns.platform) {
+                let rolled_back = matches!(self, Self::Rollback { .. });
+                tenant_store::set_rolled_back(store, namespace, rolled_back)?;
+            }
+        }
+        Ok(())
     }
 
     /// The scope the change frames name, and who they say triggered it.
@@ -260,6 +289,7 @@ impl Op {
                     .first()
                     .map_or(by, |e| e.triggered_by.as_str()),
             ),
+            Self::Converge { .. } => (Scope::Platform, by),
             _ => (Scope::Tenant, by),
         }
     }
@@ -302,16 +332,29 @@ impl Op {
             ),
             Self::Resolve { namespace, .. } => (namespace, "conflict.resolve"),
             Self::Rollback { namespace, .. } => (namespace, "rollback"),
+            Self::Converge { events, .. } => match events.first() {
+                Some(event) => (&event.kind, "platform.converge"),
+                None => {
+                    return Err(worker::Error::RustError(
+                        "a convergence without events".into(),
+                    ))
+                }
+            },
             Self::Changes(_) | Self::Platform(_) => {
                 return Err(worker::Error::RustError(
                     "a change set without events".into(),
                 ))
             }
         };
+        let scope = if matches!(self, Self::Converge { .. }) {
+            "platform"
+        } else {
+            "tenant"
+        };
         let what = What {
             namespace: namespace.as_str(),
             action,
-            scope: "tenant",
+            scope,
             target: Some(tenant),
             by,
         };
@@ -360,7 +403,10 @@ impl TenantHub {
             None => None,
         };
         let is_platform = matches!(op, Op::Platform(_));
-        if is_platform && !lifecycle::is_live(store)? {
+        // Platform updates and convergences come from the platform side: they never make a
+        // deleted tenant's hub live again.
+        let from_platform = is_platform || matches!(op, Op::Converge { .. });
+        if from_platform && !lifecycle::is_live(store)? {
             return Ok(Step::NotLive);
         }
         let started = js_now();
@@ -415,11 +461,12 @@ impl TenantHub {
         }
 
         // 7. Synchronous from here to the answer: everything commits together.
-        if !is_platform {
+        if !from_platform {
             lifecycle::mark_live(store)?;
         }
         store.set_meta(Meta::Context, &serde_json::to_string(context)?)?;
         tenant_store::save(store, &loaded, &commit.state)?;
+        op.mark_platform_copies(store, &loaded, &commit)?;
         self.core.record(&op.history_row(
             tenant,
             &commit,

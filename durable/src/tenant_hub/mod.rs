@@ -9,6 +9,7 @@
 //! | `mod.rs` | the object and its routing: which internal call goes where |
 //! | [`commit`] | the one pipeline every change goes through |
 //! | [`catch_up`] | platform deliveries and catching up on missed platform updates |
+//! | [`converge`] | drift from the platform layers, and converging the copies back |
 //! | [`reads`] | layer and effective-config reads, open items, status |
 //! | [`connect`] | accepting a socket: caps, tags, replay or snapshot |
 //! | [`client_frames`] | what clients send on their sockets |
@@ -21,6 +22,7 @@ mod catch_up;
 mod client_frames;
 mod commit;
 mod connect;
+mod converge;
 mod live;
 mod reads;
 
@@ -111,6 +113,20 @@ impl DurableObject for TenantHub {
         match (req.method(), segments.as_slice()) {
             (Method::Get, ["connect"]) => self.accept_socket(&tenant, &req),
             (Method::Get, ["status"]) => reply::json(&self.status(&tenant)?),
+            (Method::Post, ["health"]) => {
+                let probe: crate::internal::HealthProbe = req.json().await?;
+                reply::json(&self.health(&tenant, &probe)?)
+            }
+            (Method::Post, ["converge"]) => {
+                let request: crate::internal::ConvergeRequest = req.json().await?;
+                match self.converge(&tenant, &request).await {
+                    Ok(Some(ack)) => reply::json(&ack),
+                    Ok(None) => reply::problem_document(&lifecycle::gone(&tenant)),
+                    Err(e) => {
+                        reply::problem(502, "CASCADE:Converge:Failed", "Bad Gateway", e.to_string())
+                    }
+                }
+            }
             (Method::Get, ["layers", ns]) => self.read(&tenant, ns, query(&req, "user"), false),
             (Method::Get, ["effective", ns]) => self.read(&tenant, ns, query(&req, "user"), true),
             (Method::Put, ["layers", ns]) => {
