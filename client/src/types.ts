@@ -167,6 +167,10 @@ export interface WriteAck {
   changed: boolean;
   /** True when an `Idempotency-Key` retry returned the first answer. */
   replayed?: boolean;
+  /** Platform writes: how many tenants the change reaches. */
+  targetedTenants?: number;
+  /** Platform writes: why the change reaches no tenant, when it reaches none. */
+  warning?: string;
 }
 
 /** A registered tenant. */
@@ -219,7 +223,18 @@ export interface HistoryPage {
 }
 
 /** Sync state of a tenant in a health snapshot. */
-export type SyncState = 'success' | 'partial' | 'failed' | 'pending';
+export type SyncState = 'success' | 'partial' | 'drifted' | 'failed' | 'pending';
+
+/** Why a tenant's copy of a platform layer differs from the platform's. */
+export type DriftReason = 'optedOut' | 'noRule' | 'pending' | 'rolledBack' | 'behind';
+
+/** A namespace whose copy of the platform layer differs from the platform's. */
+export interface NamespaceDrift {
+  namespace: string;
+  reason: DriftReason;
+  /** Whether the rules require it to converge (`behind`; `rolledBack` under platform-wins). */
+  mustConverge: boolean;
+}
 
 /** What a tenant's hub reported to the health check. */
 export interface HubStatus {
@@ -248,6 +263,11 @@ export interface TenantHealth {
   /** When the tenant lagged: platform updates the check's resync applied. */
   resynced?: number;
   resyncError?: string;
+  /** Namespaces whose copy still differs from the platform's after the check. */
+  drift?: NamespaceDrift[];
+  /** Namespaces the check converged with the platform layer. */
+  converged?: string[];
+  convergeError?: string;
 }
 
 /** The latest cron health snapshot (`GET /v1/status`). */
@@ -255,7 +275,8 @@ export interface StatusSnapshot {
   takenAt: number;
   cron: string;
   healthPct: number;
-  counts: Record<SyncState, number>;
+  /** Tenants per state (`drifted` absent from servers older than convergence). */
+  counts: Partial<Record<SyncState, number>>;
   tenants: TenantHealth[];
 }
 

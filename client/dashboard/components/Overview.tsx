@@ -7,7 +7,7 @@ import { roleTotals } from './Connections.js';
 import { useApi } from '../api.js';
 import { errorText, formatTime, problemText } from '../format.js';
 
-const STATES: SyncState[] = ['success', 'partial', 'failed', 'pending'];
+const STATES: SyncState[] = ['success', 'partial', 'drifted', 'failed', 'pending'];
 
 /** The cards at the top of the platform admin's dashboard. */
 export function Overview(props: { status: StatusSnapshot | null | undefined; loading: boolean; error: unknown }) {
@@ -55,7 +55,7 @@ export function Overview(props: { status: StatusSnapshot | null | undefined; loa
           <div className="counts">
             {STATES.map((s) => (
               <span key={s} className={`count state-${s}`} title={s}>
-                <i className="dot" /> {status ? status.counts[s] : '–'} {s}
+                <i className="dot" /> {status ? (status.counts[s] ?? 0) : '–'} {s}
               </span>
             ))}
           </div>

@@ -54,6 +54,12 @@ export function TenantTable(props: {
                       <span className={`state state-${h.state}`}>
                         <i className="dot" /> {h.state}
                         {h.resynced ? <span className="muted"> (resynced {h.resynced})</span> : null}
+                        {h.drift?.length ? (
+                          <span className="muted" data-testid={`drift-${t.id}`}>
+                            {' '}
+                            drift: {h.drift.map((d) => `${d.namespace} (${d.reason})`).join(', ')}
+                          </span>
+                        ) : null}
                       </span>
                     ) : (
                       <span className="muted">not checked yet</span>
