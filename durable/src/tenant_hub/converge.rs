@@ -56,13 +56,14 @@ impl TenantHub {
 
     /// Brings the copies of `request.layers` to the platform's where the rules say they must
     /// converge, after catching up on any platform update the layers already include. `None`
-    /// when the hub is not live (its tenant was deleted).
+    /// when the hub is not live (its tenant was deleted); a hub that never served anyone
+    /// becomes live, as it does for a platform delivery.
     pub(super) async fn converge(
         &self,
         tenant: &str,
         request: &ConvergeRequest,
     ) -> Result<Option<ConvergeAck>> {
-        if !lifecycle::is_live(&self.core.store)? {
+        if !lifecycle::admit_delivery(&self.core.store)? {
             return Ok(None);
         }
         let have = self.core.store.counter(Meta::PlatformSeq)?;
