@@ -73,12 +73,18 @@ pub(crate) fn undo_records(
     Ok(records)
 }
 
-/// The layers of a namespace as they were at `version` (without committing anything).
+/// The layers of a namespace as they were at `version` (without committing anything), in a
+/// scope whose seq is now `latest`. Any seq up to `latest` is a version of every namespace:
+/// an operation that changed none of this namespace's layers leaves them as they were.
 ///
 /// # Errors
 /// Version errors, or [`EngineError::CorruptHistory`] if stored undos do not replay.
-pub fn layers_at(ns: &NamespaceState, version: u64) -> Result<NamespaceState, EngineError> {
-    check_version(&ns.namespace, ns.version, &ns.history, version)?;
+pub fn layers_at(
+    ns: &NamespaceState,
+    version: u64,
+    latest: u64,
+) -> Result<NamespaceState, EngineError> {
+    check_version(&ns.namespace, latest.max(ns.version), &ns.history, version)?;
     let restored = undo_records(&ns.namespace, records(ns), &ns.history, version)?;
     let corrupt = |e: serde_json::Error| EngineError::CorruptHistory {
         namespace: ns.namespace.to_string(),
@@ -146,7 +152,7 @@ pub fn rollback(
     let mut txn = Txn::new(state, ctx);
     let policy = txn.touch(namespace);
     let current = txn.ns(namespace).clone();
-    let restored = layers_at(&current, version)?;
+    let restored = layers_at(&current, version, state.seq)?;
     check_locks(&policy, &current, &restored)?;
     let ns = txn.ns(namespace);
     ns.platform = restored.platform;
