@@ -2,7 +2,7 @@
 //! resolve conflicts, roll a namespace back to an earlier version. Each decision is a commit
 //! in the tenant's hub (its own `seq`, history row and broadcast).
 
-use cascade_durable::internal::{Operation, WriteAck, WriteGuard};
+use cascade_durable::internal::{Caller, Operation, WriteAck, WriteGuard};
 use cascade_engine::conflict::ConflictAction;
 use serde::Deserialize;
 use serde_json::Value;
@@ -54,6 +54,7 @@ pub async fn decide(
     env: &Env,
     req: &Request,
     principal: &Principal,
+    caller: &Caller,
     tenant: &str,
     namespace: &str,
     id: &str,
@@ -66,6 +67,7 @@ pub async fn decide(
         tenant,
         &format!("/pending/{namespace}/{}/{decision}", item_id(id)?),
         &op,
+        caller,
     )
     .await
 }
@@ -83,6 +85,7 @@ pub async fn resolve(
     env: &Env,
     mut req: Request,
     principal: &Principal,
+    caller: &Caller,
     tenant: &str,
     namespace: &str,
     id: &str,
@@ -94,6 +97,7 @@ pub async fn resolve(
         tenant,
         &format!("/conflicts/{namespace}/{}/resolve", item_id(id)?),
         &op,
+        caller,
     )
     .await
 }
@@ -111,6 +115,7 @@ pub async fn rollback(
     env: &Env,
     mut req: Request,
     principal: &Principal,
+    caller: &Caller,
     tenant: &str,
     namespace: &str,
 ) -> Result<Response, ApiError> {
@@ -122,7 +127,7 @@ pub async fn rollback(
         )));
     }
     let op = operation(env, &req, principal, tenant, None, Some(body.version)).await?;
-    send(env, tenant, &format!("/rollback/{namespace}"), &op).await
+    send(env, tenant, &format!("/rollback/{namespace}"), &op, caller).await
 }
 
 async fn operation(
@@ -145,8 +150,15 @@ async fn operation(
     })
 }
 
-async fn send(env: &Env, tenant: &str, path: &str, op: &Operation) -> Result<Response, ApiError> {
+async fn send(
+    env: &Env,
+    tenant: &str,
+    path: &str,
+    op: &Operation,
+    caller: &Caller,
+) -> Result<Response, ApiError> {
     let ack: WriteAck = Hub::tenant(env, tenant)?
+        .on_behalf_of(caller)?
         .call(Method::Post, path, Some(op))
         .await?;
     ack_response(&ack)

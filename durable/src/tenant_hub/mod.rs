@@ -38,7 +38,8 @@ use worker::{
 use crate::core::{js_now, settle, HubCore, WriteReply};
 use crate::delivery::Outgoing;
 use crate::internal::{
-    ChangeSet, Delivery, DeliveryAck, Erased, HubContext, LayerWrite, Operation,
+    Caller, ChangeSet, Delivery, DeliveryAck, Erased, HubContext, LayerWrite, Operation,
+    CALLER_HEADER,
 };
 use crate::{engine_error, lifecycle, reply, sockets};
 use commit::{Change, Op, Step};
@@ -107,16 +108,26 @@ impl DurableObject for TenantHub {
             Err(resp) => return resp,
         };
         let path = req.path();
+        let caller: Option<Caller> = req
+            .headers()
+            .get(CALLER_HEADER)?
+            .and_then(|text| serde_json::from_str(&text).ok());
+        let caller = caller.as_ref();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match (req.method(), segments.as_slice()) {
             (Method::Get, ["connect"]) => self.accept_socket(&tenant, &req),
             (Method::Get, ["status"]) => reply::json(&self.status(&tenant)?),
-            (Method::Get, ["layers", ns]) => self.read(&tenant, ns, query(&req, "user"), false),
+            (Method::Get, ["layers", ns]) => match query(&req, "version") {
+                Some(version) => self.read_at(&tenant, ns, query(&req, "user"), &version),
+                None => self.read(&tenant, ns, query(&req, "user"), false),
+            },
             (Method::Get, ["effective", ns]) => self.read(&tenant, ns, query(&req, "user"), true),
             (Method::Put, ["layers", ns]) => {
                 let write: LayerWrite = req.json().await?;
                 let ns = (*ns).to_owned();
-                self.write_layer(&tenant, &ns, write).await?.response()
+                self.write_layer(&tenant, &ns, write, caller)
+                    .await?
+                    .response()
             }
             (Method::Post, ["changes"]) => {
                 let set: ChangeSet = req.json().await?;
@@ -127,6 +138,7 @@ impl DurableObject for TenantHub {
                     by: "",
                     guard: Some((&set.guard, request)),
                     platform_committed_at: None,
+                    caller,
                 };
                 reply_of(self.commit(&tenant, change).await?)?.response()
             }
@@ -199,7 +211,7 @@ impl DurableObject for TenantHub {
                     id: (*id).to_owned(),
                     accept,
                 };
-                self.operate(&tenant, op_kind, &op, request).await
+                self.operate(&tenant, op_kind, &op, request, caller).await
             }
             (Method::Post, ["conflicts", ns, id, "resolve"]) => {
                 let op: Operation = req.json().await?;
@@ -221,7 +233,7 @@ impl DurableObject for TenantHub {
                     id: (*id).to_owned(),
                     action,
                 };
-                self.operate(&tenant, op_kind, &op, request).await
+                self.operate(&tenant, op_kind, &op, request, caller).await
             }
             (Method::Post, ["rollback", ns]) => {
                 let op: Operation = req.json().await?;
@@ -238,8 +250,14 @@ impl DurableObject for TenantHub {
                     Err(p) => return reply::problem_document(&p),
                 };
                 let request = json!(["rollback", ns, version]);
-                self.operate(&tenant, Op::Rollback { namespace, version }, &op, request)
-                    .await
+                self.operate(
+                    &tenant,
+                    Op::Rollback { namespace, version },
+                    &op,
+                    request,
+                    caller,
+                )
+                .await
             }
             _ => no_route(&path),
         }
@@ -285,7 +303,13 @@ impl DurableObject for TenantHub {
 impl TenantHub {
     /// A whole-document write of the tenant layer or a user's layer, turned into the merge
     /// patch the engine applies.
-    async fn write_layer(&self, tenant: &str, ns: &str, write: LayerWrite) -> Result<WriteReply> {
+    async fn write_layer(
+        &self,
+        tenant: &str,
+        ns: &str,
+        write: LayerWrite,
+        caller: Option<&Caller>,
+    ) -> Result<WriteReply> {
         let namespace = match namespace(ns) {
             Ok(n) => n,
             Err(p) => return Ok(WriteReply::Refused(p)),
@@ -319,6 +343,7 @@ impl TenantHub {
             by: "",
             guard: Some((&write.guard, request)),
             platform_committed_at: None,
+            caller,
         };
         reply_of(self.commit(tenant, change).await?)
     }
@@ -331,6 +356,7 @@ impl TenantHub {
         op_kind: Op,
         op: &Operation,
         request: Value,
+        caller: Option<&Caller>,
     ) -> Result<Response> {
         let change = Change {
             op: op_kind,
@@ -338,6 +364,7 @@ impl TenantHub {
             by: &op.by,
             guard: Some((&op.guard, request)),
             platform_committed_at: None,
+            caller,
         };
         reply_of(self.commit(tenant, change).await?)?.response()
     }
