@@ -86,7 +86,6 @@ pub async fn write_tenant_side(
     env: &Env,
     mut req: Request,
     mode: WriteMode,
-    principal: &Principal,
     caller: &Caller,
     tenant: &str,
     user: Option<&str>,
@@ -97,7 +96,7 @@ pub async fn write_tenant_side(
     let write = LayerWrite {
         user: user.map(str::to_owned),
         change,
-        triggered_by: principal.sub.clone(),
+        triggered_by: caller.sub.clone(),
         guard,
         context,
     };

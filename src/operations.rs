@@ -8,7 +8,6 @@ use serde::Deserialize;
 use serde_json::Value;
 use worker::{Env, Method, Request, Response};
 
-use crate::auth::Principal;
 use crate::config::{ack_response, hub_context, write_guard};
 use crate::hubs::Hub;
 use crate::input;
@@ -53,14 +52,13 @@ pub fn item_id(id: &str) -> Result<String, ApiError> {
 pub async fn decide(
     env: &Env,
     req: &Request,
-    principal: &Principal,
     caller: &Caller,
     tenant: &str,
     namespace: &str,
     id: &str,
     accept: bool,
 ) -> Result<Response, ApiError> {
-    let op = operation(env, req, principal, tenant, None, None).await?;
+    let op = operation(env, req, caller, tenant, None, None).await?;
     let decision = if accept { "accept" } else { "reject" };
     send(
         env,
@@ -84,14 +82,13 @@ struct Resolution {
 pub async fn resolve(
     env: &Env,
     mut req: Request,
-    principal: &Principal,
     caller: &Caller,
     tenant: &str,
     namespace: &str,
     id: &str,
 ) -> Result<Response, ApiError> {
     let body: Resolution = input::json_body(&mut req).await?;
-    let op = operation(env, &req, principal, tenant, Some(body.action), None).await?;
+    let op = operation(env, &req, caller, tenant, Some(body.action), None).await?;
     send(
         env,
         tenant,
@@ -114,7 +111,6 @@ struct Rollback {
 pub async fn rollback(
     env: &Env,
     mut req: Request,
-    principal: &Principal,
     caller: &Caller,
     tenant: &str,
     namespace: &str,
@@ -126,20 +122,20 @@ pub async fn rollback(
             crate::config::MAX_VERSION
         )));
     }
-    let op = operation(env, &req, principal, tenant, None, Some(body.version)).await?;
+    let op = operation(env, &req, caller, tenant, None, Some(body.version)).await?;
     send(env, tenant, &format!("/rollback/{namespace}"), &op, caller).await
 }
 
 async fn operation(
     env: &Env,
     req: &Request,
-    principal: &Principal,
+    caller: &Caller,
     tenant: &str,
     resolution: Option<ConflictAction>,
     version: Option<u64>,
 ) -> Result<Operation, ApiError> {
     Ok(Operation {
-        by: principal.sub.clone(),
+        by: caller.sub.clone(),
         resolution,
         version,
         guard: WriteGuard {

@@ -430,8 +430,7 @@ async fn serve(
             config::get_tenant_side(env, &tenant()?, None, &ns()?, View::Effective, None).await
         }
         Endpoint::PutTenantConfig => {
-            config::write_tenant_side(env, req, Put, principal, caller, &tenant()?, None, &ns()?)
-                .await
+            config::write_tenant_side(env, req, Put, caller, &tenant()?, None, &ns()?).await
         }
         Endpoint::GetUserConfig => {
             let version = config::version_query(&req)?;
@@ -446,17 +445,7 @@ async fn serve(
         }
         Endpoint::PutUserConfig => {
             let user = user()?;
-            config::write_tenant_side(
-                env,
-                req,
-                Put,
-                principal,
-                caller,
-                &tenant()?,
-                Some(&user),
-                &ns()?,
-            )
-            .await
+            config::write_tenant_side(env, req, Put, caller, &tenant()?, Some(&user), &ns()?).await
         }
         Endpoint::TenantHistory => history::list(env, &req, &tenant()?).await,
         Endpoint::TenantRefusals => audit::list(env, &req, &tenant()?).await,
@@ -468,21 +457,11 @@ async fn serve(
             config::write_platform(env, req, Patch, principal, &ns()?).await
         }
         Endpoint::PatchTenantConfig => {
-            config::write_tenant_side(env, req, Patch, principal, caller, &tenant()?, None, &ns()?)
-                .await
+            config::write_tenant_side(env, req, Patch, caller, &tenant()?, None, &ns()?).await
         }
         Endpoint::PatchUserConfig => {
-            config::write_tenant_side(
-                env,
-                req,
-                Patch,
-                principal,
-                caller,
-                &tenant()?,
-                Some(&user()?),
-                &ns()?,
-            )
-            .await
+            config::write_tenant_side(env, req, Patch, caller, &tenant()?, Some(&user()?), &ns()?)
+                .await
         }
         Endpoint::Connect => connect::connect(env, req, principal, matched_tenant).await,
         Endpoint::TenantStatus => health::tenant_latest(env, &tenant()?).await,
@@ -503,25 +482,13 @@ async fn serve(
         Endpoint::AcceptPending | Endpoint::RejectPending => {
             let accept = matched.endpoint == Endpoint::AcceptPending;
             let change = param(matched, "change");
-            operations::decide(
-                env,
-                &req,
-                principal,
-                caller,
-                &tenant()?,
-                &ns()?,
-                change,
-                accept,
-            )
-            .await
+            operations::decide(env, &req, caller, &tenant()?, &ns()?, change, accept).await
         }
         Endpoint::ResolveConflict => {
             let conflict = param(matched, "conflict");
-            operations::resolve(env, req, principal, caller, &tenant()?, &ns()?, conflict).await
+            operations::resolve(env, req, caller, &tenant()?, &ns()?, conflict).await
         }
-        Endpoint::Rollback => {
-            operations::rollback(env, req, principal, caller, &tenant()?, &ns()?).await
-        }
+        Endpoint::Rollback => operations::rollback(env, req, caller, &tenant()?, &ns()?).await,
     }
 }
 
