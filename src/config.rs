@@ -6,7 +6,9 @@
 //! Every tenant-side write carries the tenant's registry entry and the sync rules, read from
 //! D1 for that write, so the hub applies it under the rules as they are now.
 
-use cascade_durable::internal::{HubContext, LayerChange, LayerWrite, WriteAck, WriteGuard};
+use cascade_durable::internal::{
+    Caller, HubContext, LayerChange, LayerWrite, WriteAck, WriteGuard,
+};
 use cascade_durable::registry;
 use cascade_protocol::StoredDocument;
 use serde_json::Value;
@@ -30,22 +32,32 @@ pub enum View {
     Effective,
 }
 
-/// `GET` a tenant's or a user's layer or effective config.
+/// `GET` a tenant's or a user's layer or effective config; a layer at an earlier `version`
+/// (`?version=N`) when one is given.
 pub async fn get_tenant_side(
     env: &Env,
     tenant: &str,
     user: Option<&str>,
     namespace: &str,
     view: View,
+    version: Option<u64>,
 ) -> Result<Response, ApiError> {
     tenants::require(env, tenant).await?;
     let base = match view {
         View::Layer => "layers",
         View::Effective => "effective",
     };
-    let path = match user {
-        Some(u) => format!("/{base}/{namespace}?user={u}"),
-        None => format!("/{base}/{namespace}"),
+    let mut query = Vec::new();
+    if let Some(u) = user {
+        query.push(format!("user={u}"));
+    }
+    if let Some(v) = version {
+        query.push(format!("version={v}"));
+    }
+    let path = if query.is_empty() {
+        format!("/{base}/{namespace}")
+    } else {
+        format!("/{base}/{namespace}?{}", query.join("&"))
     };
     let doc: StoredDocument = Hub::tenant(env, tenant)?
         .call::<(), _>(Method::Get, &path, None)
@@ -74,7 +86,7 @@ pub async fn write_tenant_side(
     env: &Env,
     mut req: Request,
     mode: WriteMode,
-    principal: &Principal,
+    caller: &Caller,
     tenant: &str,
     user: Option<&str>,
     namespace: &str,
@@ -84,14 +96,34 @@ pub async fn write_tenant_side(
     let write = LayerWrite {
         user: user.map(str::to_owned),
         change,
-        triggered_by: principal.sub.clone(),
+        triggered_by: caller.sub.clone(),
         guard,
         context,
     };
     let ack: WriteAck = Hub::tenant(env, tenant)?
+        .on_behalf_of(caller)?
         .call(Method::Put, &format!("/layers/{namespace}"), Some(&write))
         .await?;
     ack_response(&ack)
+}
+
+/// The `version` query parameter of a layer read: `None` for the current version.
+pub fn version_query(req: &Request) -> Result<Option<u64>, ApiError> {
+    let url = req.url()?;
+    let Some((_, value)) = url.query_pairs().find(|(k, _)| k == "version") else {
+        return Ok(None);
+    };
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|v| *v <= MAX_VERSION)
+        .map(Some)
+        .ok_or_else(|| ApiError::BadQuery {
+            name: "version",
+            problem: format!(
+                "must be a whole number (a version from an ETag or the history), got '{value:.40}'"
+            ),
+        })
 }
 
 /// `GET /v1/platform/config/{namespace}`.

@@ -7,7 +7,7 @@
 //! `config` is an RFC 7396 merge patch on the event's own layer. `triggeredBy` is recorded as
 //! the authenticated caller, whatever the body says: history must not be forgeable.
 
-use cascade_durable::internal::{ChangeSet, HubContext, WriteAck};
+use cascade_durable::internal::{Caller, ChangeSet, HubContext, WriteAck};
 use cascade_engine::event::ChangeEvent;
 use cascade_engine::scope::Scope;
 use serde::Deserialize;
@@ -35,6 +35,7 @@ pub async fn post(
     env: &Env,
     mut req: Request,
     principal: &Principal,
+    caller: &Caller,
 ) -> Result<Response, ApiError> {
     let guard = write_guard(&req)?;
     let body: Value = input::json_body(&mut req).await?;
@@ -58,7 +59,10 @@ pub async fn post(
         .collect();
     let (hub, context) = match &hub {
         None => (Hub::platform(env)?, HubContext::default()),
-        Some(tenant) => (Hub::tenant(env, tenant)?, hub_context(env, tenant).await?),
+        Some(tenant) => (
+            Hub::tenant(env, tenant)?.on_behalf_of(caller)?,
+            hub_context(env, tenant).await?,
+        ),
     };
     let ack: WriteAck = hub
         .call(

@@ -1,5 +1,5 @@
 //! `GET /v1/tenants/{tenant}/history`: the tenant's event history from D1, newest first,
-//! filtered by namespace, scope, outcome and time, paginated by `seq`.
+//! filtered by namespace (any the entry touched), scope, outcome and time, paginated by `seq`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -50,6 +50,18 @@ pub struct HistoryEntry {
     /// at this tenant's hub, so nothing propagated), platform updates applied by a catch-up
     /// (sync, healing, a new tenant), and entries recorded before the field existed.
     pub propagation_ms: Option<u64>,
+    /// Every namespace the entry touched (a batch touches several; `type` is the first of
+    /// its events'); `?namespace=` finds the entry under each.
+    pub namespaces: Vec<String>,
+    /// The writing request's id (`Cascade-Request-Id`); `null` for platform updates and
+    /// entries recorded before the field existed.
+    pub request_id: Option<String>,
+    /// The writer's role (`platform-admin`, `tenant-admin`, `user`); `null` as `requestId`.
+    pub role: Option<String>,
+    /// The layers the entry changed: `{namespace, layer: {scope, id?}, patch, replaced}` with
+    /// `patch` the RFC 6902 patch from the layer before to after and `replaced` the patch
+    /// back (what it replaced); at most 100, then `{"kind": "omitted", "count": N}`.
+    pub changes: Value,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +78,10 @@ struct Row {
     error: Option<String>,
     created_at: f64,
     propagation_ms: Option<f64>,
+    namespaces: Option<String>,
+    request_id: Option<String>,
+    role: Option<String>,
+    changes: Option<String>,
 }
 
 /// The query of a history page.
@@ -162,7 +178,9 @@ pub async fn list(env: &Env, req: &Request, tenant: &str) -> Result<Response, Ap
 
     let mut sql = String::from(
         "SELECT seq, event_type, action, scope, target_id, outcome, outcomes, triggered_by, duration_ms, error, created_at,
-                propagation_ms
+                propagation_ms, request_id, role, changes,
+                (SELECT json_group_array(namespace) FROM sync_event_namespaces n
+                  WHERE n.event_id = sync_events.id) AS namespaces
          FROM sync_events WHERE tenant_id = ?1 AND seq < ?2 AND created_at >= ?3 AND created_at < ?4",
     );
     let mut binds = vec![
@@ -171,11 +189,14 @@ pub async fn list(env: &Env, req: &Request, tenant: &str) -> Result<Response, Ap
         JsValue::from_f64(filter.since as f64),
         JsValue::from_f64(filter.until as f64),
     ];
-    for (column, value) in [
-        ("event_type", &filter.namespace),
-        ("scope", &filter.scope),
-        ("outcome", &filter.outcome),
-    ] {
+    if let Some(namespace) = &filter.namespace {
+        binds.push(JsValue::from_str(namespace));
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM sync_event_namespaces n WHERE n.event_id = sync_events.id AND n.namespace = ?{})",
+            binds.len()
+        ));
+    }
+    for (column, value) in [("scope", &filter.scope), ("outcome", &filter.outcome)] {
         if let Some(value) = value {
             binds.push(JsValue::from_str(value));
             sql.push_str(&format!(" AND {column} = ?{}", binds.len()));
@@ -195,7 +216,7 @@ pub async fn list(env: &Env, req: &Request, tenant: &str) -> Result<Response, Ap
         .map(|r| {
             Ok(HistoryEntry {
                 seq: r.seq as u64,
-                event_type: r.event_type,
+                event_type: r.event_type.clone(),
                 action: r.action,
                 scope: r.scope,
                 target_id: r.target_id,
@@ -206,6 +227,10 @@ pub async fn list(env: &Env, req: &Request, tenant: &str) -> Result<Response, Ap
                 error: r.error,
                 created_at: r.created_at as u64,
                 propagation_ms: r.propagation_ms.map(|ms| ms.max(0.0) as u64),
+                namespaces: entry_namespaces(r.namespaces.as_deref(), &r.event_type)?,
+                request_id: r.request_id,
+                role: r.role,
+                changes: serde_json::from_str(r.changes.as_deref().unwrap_or("[]"))?,
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
@@ -215,6 +240,17 @@ pub async fn list(env: &Env, req: &Request, tenant: &str) -> Result<Response, Ap
     Ok(Response::from_json(
         &serde_json::json!({ "entries": entries, "nextBefore": next_before }),
     )?)
+}
+
+/// The namespaces of an entry, sorted, from its `sync_event_namespaces` rows (JSON array).
+fn entry_namespaces(listed: Option<&str>, event_type: &str) -> Result<Vec<String>, ApiError> {
+    let mut names: Vec<String> = serde_json::from_str(listed.unwrap_or("[]"))?;
+    if names.is_empty() {
+        names.push(event_type.to_owned());
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! Addressing the Durable Objects: one `TenantHub` per tenant (named by tenant id) and the one
 //! `PlatformHub`, over the internal interface documented in `cascade_durable::internal`.
 
-use cascade_durable::internal::{Member, BASE_URL, HUB_NAME_HEADER, MEMBER_HEADER};
+use cascade_durable::internal::{
+    Caller, Member, BASE_URL, CALLER_HEADER, HUB_NAME_HEADER, MEMBER_HEADER,
+};
 use cascade_durable::PLATFORM_HUB_NAME;
 use cascade_protocol::Problem;
 use serde::{de::DeserializeOwned, Serialize};
@@ -18,6 +20,7 @@ pub const PLATFORM_HUB_BINDING: &str = "PLATFORM_HUB";
 pub struct Hub {
     stub: Stub,
     name: String,
+    caller: Option<String>,
 }
 
 impl Hub {
@@ -29,6 +32,7 @@ impl Hub {
         Ok(Self {
             stub,
             name: tenant.to_owned(),
+            caller: None,
         })
     }
 
@@ -40,7 +44,14 @@ impl Hub {
         Ok(Self {
             stub,
             name: PLATFORM_HUB_NAME.to_owned(),
+            caller: None,
         })
+    }
+
+    /// This hub, called on behalf of `caller` (a write: the hub records who made it).
+    pub fn on_behalf_of(mut self, caller: &Caller) -> Result<Self, ApiError> {
+        self.caller = Some(serde_json::to_string(caller)?);
+        Ok(self)
     }
 
     /// Calls the hub and decodes its JSON answer. A problem answered by the hub becomes
@@ -53,6 +64,9 @@ impl Hub {
     ) -> Result<T, ApiError> {
         let headers = Headers::new();
         headers.set(HUB_NAME_HEADER, &self.name)?;
+        if let Some(caller) = &self.caller {
+            headers.set(CALLER_HEADER, caller)?;
+        }
         let mut init = RequestInit::new();
         init.with_method(method).with_headers(headers);
         if let Some(body) = body {

@@ -12,10 +12,12 @@
 //! - [`hubs`]: addressing Durable Objects.
 //! - [`config`], [`tenants`], [`rules`], [`events`], [`operations`], [`connect`],
 //!   [`history`], [`health`], [`tenant_delete`], [`sync_all`]: the endpoints.
+//! - [`audit`]: request ids and the audit of refused writes.
 //! - [`alerts`], [`retention`], [`tenant_states`]: the health check's alerting, history
 //!   pruning and memory between runs.
 
 pub mod alerts;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod connect;

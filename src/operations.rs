@@ -2,13 +2,12 @@
 //! resolve conflicts, roll a namespace back to an earlier version. Each decision is a commit
 //! in the tenant's hub (its own `seq`, history row and broadcast).
 
-use cascade_durable::internal::{Operation, WriteAck, WriteGuard};
+use cascade_durable::internal::{Caller, Operation, WriteAck, WriteGuard};
 use cascade_engine::conflict::ConflictAction;
 use serde::Deserialize;
 use serde_json::Value;
 use worker::{Env, Method, Request, Response};
 
-use crate::auth::Principal;
 use crate::config::{ack_response, hub_context, write_guard};
 use crate::hubs::Hub;
 use crate::input;
@@ -53,19 +52,20 @@ pub fn item_id(id: &str) -> Result<String, ApiError> {
 pub async fn decide(
     env: &Env,
     req: &Request,
-    principal: &Principal,
+    caller: &Caller,
     tenant: &str,
     namespace: &str,
     id: &str,
     accept: bool,
 ) -> Result<Response, ApiError> {
-    let op = operation(env, req, principal, tenant, None, None).await?;
+    let op = operation(env, req, caller, tenant, None, None).await?;
     let decision = if accept { "accept" } else { "reject" };
     send(
         env,
         tenant,
         &format!("/pending/{namespace}/{}/{decision}", item_id(id)?),
         &op,
+        caller,
     )
     .await
 }
@@ -82,18 +82,19 @@ struct Resolution {
 pub async fn resolve(
     env: &Env,
     mut req: Request,
-    principal: &Principal,
+    caller: &Caller,
     tenant: &str,
     namespace: &str,
     id: &str,
 ) -> Result<Response, ApiError> {
     let body: Resolution = input::json_body(&mut req).await?;
-    let op = operation(env, &req, principal, tenant, Some(body.action), None).await?;
+    let op = operation(env, &req, caller, tenant, Some(body.action), None).await?;
     send(
         env,
         tenant,
         &format!("/conflicts/{namespace}/{}/resolve", item_id(id)?),
         &op,
+        caller,
     )
     .await
 }
@@ -110,7 +111,7 @@ struct Rollback {
 pub async fn rollback(
     env: &Env,
     mut req: Request,
-    principal: &Principal,
+    caller: &Caller,
     tenant: &str,
     namespace: &str,
 ) -> Result<Response, ApiError> {
@@ -121,20 +122,20 @@ pub async fn rollback(
             crate::config::MAX_VERSION
         )));
     }
-    let op = operation(env, &req, principal, tenant, None, Some(body.version)).await?;
-    send(env, tenant, &format!("/rollback/{namespace}"), &op).await
+    let op = operation(env, &req, caller, tenant, None, Some(body.version)).await?;
+    send(env, tenant, &format!("/rollback/{namespace}"), &op, caller).await
 }
 
 async fn operation(
     env: &Env,
     req: &Request,
-    principal: &Principal,
+    caller: &Caller,
     tenant: &str,
     resolution: Option<ConflictAction>,
     version: Option<u64>,
 ) -> Result<Operation, ApiError> {
     Ok(Operation {
-        by: principal.sub.clone(),
+        by: caller.sub.clone(),
         resolution,
         version,
         guard: WriteGuard {
@@ -145,8 +146,15 @@ async fn operation(
     })
 }
 
-async fn send(env: &Env, tenant: &str, path: &str, op: &Operation) -> Result<Response, ApiError> {
+async fn send(
+    env: &Env,
+    tenant: &str,
+    path: &str,
+    op: &Operation,
+    caller: &Caller,
+) -> Result<Response, ApiError> {
     let ack: WriteAck = Hub::tenant(env, tenant)?
+        .on_behalf_of(caller)?
         .call(Method::Post, path, Some(op))
         .await?;
     ack_response(&ack)

@@ -1,5 +1,6 @@
 //! History retention: each health check deletes D1 rows older than `HISTORY_RETENTION_DAYS`
-//! (default 90) — event history, health snapshots, and closed incidents whose notices were
+//! (default 90) — event history (with the namespaces it is filed under), refused-write audit
+//! rows, health snapshots, and closed incidents whose notices were
 //! delivered — in bounded batches, so one run never holds D1 for long. What is left over is
 //! pruned by the next runs.
 
@@ -53,6 +54,9 @@ pub struct Pruned {
     pub snapshots: u64,
     /// Closed, fully delivered alert incidents deleted.
     pub incidents: u64,
+    /// Refused-write audit rows deleted (`audit_refusals`).
+    #[serde(default)]
+    pub refusals: u64,
     /// Whether rows older than the retention are left for the next run.
     pub more: bool,
     /// What went wrong, if anything did.
@@ -74,6 +78,7 @@ pub async fn prune(db: &D1Database, days: u64, now: u64) -> Pruned {
             "alert_incidents",
             "resolved_at < ?1 AND alert_delivered_at IS NOT NULL AND recovery_delivered_at IS NOT NULL",
         ),
+        ("audit_refusals", "created_at < ?1"),
     ];
     for (i, (table, condition)) in tables.into_iter().enumerate() {
         match prune_table(db, table, condition, before).await {
@@ -81,7 +86,8 @@ pub async fn prune(db: &D1Database, days: u64, now: u64) -> Pruned {
                 match i {
                     0 => pruned.history_rows = rows,
                     1 => pruned.snapshots = rows,
-                    _ => pruned.incidents = rows,
+                    2 => pruned.incidents = rows,
+                    _ => pruned.refusals = rows,
                 }
                 pruned.more |= more;
             }

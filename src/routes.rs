@@ -9,9 +9,10 @@ use worker::{Env, Method, Request, Response};
 use crate::auth::{self, access::Rule, Principal};
 use crate::problem::ApiError;
 use crate::{
-    config, connect, events, health, history, input, operations, rules, sync_all, tenant_delete,
-    tenants,
+    audit, config, connect, events, health, history, input, operations, rules, sync_all,
+    tenant_delete, tenants,
 };
+use cascade_durable::internal::Caller;
 
 /// A raw path parameter (validated by the endpoint that uses it).
 fn param<'a>(matched: &'a Matched, key: &str) -> &'a str {
@@ -91,6 +92,8 @@ pub enum Endpoint {
     Rollback,
     /// `GET /v1/tenants/{tenant}/status`: the tenant's line in the latest health snapshot.
     TenantStatus,
+    /// `GET /v1/tenants/{tenant}/refusals`: the tenant's refused writes.
+    TenantRefusals,
 }
 
 /// Method, path pattern and endpoint of every route.
@@ -120,6 +123,11 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
         Method::Get,
         "/v1/tenants/:tenant/history",
         Endpoint::TenantHistory,
+    ),
+    (
+        Method::Get,
+        "/v1/tenants/:tenant/refusals",
+        Endpoint::TenantRefusals,
     ),
     (
         Method::Get,
@@ -278,14 +286,22 @@ pub fn resolve(method: &Method, path: &str) -> Result<Matched, ApiError> {
 }
 
 /// Serves one request: resolves it, runs the endpoint, and renders any error as problem+json.
+/// Every answer names the request in `Cascade-Request-Id`.
 pub async fn dispatch(req: Request, env: Env) -> worker::Result<Response> {
-    match handle(req, &env).await {
-        Ok(resp) => Ok(resp),
-        Err(err) => err.into_response(),
+    let request_id = audit::request_id(&req);
+    let mut resp = match handle(req, &env, &request_id).await {
+        Ok(resp) => resp,
+        Err(err) => err.into_response()?,
+    };
+    // A WebSocket upgrade's headers cannot be changed; every other answer carries the id.
+    if resp.status_code() != 101 {
+        resp.headers_mut()
+            .set(audit::REQUEST_ID_HEADER, &request_id)?;
     }
+    Ok(resp)
 }
 
-async fn handle(req: Request, env: &Env) -> Result<Response, ApiError> {
+async fn handle(req: Request, env: &Env, request_id: &str) -> Result<Response, ApiError> {
     let matched = resolve(&req.method(), &req.path())?;
     if auth::access::rule(matched.endpoint) == Rule::Public {
         return match matched.endpoint {
@@ -304,8 +320,36 @@ async fn handle(req: Request, env: &Env) -> Result<Response, ApiError> {
         .iter()
         .find(|(k, _)| k == "user")
         .map(|(_, v)| v.as_str());
-    auth::authorize(&principal, &matched, tenant.as_deref(), user)?;
-    serve(req, env, &matched, &principal, tenant).await
+    let caller = audit::caller(&principal, request_id);
+    let request = format!("{} {}", req.method(), req.path());
+    let audited = audit::is_tenant_write(matched.endpoint);
+    // A batch of events names its tenant in the body: its refusals go to the caller's own.
+    let audited_tenant = tenant.clone().or_else(|| principal.tenant.clone());
+    let result = match auth::authorize(&principal, &matched, tenant.as_deref(), user) {
+        Ok(()) => serve(req, env, &matched, &principal, &caller, tenant).await,
+        Err(e) => Err(e),
+    };
+    if let (Err(err), true, Some(tenant)) = (&result, audited, audited_tenant.as_deref()) {
+        let problem = err.to_problem();
+        if audit::is_audited_status(problem.status) {
+            let refusal = audit::Refusal {
+                tenant,
+                caller: &caller,
+                request,
+                namespace: matched
+                    .params
+                    .iter()
+                    .find(|(k, _)| k == "namespace")
+                    .map(|(_, v)| v.as_str()),
+                problem: &problem,
+            };
+            let now = worker::js_sys::Date::now() as u64;
+            if let Err(e) = audit::record(env, &refusal, now).await {
+                worker::console_error!("recording a refused write failed: {e}");
+            }
+        }
+    }
+    result
 }
 
 /// The tenant a request addresses: the `{tenant}` path parameter, or for a WebSocket connect
@@ -344,6 +388,7 @@ async fn serve(
     env: &Env,
     matched: &Matched,
     principal: &Principal,
+    caller: &Caller,
     tenant: Option<String>,
 ) -> Result<Response, ApiError> {
     use config::View;
@@ -378,25 +423,32 @@ async fn serve(
         }
         Endpoint::SyncTenant => tenants::sync(env, &tenant()?).await,
         Endpoint::GetTenantConfig => {
-            config::get_tenant_side(env, &tenant()?, None, &ns()?, View::Layer).await
+            let version = config::version_query(&req)?;
+            config::get_tenant_side(env, &tenant()?, None, &ns()?, View::Layer, version).await
         }
         Endpoint::GetTenantEffective => {
-            config::get_tenant_side(env, &tenant()?, None, &ns()?, View::Effective).await
+            config::get_tenant_side(env, &tenant()?, None, &ns()?, View::Effective, None).await
         }
         Endpoint::PutTenantConfig => {
-            config::write_tenant_side(env, req, Put, principal, &tenant()?, None, &ns()?).await
+            config::write_tenant_side(env, req, Put, caller, &tenant()?, None, &ns()?).await
         }
         Endpoint::GetUserConfig => {
-            config::get_tenant_side(env, &tenant()?, Some(&user()?), &ns()?, View::Layer).await
-        }
-        Endpoint::GetUserEffective => {
-            config::get_tenant_side(env, &tenant()?, Some(&user()?), &ns()?, View::Effective).await
-        }
-        Endpoint::PutUserConfig => {
-            config::write_tenant_side(env, req, Put, principal, &tenant()?, Some(&user()?), &ns()?)
+            let version = config::version_query(&req)?;
+            let user = user()?;
+            config::get_tenant_side(env, &tenant()?, Some(&user), &ns()?, View::Layer, version)
                 .await
         }
+        Endpoint::GetUserEffective => {
+            let user = user()?;
+            config::get_tenant_side(env, &tenant()?, Some(&user), &ns()?, View::Effective, None)
+                .await
+        }
+        Endpoint::PutUserConfig => {
+            let user = user()?;
+            config::write_tenant_side(env, req, Put, caller, &tenant()?, Some(&user), &ns()?).await
+        }
         Endpoint::TenantHistory => history::list(env, &req, &tenant()?).await,
+        Endpoint::TenantRefusals => audit::list(env, &req, &tenant()?).await,
         Endpoint::GetPlatformConfig => config::get_platform(env, &ns()?).await,
         Endpoint::PutPlatformConfig => {
             config::write_platform(env, req, Put, principal, &ns()?).await
@@ -405,19 +457,11 @@ async fn serve(
             config::write_platform(env, req, Patch, principal, &ns()?).await
         }
         Endpoint::PatchTenantConfig => {
-            config::write_tenant_side(env, req, Patch, principal, &tenant()?, None, &ns()?).await
+            config::write_tenant_side(env, req, Patch, caller, &tenant()?, None, &ns()?).await
         }
         Endpoint::PatchUserConfig => {
-            config::write_tenant_side(
-                env,
-                req,
-                Patch,
-                principal,
-                &tenant()?,
-                Some(&user()?),
-                &ns()?,
-            )
-            .await
+            config::write_tenant_side(env, req, Patch, caller, &tenant()?, Some(&user()?), &ns()?)
+                .await
         }
         Endpoint::Connect => connect::connect(env, req, principal, matched_tenant).await,
         Endpoint::TenantStatus => health::tenant_latest(env, &tenant()?).await,
@@ -428,7 +472,7 @@ async fn serve(
             rules::put(env, &matched.name("rule")?, body).await
         }
         Endpoint::DeleteRule => rules::delete(env, &matched.name("rule")?).await,
-        Endpoint::PostEvents => events::post(env, req, principal).await,
+        Endpoint::PostEvents => events::post(env, req, principal, caller).await,
         Endpoint::ListPending => {
             operations::list(env, &tenant()?, operations::Items::Pending).await
         }
@@ -438,13 +482,13 @@ async fn serve(
         Endpoint::AcceptPending | Endpoint::RejectPending => {
             let accept = matched.endpoint == Endpoint::AcceptPending;
             let change = param(matched, "change");
-            operations::decide(env, &req, principal, &tenant()?, &ns()?, change, accept).await
+            operations::decide(env, &req, caller, &tenant()?, &ns()?, change, accept).await
         }
         Endpoint::ResolveConflict => {
             let conflict = param(matched, "conflict");
-            operations::resolve(env, req, principal, &tenant()?, &ns()?, conflict).await
+            operations::resolve(env, req, caller, &tenant()?, &ns()?, conflict).await
         }
-        Endpoint::Rollback => operations::rollback(env, req, principal, &tenant()?, &ns()?).await,
+        Endpoint::Rollback => operations::rollback(env, req, caller, &tenant()?, &ns()?).await,
     }
 }
 

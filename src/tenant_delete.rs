@@ -70,6 +70,10 @@ pub async fn delete(env: &Env, req: &Request, id: &str) -> Result<Response, ApiE
         .bind(&[JsValue::from_str(id)])?
         .run()
         .await?;
+    db.prepare("DELETE FROM audit_refusals WHERE tenant_id = ?1")
+        .bind(&[JsValue::from_str(id)])?
+        .run()
+        .await?;
     no_content(false)
 }
 

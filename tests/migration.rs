@@ -120,10 +120,19 @@ fn a_hub_written_by_the_previous_version_migrates_in_place() {
     let state = State::fresh();
     std::fs::remove_dir_all(state.path().join("v3")).unwrap();
     copy_dir(&fixture().join("v3"), &state.path().join("v3"));
+    // The previous version's D1 gets the newer migrations, as a deploy applies them.
+    state.apply_migrations();
     let mut rt = Runtime::start_on(state.clone());
 
     // Everything the previous version stored is there.
-    assert_eq!(history_of(&rt, 6)[0]["seq"], 6);
+    let old_history = history_of(&rt, 6);
+    assert_eq!(old_history[0]["seq"], 6);
+    // Rows from before the audit are filed under their namespace and carry no caller.
+    assert_eq!(
+        old_history[0]["namespaces"],
+        json!([old_history[0]["type"]])
+    );
+    assert_eq!(old_history[0]["requestId"], Value::Null);
     assert_eq!(
         effective(&rt, "/v1/tenants/acme/effective/auth"),
         json!({"sso": {"provider": "okta", "timeout": 30}})

@@ -213,6 +213,24 @@ export interface HistoryEntry {
   propagationMs?: number | null;
   error: string | null;
   createdAt: number;
+  /** Every namespace the entry touched, sorted (a batch touches several). */
+  namespaces?: string[];
+  /** The writing request's id (`Cascade-Request-Id`); null for platform updates. */
+  requestId?: string | null;
+  /** The writer's role; null for platform updates. */
+  role?: string | null;
+  /** Per changed layer: the RFC 6902 `patch` forward and `replaced` (the patch back). */
+  changes?: LayerChangeEntry[];
+}
+
+/** One layer a history entry changed, or the `omitted` count past the listed ones. */
+export interface LayerChangeEntry {
+  namespace?: string;
+  layer?: { scope: 'platform' | 'tenant' | 'user'; id?: string };
+  patch?: JsonObject[];
+  replaced?: JsonObject[];
+  kind?: 'omitted';
+  count?: number;
 }
 
 /** A page of history, newest first. */

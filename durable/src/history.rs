@@ -1,10 +1,17 @@
 //! History rows for D1 from engine commits: one row per commit (one `seq`), its outcome
 //! summarised in one word and every outcome kept in full.
 
+use std::collections::BTreeSet;
+
 use cascade_engine::event::ChangeEvent;
+use cascade_engine::history::LayerKey;
 use cascade_engine::outcome::Outcome;
+use cascade_engine::scope::Namespace;
+use cascade_engine::state::{NamespaceState, TenantState};
+use serde_json::Value;
 
 use crate::core::js_now;
+use crate::internal::Caller;
 use crate::outbox::HistoryRow;
 
 /// Most outcomes listed in one write's answer, history row or stored idempotent answer: a
@@ -115,7 +122,99 @@ pub fn operation_row(
         error: None,
         created_at: js_now() as u64,
         propagation_ms: None,
+        namespaces: vec![what.namespace.to_owned()],
+        request_id: None,
+        role: None,
+        changes: String::new(),
     })
+}
+
+/// Most layer changes listed in one history row; past it (or past
+/// [`MAX_CHANGES_BYTES`]) the list ends with `{"kind": "omitted", "count": N}`.
+pub const MAX_CHANGES_LISTED: usize = 100;
+/// Most bytes of patches one history row lists (D1 refuses rows over 2 MB).
+pub const MAX_CHANGES_BYTES: usize = 640 * 1024;
+
+/// The layers a commit changed in `namespaces`, from the state before (`before`, as loaded)
+/// to the state after: per layer, its forward RFC 6902 `patch` and the patch back
+/// (`replaced`: what the change replaced), each `{namespace, layer: {scope, id?}, patch,
+/// replaced}`. Bounded by [`MAX_CHANGES_LISTED`] and [`MAX_CHANGES_BYTES`].
+pub fn layer_changes(
+    before: &TenantState,
+    after: &TenantState,
+    namespaces: &[&Namespace],
+) -> serde_json::Result<Vec<Value>> {
+    let empty = Value::Object(serde_json::Map::new());
+    let mut listed = Vec::new();
+    let (mut omitted, mut bytes) = (0usize, 0usize);
+    for namespace in namespaces {
+        let old = before.namespace(namespace);
+        let new = after.namespace(namespace);
+        let mut layers: Vec<(LayerKey, Value, Value)> = Vec::new();
+        let platform = |ns: Option<&NamespaceState>| {
+            ns.map_or(empty.clone(), |n| n.platform.as_value().clone())
+        };
+        let tenant = |ns: Option<&NamespaceState>| {
+            ns.map_or(empty.clone(), |n| n.tenant.layer.as_value().clone())
+        };
+        layers.push((LayerKey::Platform, platform(old), platform(new)));
+        layers.push((LayerKey::Tenant, tenant(old), tenant(new)));
+        let mut users: BTreeSet<&String> = BTreeSet::new();
+        users.extend(old.iter().flat_map(|n| n.users.keys()));
+        users.extend(new.iter().flat_map(|n| n.users.keys()));
+        for user in users {
+            let layer = |ns: Option<&NamespaceState>| {
+                ns.and_then(|n| n.users.get(user))
+                    .map_or(empty.clone(), |l| l.layer.as_value().clone())
+            };
+            layers.push((LayerKey::User(user.clone()), layer(old), layer(new)));
+        }
+        for (key, was, is) in layers {
+            if was == is {
+                continue;
+            }
+            let item = serde_json::json!({
+                "namespace": namespace.as_str(),
+                "layer": key,
+                "patch": json_patch::diff(&was, &is),
+                "replaced": json_patch::diff(&is, &was),
+            });
+            let size = serde_json::to_string(&item)?.len();
+            if listed.len() >= MAX_CHANGES_LISTED || bytes + size > MAX_CHANGES_BYTES {
+                omitted += 1;
+                continue;
+            }
+            bytes += size;
+            listed.push(item);
+        }
+    }
+    if omitted > 0 {
+        listed.push(serde_json::json!({"kind": "omitted", "count": omitted}));
+    }
+    Ok(listed)
+}
+
+impl HistoryRow {
+    /// This row as made by `caller` (its role and request id; the subject is `triggeredBy`).
+    #[must_use]
+    pub fn made_by(mut self, caller: Option<&Caller>) -> Self {
+        if let Some(caller) = caller {
+            self.request_id = Some(caller.request_id.clone());
+            self.role = Some(caller.role.clone());
+        }
+        self
+    }
+
+    /// This row with every namespace it touched and the layers it changed.
+    pub fn touching(
+        mut self,
+        namespaces: &[&Namespace],
+        changes: &[Value],
+    ) -> serde_json::Result<Self> {
+        self.namespaces = namespaces.iter().map(|n| n.as_str().to_owned()).collect();
+        self.changes = serde_json::to_string(changes)?;
+        Ok(self)
+    }
 }
 
 /// Propagation latency of a platform change: from the platform hub's commit at

@@ -7,6 +7,7 @@
 //! |--------------------------------------|----------|--------------------------------------------|
 //! | `PUT /layers/{namespace}`            | both     | [`LayerWrite`] → [`WriteAck`]              |
 //! | `GET /layers/{namespace}[?user=u]`   | both     | → `StoredDocument` (the layer's own values) |
+//! | `GET /layers/{namespace}?version=N[&user=u]` | tenant | → `StoredDocument` (the layer at version N) |
 //! | `GET /effective/{namespace}[?user=u]`| tenant   | → `StoredDocument` (resolved)               |
 //! | `POST /changes`                      | tenant   | [`ChangeSet`] → [`WriteAck`]               |
 //! | `POST /platform-update`              | tenant   | [`Delivery`] → [`DeliveryAck`]             |
@@ -23,6 +24,8 @@
 //!
 //! `POST /platform-update` answers 410 `CASCADE:Tenant:Gone` on an erased hub, as does
 //! `POST /sync` when an erasure interrupts it (see `crate::lifecycle`).
+//!
+//! Writes from the Worker carry the [`Caller`] in [`CALLER_HEADER`].
 //!
 //! Every call carries the hub's identity in [`HUB_NAME_HEADER`] so the object knows which
 //! tenant it serves even when it is woken by an alarm, with no request at all.
@@ -46,6 +49,23 @@ pub const SUBPROTOCOL: &str = "cascade";
 
 /// Base URL of internal calls.
 pub const BASE_URL: &str = "https://hub.internal";
+
+/// Header carrying the writing request's [`Caller`] as JSON on write calls; the hub records
+/// it in the write's history entry.
+pub const CALLER_HEADER: &str = "x-cascade-caller";
+
+/// Who makes a write and under which request, as the Worker authenticated it: recorded in
+/// the history entry of every change it commits.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Caller {
+    /// Subject (user or service id) of the token.
+    pub sub: String,
+    /// Role: `platform-admin`, `tenant-admin` or `user`.
+    pub role: String,
+    /// The request's id (`Cascade-Request-Id`), given by the client or made by the Worker.
+    pub request_id: String,
+}
 
 /// Who is connecting, as authenticated by the Worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -51,6 +51,20 @@ pub struct HistoryRow {
     /// catch-up, the platform hub's own rows, and rows written before this field existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub propagation_ms: Option<u64>,
+    /// Every namespace the commit touched, in order (`event_type` is the first); empty in
+    /// rows buffered before the field existed, which then count under `event_type` alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    /// The writing request's id (`Cascade-Request-Id`); absent for platform updates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The writer's role; absent for platform updates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The layers the commit changed, as a JSON array of `{namespace, layer, patch,
+    /// replaced}` (RFC 6902 patches forward and back; see `crate::history::layer_changes`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub changes: String,
 }
 
 #[derive(Deserialize)]
@@ -81,10 +95,13 @@ pub async fn flush(sql: &SqlStorage, db: &D1Database) -> Result<usize> {
     if rows.is_empty() {
         return Ok(0);
     }
-    let mut statements = Vec::with_capacity(rows.len());
+    let mut statements = Vec::with_capacity(rows.len() * 2);
     for stored in &rows {
         let row: HistoryRow = serde_json::from_str(&stored.row)?;
         statements.push(insert_statement(db, &row)?);
+        for namespace in row.namespaces_touched() {
+            statements.push(namespace_statement(db, &row, namespace)?);
+        }
     }
     db.batch(statements).await?;
     let last = rows.last().map_or(0, |r| as_u64(r.seq));
@@ -92,13 +109,41 @@ pub async fn flush(sql: &SqlStorage, db: &D1Database) -> Result<usize> {
     Ok(rows.len())
 }
 
+impl HistoryRow {
+    /// The namespaces the row is found under: each it touched (`event_type` for older rows).
+    pub fn namespaces_touched(&self) -> Vec<&str> {
+        if self.namespaces.is_empty() {
+            vec![self.event_type.as_str()]
+        } else {
+            self.namespaces.iter().map(String::as_str).collect()
+        }
+    }
+}
+
+/// Files the row under one namespace it touched (idempotent, like the row itself).
+fn namespace_statement(
+    db: &D1Database,
+    row: &HistoryRow,
+    namespace: &str,
+) -> Result<worker::D1PreparedStatement> {
+    db.prepare(
+        "INSERT OR IGNORE INTO sync_event_namespaces (event_id, namespace)
+         SELECT id, ?3 FROM sync_events WHERE hub = ?1 AND seq = ?2",
+    )
+    .bind(&[
+        JsValue::from_str(&row.hub),
+        JsValue::from_f64(row.seq as f64),
+        JsValue::from_str(namespace),
+    ])
+}
+
 fn insert_statement(db: &D1Database, row: &HistoryRow) -> Result<worker::D1PreparedStatement> {
     let opt = |s: &Option<String>| s.as_deref().map_or(JsValue::NULL, JsValue::from_str);
     db.prepare(
         "INSERT OR IGNORE INTO sync_events
            (hub, tenant_id, seq, event_type, action, scope, target_id, outcome, triggered_by,
-            duration_ms, error, created_at, outcomes, propagation_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            duration_ms, error, created_at, outcomes, propagation_ms, request_id, role, changes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )
     .bind(&[
         JsValue::from_str(&row.hub),
@@ -120,5 +165,12 @@ fn insert_statement(db: &D1Database, row: &HistoryRow) -> Result<worker::D1Prepa
         }),
         row.propagation_ms
             .map_or(JsValue::NULL, |ms| JsValue::from_f64(ms as f64)),
+        opt(&row.request_id),
+        opt(&row.role),
+        JsValue::from_str(if row.changes.is_empty() {
+            "[]"
+        } else {
+            &row.changes
+        }),
     ])
 }

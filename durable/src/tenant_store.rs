@@ -357,6 +357,22 @@ pub fn conflict_subject(store: &Store, namespace: &Namespace, id: &str) -> Resul
         .transpose()
 }
 
+/// How many history entries of a namespace lie after `version`.
+pub fn history_count_after(store: &Store, namespace: &Namespace, version: u64) -> Result<u64> {
+    #[derive(Deserialize)]
+    struct Row {
+        n: f64,
+    }
+    let rows: Vec<Row> = store
+        .sql()
+        .exec(
+            "SELECT COUNT(DISTINCT seq) AS n FROM history_part WHERE namespace = ? AND seq > ?",
+            vec![namespace.as_str().into(), sql_int(version)?],
+        )?
+        .to_array()?;
+    Ok(rows.first().map_or(0, |r| as_u64(r.n)))
+}
+
 /// History entries of a namespace after `version`, oldest first.
 pub fn load_history_after(
     store: &Store,

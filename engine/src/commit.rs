@@ -231,7 +231,10 @@ impl<'a> Txn<'a> {
                     let new = after.get(key).unwrap_or(&Value::Null);
                     LayerUndo::between(key.clone(), old, new)
                 })
-                .collect();
+                .collect::<Vec<_>>();
+            // The version names the layers: an operation that changed no layer record (a
+            // rejected pending change, a change that only queued) keeps it, and so its ETag.
+            let changed_layers = !undo.is_empty();
             ns.history.entries.push(HistoryEntry {
                 seq: self.seq,
                 at: self.ctx.at,
@@ -245,7 +248,9 @@ impl<'a> Txn<'a> {
                     .collect(),
                 undo,
             });
-            ns.version = self.seq;
+            if changed_layers {
+                ns.version = self.seq;
+            }
             deltas.push(delta);
         }
         self.state.seq = self.seq;

@@ -2,7 +2,8 @@
 //!
 //! Versions are the scope's sequence numbers: a tenant's `seq` at a `TenantHub`, the
 //! platform `seq` at the `PlatformHub`. Both are monotonic and gap-free per scope; a
-//! namespace's version is the seq of the last entry that touched it, and "the namespace at
+//! namespace's version is the seq of the last entry that changed one of its layer records
+//! (an entry that only queued or rejected a pending change keeps it), and "the namespace at
 //! version v" is its state after every entry with `seq <= v`.
 //!
 //! Each [`HistoryEntry`] stores, per layer record it changed, an RFC 6902 patch from the

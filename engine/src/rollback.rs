@@ -74,12 +74,18 @@ pub(crate) fn undo_records(
     Ok(records)
 }
 
-/// The layers of a namespace as they were at `version` (without committing anything).
+/// The layers of a namespace as they were at `version` (without committing anything), in a
+/// scope whose seq is now `latest`. Any seq up to `latest` is a version of every namespace:
+/// an operation that changed none of this namespace's layers leaves them as they were.
 ///
 /// # Errors
 /// Version errors, or [`EngineError::CorruptHistory`] if stored undos do not replay.
-pub fn layers_at(ns: &NamespaceState, version: u64) -> Result<NamespaceState, EngineError> {
-    check_version(&ns.namespace, ns.version, &ns.history, version)?;
+pub fn layers_at(
+    ns: &NamespaceState,
+    version: u64,
+    latest: u64,
+) -> Result<NamespaceState, EngineError> {
+    check_version(&ns.namespace, latest.max(ns.version), &ns.history, version)?;
     let restored = undo_records(&ns.namespace, records(ns), &ns.history, version)?;
     let corrupt = |e: serde_json::Error| EngineError::CorruptHistory {
         namespace: ns.namespace.to_string(),
@@ -104,6 +110,45 @@ pub fn layers_at(ns: &NamespaceState, version: u64) -> Result<NamespaceState, En
         }
     }
     Ok(out)
+}
+
+/// One layer's own values as they were at `version` (an empty object when it had none), in a
+/// scope whose seq is now `latest`: the layer's record replayed back through the undos of the
+/// entries after `version` that changed it. `ns` needs that layer (a user's, when `layer`
+/// names one) and the history entries after `version`; nobody else's layer.
+///
+/// # Errors
+/// Version errors, or [`EngineError::CorruptHistory`] if stored undos do not replay.
+pub fn layer_at(
+    ns: &NamespaceState,
+    layer: &LayerKey,
+    version: u64,
+    latest: u64,
+) -> Result<Value, EngineError> {
+    check_version(&ns.namespace, latest.max(ns.version), &ns.history, version)?;
+    let mut record = records(ns).remove(layer).unwrap_or(Value::Null);
+    for entry in ns.history.after(version) {
+        for undo in entry.undo.iter().filter(|u| &u.layer == layer) {
+            json_patch::patch(&mut record, &undo.patch).map_err(|e| {
+                EngineError::CorruptHistory {
+                    namespace: ns.namespace.to_string(),
+                    reason: format!("undo of seq {} on {layer:?}: {e}", entry.seq),
+                }
+            })?;
+        }
+    }
+    let corrupt = |e: serde_json::Error| EngineError::CorruptHistory {
+        namespace: ns.namespace.to_string(),
+        reason: e.to_string(),
+    };
+    Ok(match (layer, record) {
+        (_, Value::Null) => Value::Object(serde_json::Map::new()),
+        (LayerKey::Platform, value) => value,
+        (LayerKey::Tenant | LayerKey::User(_), value) => {
+            let lower: LowerLayer = serde_json::from_value(value).map_err(corrupt)?;
+            lower.layer.as_value().clone()
+        }
+    })
 }
 
 fn new_leaves(old: &LowerLayer, new: &LowerLayer) -> Vec<LeafPath> {
@@ -147,7 +192,7 @@ pub fn rollback(
     let mut txn = Txn::new(state, ctx);
     let policy = txn.touch(namespace);
     let current = txn.ns(namespace).clone();
-    let restored = layers_at(&current, version)?;
+    let restored = layers_at(&current, version, state.seq)?;
     check_locks(&policy, &current, &restored)?;
     let ns = txn.ns(namespace);
     ns.platform = restored.platform;

@@ -7,9 +7,10 @@ mod common;
 use std::collections::BTreeMap;
 
 use cascade_engine::document::leaves;
+use cascade_engine::history::LayerKey;
 use cascade_engine::outcome::Outcome;
 use cascade_engine::patch::apply;
-use cascade_engine::rollback::rollback;
+use cascade_engine::rollback::{layer_at, rollback};
 use cascade_engine::scope::Subject;
 use common::{rule, rules, World};
 use proptest::prelude::*;
@@ -144,6 +145,39 @@ proptest! {
         let commit = rollback(&state, &common::ns("cfg"), version, w.ctx(), "admin").expect("rolls back");
         w.keep(&commit);
         prop_assert_eq!(effectives(&w), expected);
+    }
+
+    /// Any version of one layer reads back from the current state and the history alone,
+    /// with no other layer in view: the tenant's and each user's own values at version v.
+    #[test]
+    fn each_layer_reads_back_at_every_version(strategy in prop::sample::select(STRATEGIES.to_vec()), ops in prop::collection::vec(op(), 1..10)) {
+        let mut w = world(strategy);
+        let keys = || {
+            std::iter::once(LayerKey::Tenant).chain(USERS.iter().map(|u| LayerKey::User((*u).to_owned())))
+        };
+        let own = |w: &World, key: &LayerKey| {
+            let ns = w.state.namespace(&common::ns("cfg"));
+            let lower = ns.and_then(|ns| match key {
+                LayerKey::User(id) => ns.users.get(id),
+                _ => Some(&ns.tenant),
+            });
+            lower.map_or(json!({}), |l| l.layer.as_value().clone())
+        };
+        let mut seen: Vec<(u64, Vec<Value>)> = vec![(0, keys().map(|k| own(&w, &k)).collect())];
+        for op in &ops {
+            let commit = run(&mut w, op);
+            seen.push((commit.seq, keys().map(|k| own(&w, &k)).collect()));
+        }
+        let Some(ns) = w.state.namespace(&common::ns("cfg")) else { return Ok(()) };
+        for (version, layers) in &seen {
+            for (key, expected) in keys().zip(layers) {
+                let mut view = ns.clone();
+                view.users.retain(|id, _| key == LayerKey::User(id.clone()));
+                let got = layer_at(&view, &key, *version, w.state.seq).expect("reads back");
+                prop_assert_eq!(&got, expected, "{:?} at {}", key, version);
+            }
+        }
+        prop_assert!(layer_at(ns, &LayerKey::Tenant, w.state.seq + 1, w.state.seq).is_err());
     }
 
     /// No upper change removes a lower value without an `overridden` or `merged` outcome at

@@ -50,6 +50,7 @@ pub fn rule(endpoint: Endpoint) -> Rule {
         | Endpoint::GetTenantEffective
         | Endpoint::SyncTenant
         | Endpoint::TenantHistory
+        | Endpoint::TenantRefusals
         | Endpoint::ListPending
         | Endpoint::AcceptPending
         | Endpoint::RejectPending

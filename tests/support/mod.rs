@@ -81,13 +81,21 @@ impl State {
             .prefix("cascade-e2e-")
             .tempdir()
             .unwrap();
-        let config = write_test_config(dir.path());
+        let state = Self(Arc::new(dir));
+        state.apply_migrations();
+        state
+    }
+
+    /// Applies the D1 migrations this state has not had yet, as a deploy does (a state
+    /// folder written by an earlier version lacks the newer ones).
+    pub fn apply_migrations(&self) {
+        let config = write_test_config(self.path());
         let out = Command::new(wrangler())
             .current_dir(root())
             .args(["d1", "migrations", "apply", "DB", "--local", "--config"])
             .arg(&config)
             .arg("--persist-to")
-            .arg(dir.path())
+            .arg(self.path())
             .envs(quiet_env())
             .output()
             .unwrap();
@@ -97,7 +105,6 @@ impl State {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        Self(Arc::new(dir))
     }
 
     /// Runs SQL against the local D1 database of this state (test setup, before a start).

@@ -126,6 +126,7 @@ impl TenantHub {
             by: "",
             guard: None,
             platform_committed_at,
+            caller: None,
         };
         self.commit(tenant, change).await
     }

@@ -25,12 +25,12 @@ use cascade_engine::commit::Commit;
 use cascade_engine::conflict::{resolve_conflict, ConflictAction};
 use cascade_engine::converge::converge;
 use cascade_engine::event::{ChangeEvent, PlatformUpdate};
-use cascade_engine::history::LayerKey;
+use cascade_engine::history::{History, LayerKey};
 use cascade_engine::pending::{accept_pending, reject_pending};
 use cascade_engine::reach;
 use cascade_engine::rollback::rollback;
 use cascade_engine::scope::{Namespace, Scope, Subject};
-use cascade_engine::state::TenantState;
+use cascade_engine::state::{NamespaceState, TenantState};
 use cascade_engine::EngineError;
 use cascade_protocol::Problem;
 use serde_json::{Map, Value};
@@ -38,8 +38,8 @@ use worker::Result;
 
 use super::{engine_context, TenantHub};
 use crate::core::{js_now, settle, version_mismatch, WriteReply};
-use crate::history::{history_row, operation_row, What};
-use crate::internal::{HubContext, WriteAck, WriteGuard};
+use crate::history::{history_row, layer_changes, operation_row, What};
+use crate::internal::{Caller, HubContext, WriteAck, WriteGuard};
 use crate::outbox::HistoryRow;
 use crate::tenant_store::{self, Loaded, Want};
 use crate::{engine_error, lifecycle};
@@ -84,6 +84,8 @@ pub(super) struct Change<'a> {
     pub guard: Option<(&'a WriteGuard, Value)>,
     /// The platform commit's time, for a delivered platform update's propagation latency.
     pub platform_committed_at: Option<u64>,
+    /// Who wrote it under which request, as the Worker says (`None` for platform updates).
+    pub caller: Option<&'a Caller>,
 }
 
 /// How a change ended.
@@ -213,6 +215,29 @@ impl Op {
             }
             Self::Resolve { .. } => Ok(Vec::new()),
         }
+    }
+
+    /// Whether the engine's `commit` left every namespace it touched as `before` had it
+    /// (its layers, pending changes and conflicts): a tenant or user write that changes
+    /// nothing, such as a merge patch removing an absent key, takes no seq and no version.
+    fn changed_nothing(&self, before: &TenantState, commit: &Commit) -> bool {
+        if !matches!(self, Self::Changes(_)) {
+            return false;
+        }
+        let bare = |ns: Option<&NamespaceState>, namespace: &Namespace| {
+            let mut ns = ns
+                .cloned()
+                .unwrap_or_else(|| NamespaceState::new(namespace.clone()));
+            ns.version = 0;
+            ns.history = History::default();
+            ns.users
+                .retain(|_, user| !user.layer.as_value().as_object().is_some_and(Map::is_empty));
+            ns
+        };
+        commit.deltas.iter().all(|delta| {
+            let n = &delta.namespace;
+            bare(before.namespace(n), n) == bare(commit.state.namespace(n), n)
+        })
     }
 
     /// Whether every event sets nothing (such a write takes no sequence number).
@@ -386,6 +411,7 @@ impl TenantHub {
             by,
             guard,
             platform_committed_at,
+            caller,
         } = change;
         let refuse = |problem: Problem| Ok(Step::Reply(WriteReply::Refused(problem)));
 
@@ -429,14 +455,14 @@ impl TenantHub {
                 return refuse(problem);
             }
         }
+        let unchanged = WriteAck {
+            seq: loaded.state.seq,
+            version: version_of(&loaded.state, first),
+            changed: false,
+            ..WriteAck::default()
+        };
         if op.is_noop() {
-            let ack = WriteAck {
-                seq: loaded.state.seq,
-                version: version_of(&loaded.state, first),
-                changed: false,
-                ..WriteAck::default()
-            };
-            return self.answer(admitted.as_ref(), ack).map(Step::Reply);
+            return self.answer(admitted.as_ref(), unchanged).map(Step::Reply);
         }
 
         // 5. The users the change reaches, 6. the engine.
@@ -460,6 +486,10 @@ impl TenantHub {
             };
         }
 
+        if op.changed_nothing(&loaded.state, &commit) {
+            return self.answer(admitted.as_ref(), unchanged).map(Step::Reply);
+        }
+
         // 7. Synchronous from here to the answer: everything commits together.
         if !from_platform {
             lifecycle::mark_live(store)?;
@@ -467,13 +497,19 @@ impl TenantHub {
         store.set_meta(Meta::Context, &serde_json::to_string(context)?)?;
         tenant_store::save(store, &loaded, &commit.state)?;
         op.mark_platform_copies(store, &loaded, &commit)?;
-        self.core.record(&op.history_row(
-            tenant,
-            &commit,
-            by,
-            js_now() - started,
-            platform_committed_at,
-        )?)?;
+        let touched: Vec<&Namespace> = commit.deltas.iter().map(|d| &d.namespace).collect();
+        let changes = layer_changes(&loaded.state, &commit.state, &touched)?;
+        let row = op
+            .history_row(
+                tenant,
+                &commit,
+                by,
+                js_now() - started,
+                platform_committed_at,
+            )?
+            .made_by(caller)
+            .touching(&touched, &changes)?;
+        self.core.record(&row)?;
         let (scope, triggered_by) = op.frame_origin(by);
         let frames = self.log_frames(tenant, &commit, scope, triggered_by)?;
         let version = version_of(&commit.state, first);

@@ -113,6 +113,7 @@ impl TenantHub {
             },
             context: &request.context,
             by: CONVERGENCE_AUTHOR,
+            caller: None,
             guard: None,
             platform_committed_at: None,
         };

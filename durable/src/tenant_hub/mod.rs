@@ -40,7 +40,8 @@ use worker::{
 use crate::core::{js_now, settle, HubCore, WriteReply};
 use crate::delivery::Outgoing;
 use crate::internal::{
-    ChangeSet, Delivery, DeliveryAck, Erased, HubContext, LayerWrite, Operation,
+    Caller, ChangeSet, Delivery, DeliveryAck, Erased, HubContext, LayerWrite, Operation,
+    CALLER_HEADER,
 };
 use crate::{engine_error, lifecycle, reply, sockets};
 use commit::{Change, Op, Step};
@@ -109,6 +110,11 @@ impl DurableObject for TenantHub {
             Err(resp) => return resp,
         };
         let path = req.path();
+        let caller: Option<Caller> = req
+            .headers()
+            .get(CALLER_HEADER)?
+            .and_then(|text| serde_json::from_str(&text).ok());
+        let caller = caller.as_ref();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match (req.method(), segments.as_slice()) {
             (Method::Get, ["connect"]) => self.accept_socket(&tenant, &req),
@@ -127,12 +133,17 @@ impl DurableObject for TenantHub {
                     }
                 }
             }
-            (Method::Get, ["layers", ns]) => self.read(&tenant, ns, query(&req, "user"), false),
+            (Method::Get, ["layers", ns]) => match query(&req, "version") {
+                Some(version) => self.read_at(&tenant, ns, query(&req, "user"), &version),
+                None => self.read(&tenant, ns, query(&req, "user"), false),
+            },
             (Method::Get, ["effective", ns]) => self.read(&tenant, ns, query(&req, "user"), true),
             (Method::Put, ["layers", ns]) => {
                 let write: LayerWrite = req.json().await?;
                 let ns = (*ns).to_owned();
-                self.write_layer(&tenant, &ns, write).await?.response()
+                self.write_layer(&tenant, &ns, write, caller)
+                    .await?
+                    .response()
             }
             (Method::Post, ["changes"]) => {
                 let set: ChangeSet = req.json().await?;
@@ -143,6 +154,7 @@ impl DurableObject for TenantHub {
                     by: "",
                     guard: Some((&set.guard, request)),
                     platform_committed_at: None,
+                    caller,
                 };
                 reply_of(self.commit(&tenant, change).await?)?.response()
             }
@@ -215,7 +227,7 @@ impl DurableObject for TenantHub {
                     id: (*id).to_owned(),
                     accept,
                 };
-                self.operate(&tenant, op_kind, &op, request).await
+                self.operate(&tenant, op_kind, &op, request, caller).await
             }
             (Method::Post, ["conflicts", ns, id, "resolve"]) => {
                 let op: Operation = req.json().await?;
@@ -237,7 +249,7 @@ impl DurableObject for TenantHub {
                     id: (*id).to_owned(),
                     action,
                 };
-                self.operate(&tenant, op_kind, &op, request).await
+                self.operate(&tenant, op_kind, &op, request, caller).await
             }
             (Method::Post, ["rollback", ns]) => {
                 let op: Operation = req.json().await?;
@@ -254,8 +266,14 @@ impl DurableObject for TenantHub {
                     Err(p) => return reply::problem_document(&p),
                 };
                 let request = json!(["rollback", ns, version]);
-                self.operate(&tenant, Op::Rollback { namespace, version }, &op, request)
-                    .await
+                self.operate(
+                    &tenant,
+                    Op::Rollback { namespace, version },
+                    &op,
+                    request,
+                    caller,
+                )
+                .await
             }
             _ => no_route(&path),
         }
@@ -301,7 +319,13 @@ impl DurableObject for TenantHub {
 impl TenantHub {
     /// A whole-document write of the tenant layer or a user's layer, turned into the merge
     /// patch the engine applies.
-    async fn write_layer(&self, tenant: &str, ns: &str, write: LayerWrite) -> Result<WriteReply> {
+    async fn write_layer(
+        &self,
+        tenant: &str,
+        ns: &str,
+        write: LayerWrite,
+        caller: Option<&Caller>,
+    ) -> Result<WriteReply> {
         let namespace = match namespace(ns) {
             Ok(n) => n,
             Err(p) => return Ok(WriteReply::Refused(p)),
@@ -335,6 +359,7 @@ impl TenantHub {
             by: "",
             guard: Some((&write.guard, request)),
             platform_committed_at: None,
+            caller,
         };
         reply_of(self.commit(tenant, change).await?)
     }
@@ -347,6 +372,7 @@ impl TenantHub {
         op_kind: Op,
         op: &Operation,
         request: Value,
+        caller: Option<&Caller>,
     ) -> Result<Response> {
         let change = Change {
             op: op_kind,
@@ -354,6 +380,7 @@ impl TenantHub {
             by: &op.by,
             guard: Some((&op.guard, request)),
             platform_committed_at: None,
+            caller,
         };
         reply_of(self.commit(tenant, change).await?)?.response()
     }
