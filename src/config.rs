@@ -6,7 +6,9 @@
 //! Every tenant-side write carries the tenant's registry entry and the sync rules, read from
 //! D1 for that write, so the hub applies it under the rules as they are now.
 
-use cascade_durable::internal::{HubContext, LayerChange, LayerWrite, WriteAck, WriteGuard};
+use cascade_durable::internal::{
+    Caller, HubContext, LayerChange, LayerWrite, WriteAck, WriteGuard,
+};
 use cascade_durable::registry;
 use cascade_protocol::StoredDocument;
 use serde_json::Value;
@@ -79,7 +81,7 @@ pub async fn write_tenant_side(
     user: Option<&str>,
     namespace: &str,
 ) -> Result<Response, ApiError> {
-    let (change, guard) = read_write(&mut req, mode).await?;
+    let (change, guard) = read_write(&mut req, mode, principal).await?;
     let context = hub_context(env, tenant).await?;
     let write = LayerWrite {
         user: user.map(str::to_owned),
@@ -111,7 +113,7 @@ pub async fn write_platform(
     principal: &Principal,
     namespace: &str,
 ) -> Result<Response, ApiError> {
-    let (change, guard) = read_write(&mut req, mode).await?;
+    let (change, guard) = read_write(&mut req, mode, principal).await?;
     let write = LayerWrite {
         user: None,
         change,
@@ -141,8 +143,9 @@ pub async fn hub_context(env: &Env, tenant: &str) -> Result<HubContext, ApiError
 async fn read_write(
     req: &mut Request,
     mode: WriteMode,
+    principal: &Principal,
 ) -> Result<(LayerChange, WriteGuard), ApiError> {
-    let guard = write_guard(req)?;
+    let guard = write_guard(req, principal)?;
     let media = req.headers().get("content-type")?.unwrap_or_default();
     let media = media
         .split(';')
@@ -170,8 +173,20 @@ async fn read_write(
     Ok((change, guard))
 }
 
-/// The `If-Match` and `Idempotency-Key` headers of a write.
-pub fn write_guard(req: &Request) -> Result<WriteGuard, ApiError> {
+/// The guards of a write by `principal`: its `If-Match` and `Idempotency-Key` headers, and
+/// who sends it (each caller has its own write budget and its own idempotency keys).
+pub fn write_guard(req: &Request, principal: &Principal) -> Result<WriteGuard, ApiError> {
+    Ok(WriteGuard {
+        caller: Some(Caller {
+            sub: principal.sub.clone(),
+            role: principal.role.as_str().to_owned(),
+        }),
+        ..header_guard(req)?
+    })
+}
+
+/// The `If-Match` and `Idempotency-Key` headers of a request, for nobody in particular.
+pub fn header_guard(req: &Request) -> Result<WriteGuard, ApiError> {
     let if_match = match req.headers().get("if-match")? {
         Some(value) => parse_if_match(&value)?,
         None => None,
@@ -183,6 +198,7 @@ pub fn write_guard(req: &Request) -> Result<WriteGuard, ApiError> {
     Ok(WriteGuard {
         if_match,
         idempotency_key,
+        caller: None,
     })
 }
 

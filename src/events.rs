@@ -36,7 +36,7 @@ pub async fn post(
     mut req: Request,
     principal: &Principal,
 ) -> Result<Response, ApiError> {
-    let guard = write_guard(&req)?;
+    let guard = write_guard(&req, principal)?;
     let body: Value = input::json_body(&mut req).await?;
     let posted: Vec<PostedEvent> = match body {
         Value::Array(items) => serde_json::from_value(Value::Array(items)),

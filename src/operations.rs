@@ -139,7 +139,7 @@ async fn operation(
         version,
         guard: WriteGuard {
             if_match: None,
-            idempotency_key: write_guard(req)?.idempotency_key,
+            ..write_guard(req, principal)?
         },
         context: hub_context(env, tenant).await?,
     })

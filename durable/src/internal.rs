@@ -54,6 +54,10 @@ pub struct Member {
     pub sub: String,
     /// Role: `platform-admin`, `tenant-admin` or `user`.
     pub role: String,
+    /// When the member's token expires (`exp`, Unix seconds): the hub closes the socket then
+    /// (see `crate::socket_expiry`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
 }
 
 /// What a tenant hub needs to apply changes: the tenant (from the D1 registry) and the sync
@@ -77,6 +81,29 @@ pub struct WriteGuard {
     /// `Idempotency-Key`: a retry with the same key gets the first answer, applies nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// Who writes, as authenticated by the Worker: the caller's own write budget and the
+    /// scope of its idempotency keys. Absent only on calls that act for nobody in particular.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<Caller>,
+}
+
+/// The authenticated caller of a write: each one has its own write budget inside the hub's,
+/// and its own idempotency keys (another caller's key is a different key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    /// Subject (`sub` of the token).
+    pub sub: String,
+    /// Role: `platform-admin`, `tenant-admin` or `user`.
+    pub role: String,
+}
+
+impl Caller {
+    /// The key under which this caller's idempotency key `key` is stored. Keys are visible
+    /// ASCII and roles have no line break, so the first and last line break delimit the
+    /// subject whatever it contains.
+    pub fn scoped_key(&self, key: &str) -> String {
+        format!("{}\n{}\n{key}", self.role, self.sub)
+    }
 }
 
 /// How a write changes a layer.

@@ -241,7 +241,7 @@ impl PlatformHub {
     ) -> Result<WriteReply> {
         let admitted = match self
             .core
-            .guard(hub, guard.idempotency_key.as_deref(), request)
+            .guard(hub, guard, request)
         {
             Ok(a) => a,
             Err(stopped) => return settle(Err(stopped)),

@@ -351,7 +351,7 @@ impl TenantHub {
             Some((g, request)) => {
                 match self
                     .core
-                    .guard(tenant, g.idempotency_key.as_deref(), request)
+                    .guard(tenant, g, request)
                 {
                     Ok(admitted) => Some(admitted),
                     Err(stopped) => return settle(Err(stopped)).map(Step::Reply),
