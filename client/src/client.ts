@@ -9,7 +9,7 @@ import mitt, { type Emitter } from 'mitt';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { DocumentStore } from './documents.js';
 import { CascadeApiError, CascadeFrameError } from './errors.js';
-import { isChangeFrame, parseServerFrame, PING_FRAME, STATUS_FRAME } from './frames.js';
+import { CLOSE_TOKEN_EXPIRED, isChangeFrame, parseServerFrame, PING_FRAME, STATUS_FRAME } from './frames.js';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { CascadeHttp } from './http.js';
 import {
@@ -428,6 +428,15 @@ export class CascadeClient {
         }
       }
       if (generation !== this.generation || this.stopped) return;
+    }
+    if (opened && event.code === CLOSE_TOKEN_EXPIRED && this.attempt === 0) {
+      // The token expired on an open connection: a fresh one from the token source, at once,
+      // resuming after the last seq (a source that keeps handing out expired tokens gets the
+      // backoff, then the hub's 401).
+      this.attempt++;
+      this.setState('reconnecting');
+      void this.openSocket();
+      return;
     }
     this.emitError(new Error(`connection closed (${event.code}${event.reason ? `: ${event.reason}` : ''})`));
     this.scheduleReconnect();
