@@ -247,7 +247,10 @@ fn a_socket_closed_at_token_expiry_resumes_with_a_fresh_token_and_misses_nothing
         .filter(|e| matches!(e, Event::Disconnected { reason } if reason.contains("token expired")))
         .count();
     assert!(expiries >= 2, "{expiries} expiries: {log:?}");
-    assert!(minted.load(Ordering::SeqCst) > expiries, "a fresh token per connection");
+    assert!(
+        minted.load(Ordering::SeqCst) > expiries,
+        "a fresh token per connection"
+    );
     // Every change arrived, once and in order, across the reconnections.
     assert_eq!(changed(&log), written, "{log:?}");
     assert_eq!(

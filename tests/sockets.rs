@@ -346,12 +346,17 @@ fn a_socket_is_closed_with_4001_when_its_token_expires_and_gets_no_change_after(
     );
 
     // After it: the expired socket gets no change, it is closed with 4001.
-    std::thread::sleep(expires.saturating_duration_since(Instant::now()) + Duration::from_millis(300));
+    std::thread::sleep(
+        expires.saturating_duration_since(Instant::now()) + Duration::from_millis(300),
+    );
     let put = rt.put_json(NOTIFY, &json!({"email": false}));
     assert_eq!(put.status, 200, "{put:?}");
     let (frames, code) = expiring.frames_until_close();
     assert_eq!(code, cascade_protocol::CLOSE_TOKEN_EXPIRED, "{frames:?}");
-    assert!(frames.is_empty(), "frames after the token expired: {frames:?}");
+    // Only the expiry notice, no change.
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0]["type"], "error");
+    assert_eq!(frames[0]["code"], cascade_protocol::TOKEN_EXPIRED_CODE);
     assert_eq!(lasting.next_json()["seq"], put.body["seq"]);
 }
 

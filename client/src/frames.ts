@@ -29,6 +29,12 @@ export const STATUS_FRAME = '{"type":"status"}';
  */
 export const CLOSE_TOKEN_EXPIRED = 4001;
 
+/**
+ * Code of the `error` frame the hub sends just before that close: the client reconnects on
+ * it, without waiting for the close handshake to finish.
+ */
+export const TOKEN_EXPIRED_CODE = 'CASCADE:Auth:TokenExpired';
+
 const RESUME_MODES: readonly ResumeMode[] = ['none', 'replay', 'snapshot'];
 
 /** True for the four change frames. */

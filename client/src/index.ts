@@ -23,6 +23,7 @@ export type { ApplyResult, DocumentKey } from './documents.js';
 export {
   CHANGE_EVENT_TYPES,
   CLOSE_TOKEN_EXPIRED,
+  TOKEN_EXPIRED_CODE,
   PING_FRAME,
   STATUS_FRAME,
   isChangeFrame,

@@ -239,10 +239,7 @@ impl PlatformHub {
         events: Vec<ChangeEvent>,
         guard: &WriteGuard,
     ) -> Result<WriteReply> {
-        let admitted = match self
-            .core
-            .guard(hub, guard, request)
-        {
+        let admitted = match self.core.guard(hub, guard, request) {
             Ok(a) => a,
             Err(stopped) => return settle(Err(stopped)),
         };

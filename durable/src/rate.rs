@@ -153,8 +153,14 @@ mod tests {
         let mut limiter = WriteLimiter::new(RATES, 0.0);
         assert_eq!(limiter.take(Some("user:bob"), 0.0), Ok(()));
         assert_eq!(limiter.take(Some("user:bob"), 0.0), Ok(()));
-        assert_eq!(limiter.take(Some("user:bob"), 0.0), Err(Exhausted::Caller(1)));
-        assert_eq!(limiter.take(Some("user:bob"), 0.0), Err(Exhausted::Caller(1)));
+        assert_eq!(
+            limiter.take(Some("user:bob"), 0.0),
+            Err(Exhausted::Caller(1))
+        );
+        assert_eq!(
+            limiter.take(Some("user:bob"), 0.0),
+            Err(Exhausted::Caller(1))
+        );
         // Bob's refused writes took nothing from the hub: the admin still has two.
         assert_eq!(limiter.take(Some("admin:ann"), 0.0), Ok(()));
         assert_eq!(limiter.take(None, 0.0), Ok(()));

@@ -49,10 +49,17 @@ pub fn expired(info: &SocketInfo, now_ms: f64) -> bool {
 }
 
 /// Closes `ws` because its token expired: marked closed in its attachment first, so frames
-/// its client still sends are ignored.
+/// its client still sends are ignored; then an `error` frame
+/// ([`cascade_protocol::TOKEN_EXPIRED_CODE`]) that lets the client reconnect at once, as a
+/// close handshake may take long to finish, and the close.
 pub fn close(ws: &worker::WebSocket, info: &mut SocketInfo) -> Result<()> {
     info.closed = true;
     ws.serialize_attachment(&*info)?;
+    ws.send(&cascade_protocol::ServerFrame::Error {
+        code: cascade_protocol::TOKEN_EXPIRED_CODE.to_owned(),
+        message: "the token expired: reconnect with a fresh token and since = the last seq"
+            .to_owned(),
+    })?;
     ws.close(Some(TOKEN_EXPIRED), Some(TOKEN_EXPIRED_REASON))
 }
 
