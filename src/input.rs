@@ -99,9 +99,10 @@ pub fn inexact_integer(value: &Value) -> Option<String> {
             };
             (!exact).then(String::new)
         }
-        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
-            inexact_integer(item).map(|rest| format!("/{i}{rest}"))
-        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| inexact_integer(item).map(|rest| format!("/{i}{rest}"))),
         Value::Object(map) => map.iter().find_map(|(key, item)| {
             inexact_integer(item).map(|rest| {
                 let escaped = key.replace('~', "~0").replace('/', "~1");
@@ -152,9 +153,18 @@ mod tests {
         };
         assert_eq!(refused(r#"{"a": 9007199254740991}"#), None);
         assert_eq!(refused(r#"{"a": -9007199254740991, "b": 1.5}"#), None);
-        assert_eq!(refused(r#"{"a": {"b": [1, 9007199254740993]}}"#).as_deref(), Some("/a/b/1"));
-        assert_eq!(refused(r#"{"a/b~": -9007199254740992}"#).as_deref(), Some("/a~1b~0"));
-        assert_eq!(refused(r#"{"x": 9007199254740993.0}"#).as_deref(), Some("/x"));
+        assert_eq!(
+            refused(r#"{"a": {"b": [1, 9007199254740993]}}"#).as_deref(),
+            Some("/a/b/1")
+        );
+        assert_eq!(
+            refused(r#"{"a/b~": -9007199254740992}"#).as_deref(),
+            Some("/a~1b~0")
+        );
+        assert_eq!(
+            refused(r#"{"x": 9007199254740993.0}"#).as_deref(),
+            Some("/x")
+        );
         assert_eq!(refused("[1e300]").as_deref(), Some("/0"));
         assert_eq!(refused("18446744073709551616").as_deref(), Some(""));
     }
