@@ -91,7 +91,7 @@ pub async fn write_tenant_side(
     user: Option<&str>,
     namespace: &str,
 ) -> Result<Response, ApiError> {
-    let (change, guard) = read_write(&mut req, mode).await?;
+    let (change, guard) = read_write(&mut req, mode, caller).await?;
     let context = hub_context(env, tenant).await?;
     let write = LayerWrite {
         user: user.map(str::to_owned),
@@ -143,7 +143,8 @@ pub async fn write_platform(
     principal: &Principal,
     namespace: &str,
 ) -> Result<Response, ApiError> {
-    let (change, guard) = read_write(&mut req, mode).await?;
+    let caller = crate::audit::caller(principal, "");
+    let (change, guard) = read_write(&mut req, mode, &caller).await?;
     let write = LayerWrite {
         user: None,
         change,
@@ -205,8 +206,9 @@ pub async fn hub_context(env: &Env, tenant: &str) -> Result<HubContext, ApiError
 async fn read_write(
     req: &mut Request,
     mode: WriteMode,
+    caller: &Caller,
 ) -> Result<(LayerChange, WriteGuard), ApiError> {
-    let guard = write_guard(req)?;
+    let guard = write_guard(req, caller)?;
     let media = req.headers().get("content-type")?.unwrap_or_default();
     let media = media
         .split(';')
@@ -234,8 +236,17 @@ async fn read_write(
     Ok((change, guard))
 }
 
-/// The `If-Match` and `Idempotency-Key` headers of a write.
-pub fn write_guard(req: &Request) -> Result<WriteGuard, ApiError> {
+/// The guards of a write by `caller`: its `If-Match` and `Idempotency-Key` headers, and
+/// who sends it (each caller has its own write budget and its own idempotency keys).
+pub fn write_guard(req: &Request, caller: &Caller) -> Result<WriteGuard, ApiError> {
+    Ok(WriteGuard {
+        caller: Some(caller.clone()),
+        ..header_guard(req)?
+    })
+}
+
+/// The `If-Match` and `Idempotency-Key` headers of a request, for nobody in particular.
+pub fn header_guard(req: &Request) -> Result<WriteGuard, ApiError> {
     let if_match = match req.headers().get("if-match")? {
         Some(value) => parse_if_match(&value)?,
         None => None,
@@ -247,6 +258,7 @@ pub fn write_guard(req: &Request) -> Result<WriteGuard, ApiError> {
     Ok(WriteGuard {
         if_match,
         idempotency_key,
+        caller: None,
     })
 }
 

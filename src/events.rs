@@ -37,7 +37,7 @@ pub async fn post(
     principal: &Principal,
     caller: &Caller,
 ) -> Result<Response, ApiError> {
-    let guard = write_guard(&req)?;
+    let guard = write_guard(&req, caller)?;
     let body: Value = input::json_body(&mut req).await?;
     let posted: Vec<PostedEvent> = match body {
         Value::Array(items) => serde_json::from_value(Value::Array(items)),

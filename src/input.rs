@@ -16,6 +16,10 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Deepest JSON nesting accepted (objects and arrays).
 pub const MAX_JSON_DEPTH: usize = 32;
 
+/// The largest integer magnitude every JSON client represents exactly (JavaScript's
+/// `Number.MAX_SAFE_INTEGER`, 2^53 − 1). Larger integers would come back rounded.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
 /// Checks a path parameter against the identifier rule shared by tenants, users and
 /// namespaces.
 pub fn name(what: &'static str, value: &str) -> Result<String, ApiError> {
@@ -74,7 +78,39 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             limit: MAX_JSON_DEPTH,
         });
     }
+    if let Some(pointer) = inexact_integer(&value) {
+        return Err(ApiError::InexactInteger { pointer });
+    }
     serde_json::from_value(value).map_err(|e| ApiError::MalformedJson(e.to_string()))
+}
+
+/// The JSON Pointer of the first number in `value` that is an integer outside
+/// ±[`MAX_SAFE_INTEGER`] (every finite double that large is an integer), if any.
+pub fn inexact_integer(value: &Value) -> Option<String> {
+    match value {
+        Value::Number(n) => {
+            let exact = if let Some(u) = n.as_u64() {
+                u <= MAX_SAFE_INTEGER
+            } else if let Some(i) = n.as_i64() {
+                i.unsigned_abs() <= MAX_SAFE_INTEGER
+            } else {
+                n.as_f64()
+                    .is_some_and(|f| f.abs() <= MAX_SAFE_INTEGER as f64)
+            };
+            (!exact).then(String::new)
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| inexact_integer(item).map(|rest| format!("/{i}{rest}"))),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            inexact_integer(item).map(|rest| {
+                let escaped = key.replace('~', "~0").replace('/', "~1");
+                format!("/{escaped}{rest}")
+            })
+        }),
+        Value::Null | Value::Bool(_) | Value::String(_) => None,
+    }
 }
 
 /// Takes a configuration document out of a value, refusing anything but an object.
@@ -108,6 +144,30 @@ mod tests {
         );
     }
     use serde_json::json;
+
+    #[test]
+    fn integers_beyond_the_exact_range_are_refused_with_their_pointer() {
+        let refused = |body: &str| match parse_json::<Value>(body.as_bytes()) {
+            Err(ApiError::InexactInteger { pointer }) => Some(pointer),
+            _ => None,
+        };
+        assert_eq!(refused(r#"{"a": 9007199254740991}"#), None);
+        assert_eq!(refused(r#"{"a": -9007199254740991, "b": 1.5}"#), None);
+        assert_eq!(
+            refused(r#"{"a": {"b": [1, 9007199254740993]}}"#).as_deref(),
+            Some("/a/b/1")
+        );
+        assert_eq!(
+            refused(r#"{"a/b~": -9007199254740992}"#).as_deref(),
+            Some("/a~1b~0")
+        );
+        assert_eq!(
+            refused(r#"{"x": 9007199254740993.0}"#).as_deref(),
+            Some("/x")
+        );
+        assert_eq!(refused("[1e300]").as_deref(), Some("/0"));
+        assert_eq!(refused("18446744073709551616").as_deref(), Some(""));
+    }
 
     #[test]
     fn parse_refuses_oversized_deep_and_malformed_bodies() {

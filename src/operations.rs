@@ -140,7 +140,7 @@ async fn operation(
         version,
         guard: WriteGuard {
             if_match: None,
-            idempotency_key: write_guard(req)?.idempotency_key,
+            ..write_guard(req, caller)?
         },
         context: hub_context(env, tenant).await?,
     })

@@ -47,6 +47,12 @@ pub enum ApiError {
         /// The limit.
         limit: usize,
     },
+    /// A JSON number is an integer outside the range every client reads exactly.
+    #[error("the number at '{pointer}' is an integer outside ±(2^53 − 1), which JSON clients cannot represent exactly; send it as a string")]
+    InexactInteger {
+        /// JSON Pointer (RFC 6901) to the number in the body.
+        pointer: String,
+    },
     /// A configuration document must be a JSON object.
     #[error("a configuration document must be a JSON object, got {0}")]
     NotAnObject(&'static str),
@@ -144,6 +150,11 @@ impl ApiError {
             Self::BodyTooLarge { .. } => (413, "CASCADE:Request:TooLarge", "Payload Too Large"),
             Self::MalformedJson(_) => (400, "CASCADE:Request:MalformedJson", "Bad Request"),
             Self::TooDeep { .. } => (422, "CASCADE:Request:TooDeep", "Unprocessable Content"),
+            Self::InexactInteger { .. } => (
+                422,
+                "CASCADE:Validation:InexactInteger",
+                "Unprocessable Content",
+            ),
             Self::NotAnObject(_) => (422, "CASCADE:Config:NotAnObject", "Unprocessable Content"),
             Self::TenantNotFound(_) => (404, "CASCADE:Tenant:NotFound", "Not Found"),
             Self::NoRoute(_) => (404, "CASCADE:Route:NotFound", "Not Found"),

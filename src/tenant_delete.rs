@@ -21,7 +21,7 @@ use serde_json::json;
 use worker::wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, Response};
 
-use crate::config::write_guard;
+use crate::config::header_guard as write_guard;
 use crate::hubs::Hub;
 use crate::problem::ApiError;
 use crate::tenants::{self, Tenant};

@@ -230,7 +230,13 @@ fn idempotent_retries_apply_once() {
 fn writes_beyond_the_rate_limit_get_429_with_retry_after() {
     let rt = Runtime::start_with(
         State::fresh(),
-        &[("WRITE_RATE_PER_SEC", "0.2"), ("WRITE_BURST", "2")],
+        &[
+            ("WRITE_RATE_PER_SEC", "0.2"),
+            ("WRITE_BURST", "2"),
+            // One caller may spend the whole budget here: this test is about the hub's.
+            ("CALLER_WRITE_RATE_PER_SEC", "0.2"),
+            ("CALLER_WRITE_BURST", "2"),
+        ],
     );
     rt.create_tenant("acme");
     assert_eq!(rt.put_json(CONFIG, &json!({"n": 1})).status, 200);
@@ -248,6 +254,200 @@ fn writes_beyond_the_rate_limit_get_429_with_retry_after() {
             .status,
         200
     );
+}
+
+/// A user's own layer in acme.
+const BOB_CONFIG: &str = "/v1/tenants/acme/users/bob/config/notifications";
+
+#[test]
+fn each_caller_has_its_own_write_budget_inside_the_tenants() {
+    let rt = Runtime::start_with(
+        State::fresh(),
+        &[
+            ("WRITE_RATE_PER_SEC", "0.2"),
+            ("WRITE_BURST", "4"),
+            ("CALLER_WRITE_RATE_PER_SEC", "0.1"),
+            ("CALLER_WRITE_BURST", "2"),
+        ],
+    );
+    rt.create_tenant("acme");
+    let bob = token("user", Some("acme"), "bob");
+    let carol = token("user", Some("acme"), "carol");
+    let ann = token("tenant-admin", Some("acme"), "ann");
+    let put = |who: &str, path: &str, n: u32| {
+        rt.request_as(who, "PUT", path, Some(&json!({ "n": n }).to_string()))
+    };
+
+    // Bob floods his own layer: his budget runs out, not the tenant's.
+    assert_eq!(put(&bob, BOB_CONFIG, 1).status, 200);
+    assert_eq!(put(&bob, BOB_CONFIG, 2).status, 200);
+    let flooded = put(&bob, BOB_CONFIG, 3);
+    flooded.assert_problem(429, "CASCADE:RateLimit:Writes");
+    let retry_after: u64 = flooded.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=10).contains(&retry_after), "Retry-After {retry_after}");
+    assert!(
+        flooded.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("you sent"),
+        "{flooded:?}"
+    );
+    assert_eq!(put(&bob, BOB_CONFIG, 4).status, 429);
+
+    // The tenant admin's next write goes through: Bob's refused writes took nothing.
+    assert_eq!(put(&ann, CONFIG, 1).status, 200);
+    // Carol has her own budget too; with hers the tenant's is spent, for everyone.
+    assert_eq!(
+        put(
+            &carol,
+            "/v1/tenants/acme/users/carol/config/notifications",
+            1
+        )
+        .status,
+        200
+    );
+    let spent = put(&ann, CONFIG, 2);
+    spent.assert_problem(429, "CASCADE:RateLimit:Writes");
+    assert!(spent.header("retry-after").is_some());
+    assert!(
+        spent.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("too many writes to 'acme'"),
+        "{spent:?}"
+    );
+    // Nothing refused was applied.
+    assert_eq!(rt.get(BOB_CONFIG).body["config"], json!({"n": 2}));
+    assert_eq!(rt.get(CONFIG).body["config"], json!({"n": 1}));
+}
+
+#[test]
+fn idempotency_keys_belong_to_their_caller() {
+    let rt = runtime_with_two_tenants();
+    let bob = format!("Bearer {}", token("user", Some("acme"), "bob"));
+    let ann = format!("Bearer {}", token("tenant-admin", Some("acme"), "ann"));
+    let with_key = |auth: &str, body: &str| {
+        rt.request_with(
+            &[("authorization", auth), ("idempotency-key", "save-1")],
+            "PUT",
+            BOB_CONFIG,
+            Some(body),
+        )
+    };
+
+    let first = with_key(&bob, r#"{"email": true}"#);
+    assert_eq!(first.status, 200, "{first:?}");
+    // Bob changes his mind (no key), then the admin sends Bob's key and body.
+    assert_eq!(
+        rt.request_with(
+            &[("authorization", &bob)],
+            "PUT",
+            BOB_CONFIG,
+            Some(r#"{"email": false}"#)
+        )
+        .status,
+        200
+    );
+    let admin = with_key(&ann, r#"{"email": true}"#);
+    assert_eq!(admin.status, 200, "{admin:?}");
+    assert_eq!(admin.header("idempotent-replayed"), None, "{admin:?}");
+    assert!(admin.body["seq"].as_u64() > first.body["seq"].as_u64());
+    assert_eq!(rt.get(BOB_CONFIG).body["config"], json!({"email": true}));
+
+    // Each caller's retry replays its own first answer.
+    let admin_retry = with_key(&ann, r#"{"email": true}"#);
+    assert_eq!(admin_retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(admin_retry.body["seq"], admin.body["seq"]);
+    let bob_retry = with_key(&bob, r#"{"email": true}"#);
+    assert_eq!(bob_retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(bob_retry.body["seq"], first.body["seq"]);
+
+    // A key is the caller's whatever the endpoint: another user's same key is its own.
+    let eve = format!("Bearer {}", token("user", Some("acme"), "eve"));
+    let eve_write = rt.request_with(
+        &[("authorization", &eve), ("idempotency-key", "save-1")],
+        "PUT",
+        "/v1/tenants/acme/users/eve/config/notifications",
+        Some(r#"{"email": true}"#),
+    );
+    assert_eq!(eve_write.status, 200, "{eve_write:?}");
+    assert_eq!(eve_write.header("idempotent-replayed"), None);
+}
+
+#[test]
+fn tokens_in_the_url_are_accepted_on_connect_only() {
+    let rt = runtime_with_two_tenants();
+    let admin = rt.admin_token.clone();
+    let by_query = rt.request_with(&[], "GET", &format!("{CONFIG}?access_token={admin}"), None);
+    by_query.assert_problem(401, "CASCADE:Auth:Unauthenticated");
+    assert!(
+        by_query.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/v1/connect only"),
+        "{by_query:?}"
+    );
+    // Even next to a valid header: a token in a URL is refused, not ignored.
+    let auth = format!("Bearer {admin}");
+    let both = rt.request_with(
+        &[("authorization", &auth)],
+        "GET",
+        &format!("{CONFIG}?access_token={admin}"),
+        None,
+    );
+    both.assert_problem(401, "CASCADE:Auth:Unauthenticated");
+    let mut socket = rt
+        .try_websocket(
+            &[],
+            &format!("/v1/connect?tenant=acme&access_token={admin}"),
+        )
+        .unwrap();
+    assert_eq!(socket.greeting().0["type"], "hello");
+}
+
+#[test]
+fn integers_beyond_two_to_the_53_are_refused() {
+    let rt = runtime_with_two_tenants();
+    let auth = format!("Bearer {}", rt.admin_token);
+    let refused = rt.request_with(
+        &[("authorization", &auth)],
+        "PUT",
+        CONFIG,
+        Some(r#"{"limits": {"max": 9007199254740993}}"#),
+    );
+    refused.assert_problem(422, "CASCADE:Validation:InexactInteger");
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("'/limits/max'"),
+        "{refused:?}"
+    );
+    // The largest exact integer is kept as sent, and so is its negative.
+    let exact = r#"{"limits": {"max": 9007199254740991, "min": -9007199254740991}}"#;
+    assert_eq!(
+        rt.request_with(&[("authorization", &auth)], "PUT", CONFIG, Some(exact))
+            .status,
+        200
+    );
+    let read = rt.get(CONFIG);
+    assert_eq!(
+        read.body["config"]["limits"]["max"],
+        json!(9_007_199_254_740_991_u64)
+    );
+    assert_eq!(
+        read.body["config"]["limits"]["min"],
+        json!(-9_007_199_254_740_991_i64)
+    );
+    // Every JSON body: events too.
+    let event = r#"{"kind": "notifications", "scope": "tenant", "tenantId": "acme", "action": "update", "config": {"n": -18446744073709551616}}"#;
+    rt.request_with(
+        &[("authorization", &auth)],
+        "POST",
+        "/v1/events",
+        Some(event),
+    )
+    .assert_problem(422, "CASCADE:Validation:InexactInteger");
 }
 
 #[test]
@@ -355,4 +555,30 @@ fn history_filters_by_namespace_scope_and_outcome_and_pages_by_seq() {
     assert_eq!(seen, (1..=7).rev().collect::<Vec<u64>>());
     rt.get("/v1/tenants/acme/history?limt=3")
         .assert_problem(400, "CASCADE:Request:BadQuery");
+}
+
+#[test]
+fn the_dashboard_is_served_with_security_headers() {
+    let rt = Runtime::start();
+    for path in ["/", "/assets/missing.js", "/tenants/acme"] {
+        let page = rt.request_with(&[], "GET", path, None);
+        assert_eq!(page.status, 200, "{path}: {page:?}");
+        let csp = page.header("content-security-policy").unwrap_or_default();
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(
+                csp.contains(directive),
+                "{path}: CSP {csp:?} lacks {directive}"
+            );
+        }
+        assert_eq!(
+            page.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(page.header("x-frame-options"), Some("DENY"), "{path}");
+    }
 }

@@ -18,7 +18,7 @@ use cascade_client::{
 };
 use serde_json::{json, Value};
 use support::relay::Relay;
-use support::{token, tokio_runtime, Runtime};
+use support::{token, token_with, tokio_runtime, Runtime, TEST_JWT_SECRET};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -213,6 +213,56 @@ fn a_user_client_receives_its_own_effective_changes_only() {
         ulla.close().await;
         bob.close().await;
     });
+}
+
+#[test]
+fn a_socket_closed_at_token_expiry_resumes_with_a_fresh_token_and_misses_nothing() {
+    let rt = Runtime::start();
+    rt.create_tenant("acme");
+    let tokio = tokio_runtime();
+    let _guard = tokio.enter();
+    // Every connection asks for a token that expires within 3 s.
+    let minted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&minted);
+    let opts = options(rt.port, "unused", "acme").with_token_provider(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        let claims = json!({"sub": "ann", "role": "tenant-admin", "tid": "acme"});
+        token_with(&claims, 3, TEST_JWT_SECRET)
+    });
+    let (client, mut events) = Client::connect_with_events(opts);
+    tokio.block_on(client.wait_live(WAIT)).expect("live");
+
+    // Writes every 200 ms for 8 s: the socket expires twice or more in between.
+    let mut written = Vec::new();
+    for n in 0..40 {
+        written.push(put(&rt, "/v1/tenants/acme/config/flags", json!({"n": n})));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let last = *written.last().unwrap();
+    assert_eq!(tokio.block_on(client.wait_for_seq(last, WAIT)), Some(last));
+    let log = events.drain();
+
+    let expiries = log
+        .iter()
+        .filter(|e| matches!(e, Event::Disconnected { reason } if reason.contains("token expired")))
+        .count();
+    assert!(expiries >= 2, "{expiries} expiries: {log:?}");
+    assert!(
+        minted.load(Ordering::SeqCst) > expiries,
+        "a fresh token per connection"
+    );
+    // Every change arrived, once and in order, across the reconnections.
+    assert_eq!(changed(&log), written, "{log:?}");
+    assert_eq!(
+        client.config("flags"),
+        Some(effective(&rt, "acme", None, "flags"))
+    );
+    // Reconnected at once, not after a backoff.
+    assert!(
+        log.iter().all(|e| !matches!(e, Event::Reconnecting { delay, .. } if *delay > Duration::from_millis(50))),
+        "{log:?}"
+    );
+    tokio.block_on(client.close());
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! tenant all receive a change, and heartbeats are answered without waking a hibernated hub
 //! (shown by the hub's own wake counter) — and connection hygiene: the caps on sockets per
 //! user and per tenant (refused with 429 before the upgrade, set small through the runtime's
-//! variables), and a socket closed for flooding that gets nothing more while the hub goes on.
+//! variables), a socket closed for flooding that gets nothing more while the hub goes on, and
+//! a socket closed with 4001 when its token expires, before any change after that.
 //!
 //! `CASCADE_SOCKETS` sets the socket count (default 1,000).
 
@@ -13,7 +14,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{eventually, token, Reply, Runtime, Socket, State};
+use support::{eventually, token, token_with, Reply, Runtime, Socket, State, TEST_JWT_SECRET};
 
 fn socket_count() -> usize {
     std::env::var("CASCADE_SOCKETS")
@@ -327,4 +328,58 @@ fn a_socket_closed_for_flooding_gets_nothing_more_and_the_hub_goes_on() {
         !log.contains("after close()"),
         "the hub wrote to a socket it had closed:\n{log}"
     );
+}
+
+#[test]
+fn a_socket_is_closed_with_4001_when_its_token_expires_and_gets_no_change_after() {
+    let rt = Runtime::start();
+    rt.create_tenant("acme");
+    let claims = json!({"sub": "eli", "role": "user", "tid": "acme"});
+    let mut expiring = connected(&rt, &token_with(&claims, 3, TEST_JWT_SECRET), "/v1/connect");
+    let mut lasting = connected(&rt, &token("user", Some("acme"), "lou"), "/v1/connect");
+    let expires = Instant::now() + Duration::from_secs(3);
+
+    // A change before the expiry reaches both.
+    write_reaches(
+        &rt,
+        &mut [("expiring", &mut expiring), ("lasting", &mut lasting)],
+    );
+
+    // After it: the expired socket gets no change, it is closed with 4001.
+    std::thread::sleep(
+        expires.saturating_duration_since(Instant::now()) + Duration::from_millis(300),
+    );
+    let put = rt.put_json(NOTIFY, &json!({"email": false}));
+    assert_eq!(put.status, 200, "{put:?}");
+    let (frames, code) = expiring.frames_until_close();
+    assert_eq!(code, cascade_protocol::CLOSE_TOKEN_EXPIRED, "{frames:?}");
+    // Only the expiry notice, no change.
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0]["type"], "error");
+    assert_eq!(frames[0]["code"], cascade_protocol::TOKEN_EXPIRED_CODE);
+    assert_eq!(lasting.next_json()["seq"], put.body["seq"]);
+}
+
+#[test]
+fn an_idle_socket_is_closed_at_its_tokens_expiry() {
+    let rt = Runtime::start();
+    rt.create_tenant("acme");
+    let claims = json!({"sub": "ida", "role": "tenant-admin", "tid": "acme"});
+    let mut socket = connected(&rt, &token_with(&claims, 3, TEST_JWT_SECRET), "/v1/connect");
+    let started = Instant::now();
+    // No write, no frame: the hub's alarm closes it.
+    let (_, code) = socket.frames_until_close();
+    assert_eq!(code, cascade_protocol::CLOSE_TOKEN_EXPIRED);
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "closed {:?} after connecting",
+        started.elapsed()
+    );
+
+    // A token past its `exp` (inside the clock leeway HTTP requests get) opens no socket.
+    let expired = token_with(&claims, -5, TEST_JWT_SECRET);
+    let read = rt.request_as(&expired, "GET", NOTIFY, None);
+    assert_ne!(read.status, 401, "HTTP keeps its leeway: {read:?}");
+    let refused = rt.try_websocket_as(&expired, "/v1/connect").err().unwrap();
+    refused.assert_problem(401, "CASCADE:Auth:Unauthenticated");
 }

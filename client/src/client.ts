@@ -9,7 +9,14 @@ import mitt, { type Emitter } from 'mitt';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { DocumentStore } from './documents.js';
 import { CascadeApiError, CascadeFrameError } from './errors.js';
-import { isChangeFrame, parseServerFrame, PING_FRAME, STATUS_FRAME } from './frames.js';
+import {
+  CLOSE_TOKEN_EXPIRED,
+  isChangeFrame,
+  parseServerFrame,
+  PING_FRAME,
+  STATUS_FRAME,
+  TOKEN_EXPIRED_CODE,
+} from './frames.js';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { CascadeHttp } from './http.js';
 import {
@@ -429,8 +436,29 @@ export class CascadeClient {
       }
       if (generation !== this.generation || this.stopped) return;
     }
+    if (opened && event.code === CLOSE_TOKEN_EXPIRED && this.attempt === 0) {
+      this.renewToken();
+      return;
+    }
     this.emitError(new Error(`connection closed (${event.code}${event.reason ? `: ${event.reason}` : ''})`));
     this.scheduleReconnect();
+  }
+
+  /**
+   * The token expired on an open connection (the hub's notice frame, or its 4001 close): a
+   * fresh token from the token source, at once, resuming after the last seq. A source that
+   * keeps handing out expired tokens gets the backoff, then the hub's 401.
+   */
+  private renewToken(): void {
+    if (this.attempt !== 0) {
+      this.dropSocket(new Error('the token expired again: reconnecting after a backoff'));
+      return;
+    }
+    this.attempt++;
+    this.abandonSocket();
+    if (this.stopped) return;
+    this.setState('reconnecting');
+    void this.openSocket();
   }
 
   /** Abandons the current socket (dead, or out of step) and reconnects after a backoff delay. */
@@ -507,6 +535,10 @@ export class CascadeClient {
         this.emitter.emit('pong', { rttMs: this.heartbeat?.pong() });
         return;
       case 'error':
+        if (frame.code === TOKEN_EXPIRED_CODE) {
+          this.renewToken();
+          return;
+        }
         this.emitError(new CascadeFrameError(frame.code, frame.message));
         return;
       case 'unknown':

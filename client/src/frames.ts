@@ -23,6 +23,18 @@ export const PING_FRAME = '{"type":"ping"}';
 /** The frame that asks the hub for a `sync-status` now (admins; users get `CASCADE:Frame:Forbidden`). */
 export const STATUS_FRAME = '{"type":"status"}';
 
+/**
+ * Close code of a socket whose token expired (docs/PROTOCOL.md): the client asks its token
+ * source again and reconnects at once with `since` = the last `seq` it saw.
+ */
+export const CLOSE_TOKEN_EXPIRED = 4001;
+
+/**
+ * Code of the `error` frame the hub sends just before that close: the client reconnects on
+ * it, without waiting for the close handshake to finish.
+ */
+export const TOKEN_EXPIRED_CODE = 'CASCADE:Auth:TokenExpired';
+
 const RESUME_MODES: readonly ResumeMode[] = ['none', 'replay', 'snapshot'];
 
 /** True for the four change frames. */

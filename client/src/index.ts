@@ -20,7 +20,15 @@ export { changeStream } from './stream.js';
 export type { ChangeStreamOptions } from './stream.js';
 export { DocumentStore, documentKey } from './documents.js';
 export type { ApplyResult, DocumentKey } from './documents.js';
-export { CHANGE_EVENT_TYPES, PING_FRAME, STATUS_FRAME, isChangeFrame, parseServerFrame } from './frames.js';
+export {
+  CHANGE_EVENT_TYPES,
+  CLOSE_TOKEN_EXPIRED,
+  TOKEN_EXPIRED_CODE,
+  PING_FRAME,
+  STATUS_FRAME,
+  isChangeFrame,
+  parseServerFrame,
+} from './frames.js';
 export { backoffDelay } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { Heartbeat } from './heartbeat.js';

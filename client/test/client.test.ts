@@ -259,6 +259,41 @@ describe('CascadeClient', () => {
     expect(c.document('modules')).toEqual(await http.getEffective(tenant, 'modules'));
   });
 
+  it('asks for a fresh token when its socket is closed at token expiry, and resumes missing nothing', async () => {
+    const tenant = await freshTenant('expiry');
+    const http = adminHttp();
+    const { Impl, urls } = instrumentedWebSocket();
+    let minted = 0;
+    // Every connection gets a token that expires within 3 s; a slow backoff shows the
+    // reconnection at token expiry does not wait for it.
+    const token = () => {
+      minted++;
+      return mintToken('tenant-admin', tenant, 'ann', 3);
+    };
+    const c = client({ tenant, token, WebSocket: Impl, backoff: { initialMs: 5000, maxMs: 5000 }, random: () => 1 });
+    const changes = record<ChangeEvent>((push) => c.on('change', push));
+    const errors = record<Error>((push) => c.on('error', push));
+    const states = record<ConnectionState>((push) => c.on('state', push));
+    c.connect();
+    await until(() => c.state === 'open', 'open');
+    const written: number[] = [];
+    // Writes every 200 ms for 8 s: the socket expires twice or more in between.
+    for (let n = 0; n < 40; n++) {
+      const ack = await http.putConfig(tenant, 'flags', { n });
+      written.push(ack.seq);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await until(() => c.lastSeq === written.at(-1) && c.state === 'open', 'the last write', 15_000);
+    expect(urls.length).toBeGreaterThanOrEqual(3);
+    expect(minted).toBe(urls.length);
+    // Each reconnection resumed after what the client held, without a snapshot.
+    for (const url of urls.slice(1)) expect(Number(new URL(url).searchParams.get('since'))).toBeGreaterThan(0);
+    expect(changes.map((e) => e.frame.seq)).toEqual(written);
+    expect(c.document('flags')).toEqual(await http.getEffective(tenant, 'flags'));
+    expect(errors).toEqual([]);
+    expect(states.filter((s) => s === 'reconnecting').length).toBe(urls.length - 1);
+  }, 30_000);
+
   it('reconnects with a replay of nothing when nothing was missed', async () => {
     const tenant = await freshTenant('quiet');
     await adminHttp().putConfig(tenant, 'notifications', { quiet: true });

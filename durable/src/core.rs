@@ -12,10 +12,10 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use worker::{Env, Request, Response, Result, State};
 
-use crate::internal::{HubStatus, LayerWrite, WriteAck, HUB_NAME_HEADER};
+use crate::internal::{HubStatus, LayerWrite, WriteAck, WriteGuard, HUB_NAME_HEADER};
 use crate::merge_diff::layer_merge_patch;
 use crate::outbox::{self, HistoryRow};
-use crate::rate::TokenBucket;
+use crate::rate::{Exhausted, WriteLimiter, WriteRates};
 use crate::reply;
 use crate::store::{Meta, OwnSchema, Store, StoredAnswer};
 
@@ -30,6 +30,9 @@ pub const IDEMPOTENCY_TTL_MS: u64 = 24 * 60 * 60 * 1000;
 pub const DEFAULT_WRITE_RATE_PER_SEC: f64 = 50.0;
 /// Default burst of writes per hub, overridable with `WRITE_BURST`.
 pub const DEFAULT_WRITE_BURST: f64 = 100.0;
+/// Share of the hub's rate and burst one caller may use unless `CALLER_WRITE_RATE_PER_SEC`
+/// and `CALLER_WRITE_BURST` say otherwise: one caller alone never spends the whole budget.
+pub const DEFAULT_CALLER_SHARE: f64 = 0.5;
 
 /// Name of the D1 binding that receives event history.
 pub(crate) const D1_BINDING: &str = "DB";
@@ -43,7 +46,7 @@ pub(crate) struct HubCore {
     pub(crate) store: Store,
     /// Set when the schema could not be created; every call then answers 500 with it.
     init_error: Option<String>,
-    writes: RefCell<TokenBucket>,
+    writes: RefCell<WriteLimiter>,
 }
 
 /// The answer to a write.
@@ -124,6 +127,26 @@ fn env_number(env: &Env, name: &str, default: f64) -> f64 {
         .unwrap_or(default)
 }
 
+/// The write rates from the Worker's variables (docs/LIMITS.md).
+fn write_rates(env: &Env) -> WriteRates {
+    let hub_per_sec = env_number(env, "WRITE_RATE_PER_SEC", DEFAULT_WRITE_RATE_PER_SEC);
+    let hub_burst = env_number(env, "WRITE_BURST", DEFAULT_WRITE_BURST);
+    WriteRates {
+        hub_per_sec,
+        hub_burst,
+        caller_per_sec: env_number(
+            env,
+            "CALLER_WRITE_RATE_PER_SEC",
+            hub_per_sec * DEFAULT_CALLER_SHARE,
+        ),
+        caller_burst: env_number(
+            env,
+            "CALLER_WRITE_BURST",
+            (hub_burst * DEFAULT_CALLER_SHARE).max(1.0),
+        ),
+    }
+}
+
 impl HubCore {
     /// Opens the hub's storage and counts the wake-up. Cheap: a few small SQL statements.
     pub(crate) fn new(state: State, env: Env, own_schema: OwnSchema) -> Self {
@@ -138,11 +161,7 @@ impl HubCore {
             .and_then(|()| store.bump(Meta::Wakes).map(|_| ()))
             .err()
             .map(|e| format!("hub storage could not be opened: {e}"));
-        let writes = RefCell::new(TokenBucket::new(
-            env_number(&env, "WRITE_RATE_PER_SEC", DEFAULT_WRITE_RATE_PER_SEC),
-            env_number(&env, "WRITE_BURST", DEFAULT_WRITE_BURST),
-            js_now(),
-        ));
+        let writes = RefCell::new(WriteLimiter::new(write_rates(&env), js_now()));
         Self {
             state,
             raw_state,
@@ -191,18 +210,24 @@ impl HubCore {
         }
     }
 
-    /// The guards in front of a write, in order: an idempotency key already answered replays
-    /// that answer (a key reused for a different request is refused); then the hub's write
-    /// rate limit. `request` is what the write asks for, fingerprinted to tell retries apart.
+    /// The guards in front of a write, in order: an idempotency key the same caller already
+    /// had answered replays that answer (a key reused for a different request is refused);
+    /// then the caller's and the hub's write rate limits. `request` is what the write asks
+    /// for, fingerprinted to tell retries apart.
     pub(crate) fn guard<R: Serialize>(
         &self,
         hub: &str,
-        key: Option<&str>,
+        guard: &WriteGuard,
         request: &R,
     ) -> HubResult<Admitted> {
         let fingerprint = fingerprint(request)?;
-        if let Some(key) = key {
-            if let Some(answer) = self.store.idempotent_answer(key)? {
+        let key = guard.idempotency_key.as_deref();
+        let stored_key = key.map(|key| match &guard.caller {
+            Some(caller) => caller.scoped_key(key),
+            None => key.to_owned(),
+        });
+        if let (Some(key), Some(stored_key)) = (key, &stored_key) {
+            if let Some(answer) = self.store.idempotent_answer(stored_key)? {
                 if answer.fingerprint == fingerprint {
                     return Err(HubError::Answered(WriteReply::Replayed(answer)));
                 }
@@ -215,19 +240,27 @@ impl HubCore {
                 .into());
             }
         }
-        if let Err(seconds) = self.writes.borrow_mut().take(js_now()) {
+        let caller = guard
+            .caller
+            .as_ref()
+            .map(|c| format!("{}:{}", c.role, c.sub));
+        if let Err(exhausted) = self.writes.borrow_mut().take(caller.as_deref(), js_now()) {
+            let (seconds, detail) = match exhausted {
+                Exhausted::Caller(s) => (s, format!("you sent too many writes to '{hub}'")),
+                Exhausted::Hub(s) => (s, format!("too many writes to '{hub}'")),
+            };
             return Err(Problem::new(
                 429,
                 "CASCADE:RateLimit:Writes",
                 "Too Many Requests",
-                format!("too many writes to '{hub}'; retry in {seconds} s"),
+                format!("{detail}; retry in {seconds} s"),
             )
             .with_retry_after(seconds)
             .into());
         }
         Ok(Admitted {
             fingerprint,
-            key: key.map(str::to_owned),
+            key: stored_key,
         })
     }
 
@@ -237,11 +270,11 @@ impl HubCore {
     pub(crate) fn refuse_unless_replay<R: Serialize>(
         &self,
         hub: &str,
-        key: Option<&str>,
+        guard: &WriteGuard,
         request: &R,
         problem: Problem,
     ) -> HubError {
-        match self.guard(hub, key, request) {
+        match self.guard(hub, guard, request) {
             Ok(_) => problem.into(),
             Err(stopped) => stopped,
         }
@@ -269,10 +302,7 @@ impl HubCore {
                 config: Value::Object(patch),
                 triggered_by: write.triggered_by.clone(),
             }),
-            Err(problem) => {
-                let key = write.guard.idempotency_key.as_deref();
-                Err(self.refuse_unless_replay(hub, key, request, problem))
-            }
+            Err(problem) => Err(self.refuse_unless_replay(hub, &write.guard, request, problem)),
         }
     }
 

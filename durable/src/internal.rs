@@ -55,8 +55,10 @@ pub const BASE_URL: &str = "https://hub.internal";
 pub const CALLER_HEADER: &str = "x-cascade-caller";
 
 /// Who makes a write and under which request, as the Worker authenticated it: recorded in
-/// the history entry of every change it commits.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// the history entry of every change it commits. Each caller (subject and role) also has its
+/// own write budget inside the hub's, and its own idempotency keys (another caller's key is a
+/// different key).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Caller {
     /// Subject (user or service id) of the token.
@@ -64,6 +66,7 @@ pub struct Caller {
     /// Role: `platform-admin`, `tenant-admin` or `user`.
     pub role: String,
     /// The request's id (`Cascade-Request-Id`), given by the client or made by the Worker.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub request_id: String,
 }
 
@@ -74,6 +77,10 @@ pub struct Member {
     pub sub: String,
     /// Role: `platform-admin`, `tenant-admin` or `user`.
     pub role: String,
+    /// When the member's token expires (`exp`, Unix seconds): the hub closes the socket then
+    /// (see `crate::socket_expiry`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
 }
 
 /// What a tenant hub needs to apply changes: the tenant (from the D1 registry) and the sync
@@ -97,6 +104,19 @@ pub struct WriteGuard {
     /// `Idempotency-Key`: a retry with the same key gets the first answer, applies nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// Who writes, as authenticated by the Worker: the caller's own write budget and the
+    /// scope of its idempotency keys. Absent only on calls that act for nobody in particular.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<Caller>,
+}
+
+impl Caller {
+    /// The key under which this caller's idempotency key `key` is stored. Keys are visible
+    /// ASCII and roles have no line break, so the first and last line break delimit the
+    /// subject whatever it contains.
+    pub fn scoped_key(&self, key: &str) -> String {
+        format!("{}\n{}\n{key}", self.role, self.sub)
+    }
 }
 
 /// How a write changes a layer.

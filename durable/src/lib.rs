@@ -36,6 +36,7 @@ pub mod rate;
 pub mod registry;
 mod reply;
 pub mod socket_caps;
+pub mod socket_expiry;
 pub mod sockets;
 pub mod store;
 mod tenant_hub;

@@ -263,10 +263,7 @@ impl PlatformHub {
         events: Vec<ChangeEvent>,
         guard: &WriteGuard,
     ) -> Result<WriteReply> {
-        let admitted = match self
-            .core
-            .guard(hub, guard.idempotency_key.as_deref(), request)
-        {
+        let admitted = match self.core.guard(hub, guard, request) {
             Ok(a) => a,
             Err(stopped) => return settle(Err(stopped)),
         };

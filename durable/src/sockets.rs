@@ -75,6 +75,10 @@ pub struct SocketInfo {
     /// ignored. Absent in attachments written before the field existed.
     #[serde(default)]
     pub closed: bool,
+    /// When the socket's token expires (Unix ms): the hub closes it then
+    /// ([`crate::socket_expiry`]). Absent in attachments written before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<f64>,
 }
 
 impl SocketInfo {
@@ -88,6 +92,15 @@ impl SocketInfo {
             counted_at: now_ms,
             strikes: 0,
             closed: false,
+            expires_at: None,
+        }
+    }
+
+    /// The same record, for a socket whose token expires at `expires_at_secs` (Unix s).
+    pub fn expiring(self, expires_at_secs: Option<i64>) -> Self {
+        Self {
+            expires_at: expires_at_secs.map(|s| s as f64 * 1000.0),
+            ..self
         }
     }
 

@@ -53,6 +53,8 @@ pub enum Meta {
     HealthLastCheck,
     /// The last `sync-status` frame sent to the platform admins' room.
     PlatformSyncStatus,
+    /// The earliest token expiry among a tenant hub's open sockets (Unix ms).
+    NextSocketExpiry,
 }
 
 impl Meta {
@@ -71,6 +73,7 @@ impl Meta {
             Self::FrameLogFloor => "frame_log_floor",
             Self::HealthLastCheck => "health_last_check",
             Self::PlatformSyncStatus => "platform_sync_status",
+            Self::NextSocketExpiry => "next_socket_expiry",
         }
     }
 }

@@ -17,3 +17,12 @@ pub use frames::{
 };
 pub use names::{event_name_for_namespace, is_valid_name, room, MAX_NAME_LEN};
 pub use problem::{Problem, PROBLEM_CONTENT_TYPE};
+
+/// WebSocket close code of a socket whose token expired (docs/PROTOCOL.md): the client asks
+/// for a fresh token and reconnects at once with `since` = the last `seq` it saw.
+pub const CLOSE_TOKEN_EXPIRED: u16 = 4001;
+
+/// Code of the `error` frame a hub sends just before closing a socket with
+/// [`CLOSE_TOKEN_EXPIRED`]: a client may reconnect on it without waiting for the close
+/// handshake to finish.
+pub const TOKEN_EXPIRED_CODE: &str = "CASCADE:Auth:TokenExpired";

@@ -264,6 +264,9 @@ enum Ended {
     Shutdown,
     /// The socket dropped; reconnect.
     Dropped(String),
+    /// The server closed the socket because its token expired: reconnect at once, with a
+    /// fresh token from the provider and `since`, so nothing is missed.
+    TokenExpired,
 }
 
 /// The task: connect, run the session, back off, repeat.
@@ -281,10 +284,17 @@ async fn run(options: Options, shared: Arc<Shared>) {
             opened = Connection::open(&options, Some(since)) => opened,
             _ = closed(&mut shutdown) => break,
         };
+        let mut at_once = false;
         let reason = match opened {
             Ok(connection) => match session(connection, &options, &shared, &mut attempt).await {
                 Ended::Shutdown => break,
                 Ended::Dropped(reason) => reason,
+                Ended::TokenExpired => {
+                    // At once only after a session that was up: a provider that hands out
+                    // expired tokens gets the backoff (and, once refused, a 401).
+                    at_once = attempt == 0;
+                    "the token expired: reconnecting with a fresh one".to_owned()
+                }
             },
             Err(error) if error.is_permanent() => {
                 fatal = Some(error.to_string());
@@ -293,7 +303,11 @@ async fn run(options: Options, shared: Arc<Shared>) {
             Err(error) => error.to_string(),
         };
         shared.emit(Event::Disconnected { reason });
-        let delay = options.backoff.jittered(attempt);
+        let delay = if at_once {
+            Duration::ZERO
+        } else {
+            options.backoff.jittered(attempt)
+        };
         attempt = attempt.saturating_add(1);
         shared.set_state(ConnectionState::Reconnecting);
         shared.emit(Event::Reconnecting { attempt, delay });
@@ -347,6 +361,9 @@ async fn session(
             text = connection.next_text() => {
                 let text = match text {
                     Ok(Some(text)) => text,
+                    Ok(None) if connection.close_code() == Some(cascade_protocol::CLOSE_TOKEN_EXPIRED) => {
+                        return Ended::TokenExpired;
+                    }
                     Ok(None) => return Ended::Dropped("the server closed the connection".into()),
                     Err(e) => return Ended::Dropped(e.to_string()),
                 };

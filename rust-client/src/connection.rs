@@ -39,6 +39,8 @@ pub struct Greeting {
 #[derive(Debug)]
 pub struct Connection {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// The code of the server's close frame, once one arrived.
+    close_code: Option<u16>,
 }
 
 impl Connection {
@@ -59,7 +61,10 @@ impl Connection {
         let (socket, _response) = tokio::time::timeout(options.connect_timeout, connect)
             .await
             .map_err(|_| Error::Timeout(options.connect_timeout))??;
-        Ok(Self { socket })
+        Ok(Self {
+            socket,
+            close_code: None,
+        })
     }
 
     /// The next server frame; `Ok(None)` once the server closed the connection. A text frame
@@ -82,7 +87,11 @@ impl Connection {
     pub async fn next_text(&mut self) -> Result<Option<String>, Error> {
         loop {
             match self.socket.next().await {
-                None | Some(Ok(Message::Close(_))) => return Ok(None),
+                Some(Ok(Message::Close(frame))) => {
+                    self.close_code = frame.map(|f| u16::from(f.code));
+                    return Ok(None);
+                }
+                None => return Ok(None),
                 Some(Ok(Message::Text(text))) => return Ok(Some(text.as_str().to_owned())),
                 Some(Ok(Message::Binary(bytes))) => {
                     return Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
@@ -91,6 +100,12 @@ impl Connection {
                 Some(Err(e)) => return Err(e.into()),
             }
         }
+    }
+
+    /// The code of the server's close frame, once the server closed the connection with one
+    /// (e.g. [`cascade_protocol::CLOSE_TOKEN_EXPIRED`]).
+    pub fn close_code(&self) -> Option<u16> {
+        self.close_code
     }
 
     /// The next server frame within `wait`: `Ok(None)` when none came in time or the

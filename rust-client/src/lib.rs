@@ -54,7 +54,7 @@ pub mod state;
 pub use backoff::Backoff;
 pub use cascade_protocol::{
     ClientFrame, ConfigChange, PlatformSyncStatus, Resume, ServerFrame, SnapshotDocument,
-    SyncStatusReport, TenantSyncStatus,
+    SyncStatusReport, TenantSyncStatus, CLOSE_TOKEN_EXPIRED, TOKEN_EXPIRED_CODE,
 };
 pub use client::{Client, Events};
 pub use connection::{Connection, Greeting, PING};

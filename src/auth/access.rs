@@ -121,6 +121,7 @@ mod tests {
             sub: "u1".into(),
             tenant: tenant.map(str::to_owned),
             role,
+            expires_at: 0,
         }
     }
 

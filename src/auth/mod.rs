@@ -6,7 +6,8 @@
 //!
 //! A request carries its token in `Authorization: Bearer <jwt>`; a browser WebSocket, which
 //! cannot set headers, may offer it as the subprotocol `bearer.<jwt>` (next to `cascade`), and
-//! other clients as the `access_token` query parameter.
+//! other WebSocket clients as the `access_token` query parameter — on `/v1/connect` only:
+//! anywhere else a token in the URL would end up in logs and caches, and is refused.
 
 pub mod access;
 pub mod token;
@@ -21,9 +22,23 @@ use crate::problem::ApiError;
 /// The subprotocol a WebSocket client offers to carry its token: `bearer.<jwt>`.
 pub const BEARER_SUBPROTOCOL_PREFIX: &str = "bearer.";
 
+/// The only path that takes its token from the `access_token` query parameter.
+pub const QUERY_TOKEN_PATH: &str = "/v1/connect";
+
 /// The token a request presents, if any: the `Authorization` header, else the WebSocket
-/// subprotocol, else the `access_token` query parameter.
+/// subprotocol, else (on [`QUERY_TOKEN_PATH`] only) the `access_token` query parameter.
+/// A token in the URL off that path is refused even next to a header: it is in logs already.
 pub fn presented_token(req: &Request) -> Result<Option<String>, ApiError> {
+    let url = req.url()?;
+    let query_token = url
+        .query_pairs()
+        .find(|(k, _)| k == "access_token")
+        .map(|(_, v)| v.into_owned());
+    if query_token.is_some() && url.path() != QUERY_TOKEN_PATH {
+        return Err(ApiError::Unauthenticated(
+            "a token in the URL (access_token) is accepted on /v1/connect only: send 'Authorization: Bearer <token>'",
+        ));
+    }
     if let Some(value) = req.headers().get("authorization")? {
         let token = value
             .strip_prefix("Bearer ")
@@ -42,11 +57,7 @@ pub fn presented_token(req: &Request) -> Result<Option<String>, ApiError> {
             return Ok(Some(token.to_owned()));
         }
     }
-    let url = req.url()?;
-    Ok(url
-        .query_pairs()
-        .find(|(k, _)| k == "access_token")
-        .map(|(_, v)| v.into_owned()))
+    Ok(query_token)
 }
 
 /// Authenticates a request: verifies its token at the runtime's current time.

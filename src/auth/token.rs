@@ -59,6 +59,19 @@ pub struct Principal {
     pub tenant: Option<String>,
     /// Role.
     pub role: Role,
+    /// When the token expires (`exp`, Unix seconds): an open WebSocket is closed then.
+    pub expires_at: i64,
+}
+
+impl Role {
+    /// The role as the `role` claim spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PlatformAdmin => "platform-admin",
+            Self::TenantAdmin => "tenant-admin",
+            Self::User => "user",
+        }
+    }
 }
 
 /// The verification keys configured for this deployment.
@@ -176,6 +189,10 @@ impl Keys {
                 .validate_maturity(&time)
                 .map_err(|_| unauthenticated("the token is not valid yet (nbf)"))?;
         }
+        let expires_at = claims
+            .expiration
+            .map(|exp| exp.timestamp())
+            .ok_or(unauthenticated("the token has no expiry (exp)"))?;
         let custom = claims.custom;
         if custom.role != Role::PlatformAdmin && custom.tid.is_none() {
             return Err(unauthenticated(
@@ -193,6 +210,7 @@ impl Keys {
             sub: custom.sub,
             tenant: custom.tid,
             role: custom.role,
+            expires_at,
         })
     }
 }
@@ -245,7 +263,8 @@ mod tests {
             Principal {
                 sub: "alice".into(),
                 tenant: Some("acme".into()),
-                role: Role::TenantAdmin
+                role: Role::TenantAdmin,
+                expires_at: NOW + 600,
             }
         );
     }

@@ -7,6 +7,7 @@ use worker::{Result, WebSocket, WebSocketIncomingMessage};
 
 use super::TenantHub;
 use crate::core::js_now;
+use crate::socket_expiry;
 use crate::sockets::{self, SocketInfo, MAX_CLIENT_FRAME, MAX_STRIKES};
 
 impl TenantHub {
@@ -28,6 +29,9 @@ impl TenantHub {
         };
         if info.closed {
             return Ok(());
+        }
+        if socket_expiry::expired(&info, js_now()) {
+            return socket_expiry::close(&ws, &mut info);
         }
         let reply = if !info.admit_frame(js_now()) {
             frame_error(

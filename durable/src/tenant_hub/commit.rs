@@ -417,15 +417,10 @@ impl TenantHub {
 
         // 1. Guard: a retry gets the first answer; the caller's write budget.
         let admitted = match &guard {
-            Some((g, request)) => {
-                match self
-                    .core
-                    .guard(tenant, g.idempotency_key.as_deref(), request)
-                {
-                    Ok(admitted) => Some(admitted),
-                    Err(stopped) => return settle(Err(stopped)).map(Step::Reply),
-                }
-            }
+            Some((g, request)) => match self.core.guard(tenant, g, request) {
+                Ok(admitted) => Some(admitted),
+                Err(stopped) => return settle(Err(stopped)).map(Step::Reply),
+            },
             None => None,
         };
         let is_platform = matches!(op, Op::Platform(_));

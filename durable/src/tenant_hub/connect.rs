@@ -16,12 +16,14 @@ use crate::frame_log::{self, Listener};
 use crate::internal::{Member, MEMBER_HEADER};
 use crate::socket_caps::SocketCaps;
 use crate::sockets::{self, SocketInfo};
-use crate::{reply, tenant_store};
+use crate::{reply, socket_expiry, tenant_store};
 
 impl TenantHub {
     /// Accepts a WebSocket with the Hibernation API, tagged with the rooms of the member the
     /// Worker authenticated and the namespaces it follows (see [`sockets`]), then greets it.
-    pub(super) fn accept_socket(&self, tenant: &str, req: &Request) -> Result<Response> {
+    /// Returns the answer, and whether its token expires before any other socket's (the
+    /// alarm must then be armed for it).
+    pub(super) fn accept_socket(&self, tenant: &str, req: &Request) -> Result<(Response, bool)> {
         let member: Member = match req.headers().get(MEMBER_HEADER)? {
             Some(json) => serde_json::from_str(&json)?,
             None => {
@@ -31,17 +33,19 @@ impl TenantHub {
                     "Bad Request",
                     "connect without a member",
                 )
+                .map(|r| (r, false))
             }
         };
         let subscription = match Subscription::from_request(req) {
             Ok(s) => s,
-            Err(p) => return reply::problem_document(&p),
+            Err(p) => return reply::problem_document(&p).map(|r| (r, false)),
         };
-        let info = SocketInfo::new(&member.sub, &member.role, subscription.namespaces, js_now());
+        let info = SocketInfo::new(&member.sub, &member.role, subscription.namespaces, js_now())
+            .expiring(member.expires_at);
         // Refused before the upgrade, so a reconnect loop holds nothing (see `socket_caps`).
         if let Err(p) = SocketCaps::from_env(&self.core.env).admit(&self.core.state, tenant, &info)
         {
-            return reply::problem_document(&p);
+            return reply::problem_document(&p).map(|r| (r, false));
         }
         // Frames of earlier commits go out first: the new socket's replay already has them.
         self.outgoing.flush(&self.core.state);
@@ -55,7 +59,11 @@ impl TenantHub {
         let heartbeat = WebSocketRequestResponsePair::new(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE)?;
         self.core.state.set_websocket_auto_response(&heartbeat);
         self.greet(tenant, &pair.server, &info.listener(), subscription.since)?;
-        sockets::upgrade_response(req, pair.client)
+        let earliest = match info.expires_at {
+            Some(at) => socket_expiry::note(&self.core.store, at)?,
+            None => false,
+        };
+        Ok((sockets::upgrade_response(req, pair.client)?, earliest))
     }
 
     /// Brings a new socket to the hub's `seq`: `hello`, then the logged frames after `since`

@@ -38,6 +38,12 @@ impl TenantHub {
     /// Queues a commit's frames for live delivery once the commit is durable, with the
     /// tenant's sync status after it for its admins.
     pub(super) fn publish(&self, tenant: &str, frames: Vec<LoggedFrame>) -> Result<()> {
+        // No change for a socket whose token expired: close those first, even if the alarm
+        // set for their expiry has not fired yet (one storage read when none is due).
+        let now = crate::core::js_now();
+        if crate::socket_expiry::due(&self.core.store, now)? {
+            crate::socket_expiry::close_expired(&self.core.state, &self.core.store, now)?;
+        }
         // Worked out even when no admin is connected: listing the sockets to find out would
         // cost more, on the writer's path, than three small queries. Sent after every commit
         // so an admin's view of the tenant's seq never lags (a change-only rule measured no

@@ -43,7 +43,7 @@ use crate::internal::{
     Caller, ChangeSet, Delivery, DeliveryAck, Erased, HubContext, LayerWrite, Operation,
     CALLER_HEADER,
 };
-use crate::{engine_error, lifecycle, reply, sockets};
+use crate::{engine_error, lifecycle, reply, socket_expiry, sockets};
 use commit::{Change, Op, Step};
 
 /// Text frame a client sends as a heartbeat; answered by the runtime, not by the hub.
@@ -117,7 +117,13 @@ impl DurableObject for TenantHub {
         let caller = caller.as_ref();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match (req.method(), segments.as_slice()) {
-            (Method::Get, ["connect"]) => self.accept_socket(&tenant, &req),
+            (Method::Get, ["connect"]) => {
+                let (resp, earliest) = self.accept_socket(&tenant, &req)?;
+                if earliest {
+                    self.arm_expiry_alarm().await?;
+                }
+                Ok(resp)
+            }
             (Method::Get, ["status"]) => reply::json(&self.status(&tenant)?),
             (Method::Post, ["health"]) => {
                 let probe: crate::internal::HealthProbe = req.json().await?;
@@ -288,6 +294,10 @@ impl DurableObject for TenantHub {
             self.swept_at.set(now);
             sockets::close_stale(&self.core.state, &self.core.raw_state, now);
         }
+        if socket_expiry::due(&self.core.store, now)? {
+            socket_expiry::close_expired(&self.core.state, &self.core.store, now)?;
+        }
+        self.arm_expiry_alarm().await?;
         self.core.flush_outbox().await?;
         Response::ok("ok")
     }
@@ -411,6 +421,18 @@ impl TenantHub {
     }
 
     /// The tenant this hub serves, as learnt from its first request.
+    /// Arms the alarm for the earliest token expiry among the sockets, if any (unless one is
+    /// set earlier).
+    async fn arm_expiry_alarm(&self) -> Result<()> {
+        if let Some(at) = socket_expiry::next(&self.core.store)? {
+            let after = (at - js_now()).max(0.0);
+            self.core
+                .arm_alarm(std::time::Duration::from_millis(after as u64))
+                .await?;
+        }
+        Ok(())
+    }
+
     fn tenant_name(&self) -> Result<String> {
         self.core
             .store
