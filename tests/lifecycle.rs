@@ -34,6 +34,8 @@ const DELETE_POINTS: [&str; 3] = [
 /// tenants to delete, each with a config of its own and history in D1; stopped.
 fn prepared(deleted: &[String]) -> State {
     let mut rt = Runtime::start();
+    let rule = json!({"triggerEvents": ["auth.*"], "targetScopes": ["tenant"], "syncDirection": "down", "conflictResolution": "platform-wins", "autoApply": true});
+    assert_eq!(rt.put_json("/v1/rules/auth-down", &rule).status, 201);
     let platform = rt.put_json("/v1/platform/config/auth", &json!({"mfa": true}));
     assert_eq!(platform.status, 200, "{platform:?}");
     for id in deleted {
