@@ -321,13 +321,16 @@ impl HubCore {
     pub(crate) async fn flush_outbox(&self) -> Result<bool> {
         let db = self.env.d1(D1_BINDING)?;
         loop {
-            match outbox::flush(self.store.sql(), &db).await {
+            let incarnation = self.store.meta(Meta::Incarnation)?.unwrap_or_default();
+            match outbox::flush(self.store.sql(), &db, &incarnation).await {
                 Ok(0) => break,
                 Ok(_) => continue,
                 Err(e) => {
                     let message = format!("history flush to D1 failed: {e}");
                     worker::console_error!("{message}");
-                    self.store.set_meta(Meta::LastError, &message)?;
+                    // Kept for the status report and alerts: its message, not the stack.
+                    self.store
+                        .set_meta(Meta::LastError, &crate::message::short_message(&message))?;
                     self.arm_alarm(FLUSH_RETRY).await?;
                     return Ok(false);
                 }

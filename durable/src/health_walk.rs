@@ -30,6 +30,7 @@ use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, Env, Method, Result, State};
 
 use crate::internal::{DeliveryAck, HubContext, HubStatus};
+use crate::message::short_message;
 use crate::store::{as_u64, sql_int, Meta, Store};
 use crate::{platform_room, registry, walk};
 
@@ -338,7 +339,7 @@ async fn check_batch(
             Ok(hub) => TenantHealth {
                 tenant: t.id.clone(),
                 state: classify(&hub, platform_seq),
-                error: hub.last_error.clone(),
+                error: hub.last_error.as_deref().map(short_message),
                 hub: Some(hub),
                 resynced: None,
                 resync_error: None,
@@ -347,7 +348,7 @@ async fn check_batch(
                 tenant: t.id.clone(),
                 state: TenantState::Failed,
                 hub: None,
-                error: Some(e),
+                error: Some(short_message(&e)),
                 resynced: None,
                 resync_error: None,
             },
@@ -370,7 +371,7 @@ async fn check_batch(
     for (&i, result) in lagging.iter().zip(syncs) {
         match result {
             Ok(ack) => lines[i].resynced = Some(ack.applied),
-            Err(e) => lines[i].resync_error = Some(e),
+            Err(e) => lines[i].resync_error = Some(short_message(&e)),
         }
     }
     lines
@@ -398,6 +399,7 @@ async fn sync(
     let body = serde_json::to_string(&HubContext {
         tenant: tenant.clone(),
         rules: rules.to_vec(),
+        incarnation: None,
     })
     .map_err(|e| e.to_string())?;
     let mut resp = walk::call_tenant(env, &tenant.id, Method::Post, "/sync", Some(body))

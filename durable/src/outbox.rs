@@ -4,6 +4,11 @@
 //! the hub never acknowledges a change whose history could be lost. The alarm copies rows to
 //! D1 with `INSERT OR IGNORE` on the unique `(hub, seq)` key, then deletes them here: a crash
 //! between the two copies the same rows again and D1 keeps one of each.
+//!
+//! The key is `(hub, incarnation, seq)`: a tenant deleted and created again starts over at
+//! `seq` 1 under a new incarnation, and its rows must never be dropped as copies of the deleted
+//! one's. Every row in a hub's outbox belongs to the incarnation the hub serves now (erasure
+//! wipes the outbox with everything else), so the flush stamps it on each row.
 
 use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
@@ -70,8 +75,10 @@ pub fn push(sql: &SqlStorage, row: &HistoryRow) -> Result<()> {
 }
 
 /// Sends up to [`FLUSH_BATCH`] buffered rows to D1 and removes them from the outbox once D1
-/// has them. Returns how many rows were flushed; an error leaves every row in place.
-pub async fn flush(sql: &SqlStorage, db: &D1Database) -> Result<usize> {
+/// has them, each under `incarnation` (the hub's, `""` for the platform hub and for tenants
+/// created before incarnations existed). Returns how many rows were flushed; an error leaves
+/// every row in place.
+pub async fn flush(sql: &SqlStorage, db: &D1Database, incarnation: &str) -> Result<usize> {
     let rows: Vec<OutboxRow> = sql
         .exec(
             "SELECT seq, row FROM outbox ORDER BY seq LIMIT ?",
@@ -84,7 +91,7 @@ pub async fn flush(sql: &SqlStorage, db: &D1Database) -> Result<usize> {
     let mut statements = Vec::with_capacity(rows.len());
     for stored in &rows {
         let row: HistoryRow = serde_json::from_str(&stored.row)?;
-        statements.push(insert_statement(db, &row)?);
+        statements.push(insert_statement(db, &row, incarnation)?);
     }
     db.batch(statements).await?;
     let last = rows.last().map_or(0, |r| as_u64(r.seq));
@@ -92,13 +99,17 @@ pub async fn flush(sql: &SqlStorage, db: &D1Database) -> Result<usize> {
     Ok(rows.len())
 }
 
-fn insert_statement(db: &D1Database, row: &HistoryRow) -> Result<worker::D1PreparedStatement> {
+fn insert_statement(
+    db: &D1Database,
+    row: &HistoryRow,
+    incarnation: &str,
+) -> Result<worker::D1PreparedStatement> {
     let opt = |s: &Option<String>| s.as_deref().map_or(JsValue::NULL, JsValue::from_str);
     db.prepare(
         "INSERT OR IGNORE INTO sync_events
            (hub, tenant_id, seq, event_type, action, scope, target_id, outcome, triggered_by,
-            duration_ms, error, created_at, outcomes, propagation_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            duration_ms, error, created_at, outcomes, propagation_ms, incarnation)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )
     .bind(&[
         JsValue::from_str(&row.hub),
@@ -120,5 +131,6 @@ fn insert_statement(db: &D1Database, row: &HistoryRow) -> Result<worker::D1Prepa
         }),
         row.propagation_ms
             .map_or(JsValue::NULL, |ms| JsValue::from_f64(ms as f64)),
+        JsValue::from_str(incarnation),
     ])
 }

@@ -53,6 +53,12 @@ pub enum Meta {
     HealthLastCheck,
     /// The last `sync-status` frame sent to the platform admins' room.
     PlatformSyncStatus,
+    /// The tenant incarnation (one per creation) a tenant hub serves; its history rows carry
+    /// it to D1. Absent on hubs of tenants created before incarnations existed.
+    Incarnation,
+    /// Set at the platform hub while a tenant registration or deletion may be unfinished: its
+    /// alarm then finishes them ([`crate::lifecycle_steps::sweep`]).
+    LifecycleWatch,
 }
 
 impl Meta {
@@ -71,6 +77,8 @@ impl Meta {
             Self::FrameLogFloor => "frame_log_floor",
             Self::HealthLastCheck => "health_last_check",
             Self::PlatformSyncStatus => "platform_sync_status",
+            Self::Incarnation => "incarnation",
+            Self::LifecycleWatch => "lifecycle_watch",
         }
     }
 }
