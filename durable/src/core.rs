@@ -326,11 +326,13 @@ impl HubCore {
                 Ok(0) => break,
                 Ok(_) => continue,
                 Err(e) => {
-                    let message = format!("history flush to D1 failed: {e}");
-                    worker::console_error!("{message}");
+                    worker::console_error!("history flush to D1 failed: {e}");
                     // Kept for the status report and alerts: its message, not the stack.
-                    self.store
-                        .set_meta(Meta::LastError, &crate::message::short_message(&message))?;
+                    let message = format!(
+                        "history flush to D1 failed: {}",
+                        crate::message::error_message(&e)
+                    );
+                    self.store.set_meta(Meta::LastError, &message)?;
                     self.arm_alarm(FLUSH_RETRY).await?;
                     return Ok(false);
                 }

@@ -30,7 +30,7 @@ use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, Env, Method, Result, State};
 
 use crate::internal::{DeliveryAck, HubContext, HubStatus};
-use crate::message::short_message;
+use crate::message::{error_message, short_message};
 use crate::store::{as_u64, sql_int, Meta, Store};
 use crate::{platform_room, registry, walk};
 
@@ -381,7 +381,7 @@ async fn check_batch(
 async fn status(env: &Env, tenant: &str) -> std::result::Result<HubStatus, String> {
     let mut resp = walk::call_tenant(env, tenant, Method::Get, "/status", None)
         .await
-        .map_err(|e| format!("tenant hub unreachable: {e}"))?;
+        .map_err(|e| format!("tenant hub unreachable: {}", error_message(&e)))?;
     if resp.status_code() >= 400 {
         return Err(problem_detail(&mut resp).await);
     }
@@ -404,7 +404,7 @@ async fn sync(
     .map_err(|e| e.to_string())?;
     let mut resp = walk::call_tenant(env, &tenant.id, Method::Post, "/sync", Some(body))
         .await
-        .map_err(|e| format!("tenant hub unreachable: {e}"))?;
+        .map_err(|e| format!("tenant hub unreachable: {}", error_message(&e)))?;
     if resp.status_code() >= 400 {
         return Err(problem_detail(&mut resp).await);
     }

@@ -26,6 +26,16 @@ pub fn short_message(text: &str) -> String {
     cut
 }
 
+/// A short message for a `worker::Error`. A D1 error's text is its JavaScript error pretty-
+/// printed, cause, stack and all, over many lines; its cause's message is what matters.
+#[must_use]
+pub fn error_message(error: &worker::Error) -> String {
+    match error {
+        worker::Error::D1(d1) => short_message(&format!("D1: {}", d1.cause())),
+        other => short_message(&other.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
