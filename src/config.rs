@@ -9,7 +9,7 @@
 use cascade_durable::internal::{
     Caller, HubContext, LayerChange, LayerWrite, WriteAck, WriteGuard,
 };
-use cascade_durable::registry;
+use cascade_durable::{lifecycle_steps, registry};
 use cascade_protocol::StoredDocument;
 use serde_json::Value;
 use worker::{Env, Method, Request, Response};
@@ -194,11 +194,25 @@ pub async fn targeted_response(
 /// tenant is not registered).
 pub async fn hub_context(env: &Env, tenant: &str) -> Result<HubContext, ApiError> {
     let db = tenants::db(env)?;
-    // Both reads in flight at once: one D1 round trip on the write path instead of two.
-    let (entry, rules) = futures::join!(registry::tenant(&db, tenant), registry::rules(&db));
+    // All reads in flight at once: one D1 round trip on the write path instead of three.
+    let (entry, context, rules) = futures::join!(
+        registry::entry(&db, tenant),
+        registry::tenant(&db, tenant),
+        registry::rules(&db)
+    );
+    let not_found = || ApiError::TenantNotFound(tenant.to_owned());
+    let entry = entry?
+        .filter(|e| e.lifecycle != lifecycle_steps::DELETING)
+        .ok_or_else(not_found)?;
+    if entry.lifecycle == lifecycle_steps::REGISTERING {
+        // A registration a crash cut short: the hub adopts its incarnation and catches up
+        // before it takes anything else.
+        lifecycle_steps::finish_registration(env, &db, &entry).await?;
+    }
     Ok(HubContext {
-        tenant: entry?.ok_or_else(|| ApiError::TenantNotFound(tenant.to_owned()))?,
+        tenant: context?.ok_or_else(not_found)?,
         rules: rules?,
+        incarnation: Some(entry.incarnation),
     })
 }
 

@@ -174,20 +174,23 @@ pub async fn list(env: &Env, req: &Request, tenant: &str) -> Result<Response, Ap
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     let filter = Filter::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-    tenants::require(env, tenant).await?;
+    // Only this incarnation's rows: a deleted tenant's under the same id are not its history.
+    let incarnation = tenants::require(env, tenant).await?.incarnation;
 
     let mut sql = String::from(
         "SELECT seq, event_type, action, scope, target_id, outcome, outcomes, triggered_by, duration_ms, error, created_at,
                 propagation_ms, request_id, role, changes,
                 (SELECT json_group_array(namespace) FROM sync_event_namespaces n
                   WHERE n.event_id = sync_events.id) AS namespaces
-         FROM sync_events WHERE tenant_id = ?1 AND seq < ?2 AND created_at >= ?3 AND created_at < ?4",
+         FROM sync_events WHERE tenant_id = ?1 AND seq < ?2 AND created_at >= ?3 AND created_at < ?4
+           AND incarnation = ?5",
     );
     let mut binds = vec![
         JsValue::from_str(tenant),
         JsValue::from_f64(filter.before as f64),
         JsValue::from_f64(filter.since as f64),
         JsValue::from_f64(filter.until as f64),
+        JsValue::from_str(&incarnation),
     ];
     if let Some(namespace) = &filter.namespace {
         binds.push(JsValue::from_str(namespace));

@@ -103,3 +103,13 @@ impl Hub {
         Ok(self.stub.fetch_with_request(forwarded).await?)
     }
 }
+
+/// Asks the platform hub to watch for unfinished tenant registrations and deletions: its
+/// alarm finishes any that a crash cuts short (`cascade_durable::lifecycle_steps`). Called
+/// before the first durable step of each, so no sequence can be left without it.
+pub async fn watch_lifecycles(env: &Env) -> Result<(), ApiError> {
+    let _: serde_json::Value = Hub::platform(env)?
+        .call::<(), _>(Method::Post, "/lifecycle-watch", None)
+        .await?;
+    Ok(())
+}

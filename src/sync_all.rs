@@ -201,6 +201,7 @@ pub async fn sync_all(env: &Env, req: &Request) -> Result<Response, ApiError> {
         .map(|tenant| HubContext {
             tenant,
             rules: rules.clone(),
+            incarnation: None,
         })
         .collect();
     let results = sync_each(env, contexts).await;

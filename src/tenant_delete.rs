@@ -1,23 +1,26 @@
 //! `DELETE /v1/tenants/{tenant}`: erases a tenant for good.
 //!
-//! In order: the registry row in D1 goes first (so a platform fan-out that starts now skips
-//! the tenant, and one already delivering is refused by the hub: see
+//! A durable, resumable sequence (`cascade_durable::lifecycle_steps`): the registry row is
+//! marked `deleting` first (from then on the tenant is not found, a platform fan-out that
+//! starts now skips it, and one already delivering is refused by the erased hub: see
 //! `cascade_durable::lifecycle`); then the tenant's hub is erased (its sockets closed with
-//! close code 4410, its alarm and all its storage deleted); then its history rows in D1
-//! (after the erasure, so rows the hub's outbox flushed meanwhile go too). Opt-outs and
-//! attributes live in the registry row; sync rules are platform-wide and stay. Health
-//! snapshots already taken are a record of the past and keep their line for the tenant.
-//!
-//! If the hub cannot be erased, the registry row is put back and the error answered, so the
-//! `DELETE` can simply be retried. A re-created tenant with the same id starts empty.
+//! close code 4410, its alarm and all its storage deleted); then this incarnation's history
+//! rows in D1 (after the erasure, so rows the hub's outbox flushed meanwhile go too); then the
+//! row. Every step is idempotent; a retried `DELETE` that finds the row `deleting` finishes the
+//! steps left and answers 204, and the platform hub's alarm, armed before the first step,
+//! finishes them when nobody retries. Opt-outs and attributes live in the registry row; sync
+//! rules are platform-wide and stay. Health snapshots already taken are a record of the past
+//! and keep their line for the tenant. A re-created tenant with the same id is a new
+//! incarnation: it starts empty, and its history rows never collide with the deleted one's.
 //!
 //! Guards: `If-Match` takes the tenant's `ETag` (from `GET /v1/tenants/{tenant}`, derived from
-//! `updatedAt`), so a delete does not race an update unseen; `Idempotency-Key` is remembered by
-//! the erased hub, so a retry of a delete that succeeded answers 204 again
-//! (`Idempotent-Replayed: true`) instead of 404.
+//! `updatedAt`), so a delete does not race an update unseen (a deletion already under way is
+//! finished whatever it carries); `Idempotency-Key` is remembered by the erased hub, so a
+//! retry of a delete that succeeded answers 204 again (`Idempotent-Replayed: true`) instead
+//! of 404.
 
 use cascade_durable::internal::Erased;
-use serde_json::json;
+use cascade_durable::lifecycle_steps::{self, DELETING};
 use worker::wasm_bindgen::JsValue;
 use worker::{Env, Method, Request, Response};
 
@@ -34,7 +37,7 @@ pub fn tenant_etag(tenant: &Tenant) -> String {
 /// Serves `DELETE /v1/tenants/{tenant}`: 204 once erased.
 pub async fn delete(env: &Env, req: &Request, id: &str) -> Result<Response, ApiError> {
     let guard = write_guard(req)?;
-    let Some(tenant) = tenants::find(env, id).await? else {
+    let Some(tenant) = tenants::find_any(env, id).await? else {
         if let Some(key) = &guard.idempotency_key {
             if erased_under(env, id, key).await? {
                 return no_content(true);
@@ -42,38 +45,34 @@ pub async fn delete(env: &Env, req: &Request, id: &str) -> Result<Response, ApiE
         }
         return Err(ApiError::TenantNotFound(id.to_owned()));
     };
-    if let Some(expected) = guard.if_match {
-        if expected != tenant.updated_at {
-            return Err(ApiError::TenantChanged {
-                tenant: id.to_owned(),
-                etag: tenant_etag(&tenant),
-            });
-        }
-    }
     let db = tenants::db(env)?;
-    db.prepare("DELETE FROM tenants WHERE id = ?1")
-        .bind(&[JsValue::from_str(id)])?
-        .run()
-        .await?;
-    let erased: Result<Erased, ApiError> = Hub::tenant(env, id)?
-        .call(
-            Method::Post,
-            "/erase",
-            Some(&json!({ "idempotencyKey": guard.idempotency_key })),
+    if tenant.lifecycle != DELETING {
+        if let Some(expected) = guard.if_match {
+            if expected != tenant.updated_at {
+                return Err(ApiError::TenantChanged {
+                    tenant: id.to_owned(),
+                    etag: tenant_etag(&tenant),
+                });
+            }
+        }
+        // The alarm that finishes this deletion if the request does not.
+        crate::hubs::watch_lifecycles(env).await?;
+        db.prepare(
+            "UPDATE tenants SET lifecycle = 'deleting', lifecycle_at = ?3
+             WHERE id = ?1 AND incarnation = ?2",
         )
-        .await;
-    if let Err(e) = erased {
-        restore(env, &tenant).await?;
-        return Err(e);
+        .bind(&[
+            JsValue::from_str(id),
+            JsValue::from_str(&tenant.incarnation),
+            JsValue::from_f64(worker::js_sys::Date::now()),
+        ])?
+        .run()
+        .await?;
     }
-    db.prepare("DELETE FROM sync_events WHERE tenant_id = ?1")
-        .bind(&[JsValue::from_str(id)])?
-        .run()
-        .await?;
-    db.prepare("DELETE FROM audit_refusals WHERE tenant_id = ?1")
-        .bind(&[JsValue::from_str(id)])?
-        .run()
-        .await?;
+    lifecycle_steps::crash_point(env, "delete:after-mark", id)?;
+    let mut entry = tenant.entry();
+    entry.lifecycle = DELETING.to_owned();
+    lifecycle_steps::finish_deletion(env, &db, &entry, guard.idempotency_key.as_deref()).await?;
     no_content(false)
 }
 
@@ -102,26 +101,6 @@ fn percent_encode(value: &str) -> String {
             }
         })
         .collect()
-}
-
-/// Puts a registry row back after a failed erasure.
-async fn restore(env: &Env, tenant: &Tenant) -> Result<(), ApiError> {
-    tenants::db(env)?
-        .prepare(
-            "INSERT OR IGNORE INTO tenants (id, name, attributes, opt_outs, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .bind(&[
-            JsValue::from_str(&tenant.id),
-            JsValue::from_str(&tenant.name),
-            JsValue::from_str(&serde_json::to_string(&tenant.attributes)?),
-            JsValue::from_str(&serde_json::to_string(&tenant.opt_outs)?),
-            JsValue::from_f64(tenant.created_at as f64),
-            JsValue::from_f64(tenant.updated_at as f64),
-        ])?
-        .run()
-        .await?;
-    Ok(())
 }
 
 fn no_content(replayed: bool) -> Result<Response, ApiError> {

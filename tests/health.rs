@@ -261,6 +261,12 @@ fn the_cron_check_heals_reports_alerts_once_recovers_and_prunes() {
             .is_some_and(|e| e.contains("disk full")),
         "{doomed}"
     );
+    // A short message on one line: never the JavaScript stack of the D1 error.
+    let error = doomed["error"].as_str().unwrap_or_default();
+    assert!(
+        !error.contains('\n') && error.chars().count() <= 200,
+        "{error:?}"
+    );
     assert_eq!(pruned, 3, "old rows pruned, once");
     assert_eq!(first["pruned"]["retentionDays"], 30);
     assert!(history_len(&rt, "steady") >= 1, "recent history is kept");

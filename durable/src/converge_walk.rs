@@ -142,6 +142,7 @@ pub async fn run(store: &Store, env: &Env) -> Result<Vec<String>> {
                 context: HubContext {
                     tenant: tenant.clone(),
                     rules: rules.clone(),
+                    incarnation: None,
                 },
                 platform_seq,
                 layers: layers.clone(),

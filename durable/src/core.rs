@@ -351,12 +351,17 @@ impl HubCore {
     pub(crate) async fn flush_outbox(&self) -> Result<bool> {
         let db = self.env.d1(D1_BINDING)?;
         loop {
-            match outbox::flush(self.store.sql(), &db).await {
+            let incarnation = self.store.meta(Meta::Incarnation)?.unwrap_or_default();
+            match outbox::flush(self.store.sql(), &db, &incarnation).await {
                 Ok(0) => break,
                 Ok(_) => continue,
                 Err(e) => {
-                    let message = format!("history flush to D1 failed: {e}");
-                    worker::console_error!("{message}");
+                    worker::console_error!("history flush to D1 failed: {e}");
+                    // Kept for the status report and alerts: its message, not the stack.
+                    let message = format!(
+                        "history flush to D1 failed: {}",
+                        crate::message::error_message(&e)
+                    );
                     self.store.set_meta(Meta::LastError, &message)?;
                     self.arm_alarm(FLUSH_RETRY).await?;
                     return Ok(false);

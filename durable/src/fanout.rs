@@ -249,6 +249,7 @@ async fn deliver_with_retries(
         context: HubContext {
             tenant: tenant.clone(),
             rules: rules.to_vec(),
+            incarnation: None,
         },
     })?;
     let mut last = None;

@@ -36,6 +36,7 @@ use crate::internal::{
     ConvergeRequest, DeliveryAck, HealthProbe, HealthReport, HubContext, HubStatus, NamespaceDrift,
     PlatformLayer,
 };
+use crate::message::{error_message, short_message};
 use crate::store::{as_u64, sql_int, Meta, Store};
 use crate::{converge_walk, engine_store, platform_room, registry, walk};
 
@@ -399,6 +400,7 @@ async fn check_batch(
         .map(|t| HubContext {
             tenant: t.clone(),
             rules: rules.to_vec(),
+            incarnation: None,
         })
         .collect();
     let reports = join_all(contexts.iter().map(|c| health(env, c, platform))).await;
@@ -409,7 +411,7 @@ async fn check_batch(
             Ok(report) => TenantHealth {
                 tenant: t.id.clone(),
                 state: classify(&report.status, platform_seq),
-                error: report.status.last_error.clone(),
+                error: report.status.last_error.as_deref().map(short_message),
                 hub: Some(report.status),
                 resynced: None,
                 resync_error: None,
@@ -421,7 +423,7 @@ async fn check_batch(
                 tenant: t.id.clone(),
                 state: TenantState::Failed,
                 hub: None,
-                error: Some(e),
+                error: Some(short_message(&e)),
                 resynced: None,
                 resync_error: None,
                 drift: Vec::new(),
@@ -447,7 +449,7 @@ async fn check_batch(
     for (&i, result) in lagging.iter().zip(syncs) {
         match result {
             Ok(ack) => lines[i].resynced = Some(ack.applied),
-            Err(e) => lines[i].resync_error = Some(e),
+            Err(e) => lines[i].resync_error = Some(short_message(&e)),
         }
     }
     // Then every tenant with a copy that must converge converges it; what is left of its
@@ -497,7 +499,7 @@ async fn check_batch(
                 line.converge_error =
                     Some("the platform moved on during the check; the next check converges".into());
             }
-            Err(e) => line.converge_error = Some(short(&e.to_string())),
+            Err(e) => line.converge_error = Some(error_message(&e)),
         }
     }
     for line in &mut lines {
@@ -522,20 +524,13 @@ async fn health(
     let tenant = &context.tenant.id;
     let mut resp = walk::call_tenant(env, tenant, Method::Post, "/health", Some(body))
         .await
-        .map_err(|e| format!("tenant hub unreachable: {}", short(&e.to_string())))?;
+        .map_err(|e| format!("tenant hub unreachable: {}", error_message(&e)))?;
     if resp.status_code() >= 400 {
         return Err(problem_detail(&mut resp).await);
     }
     resp.json()
         .await
         .map_err(|e| format!("unreadable hub health: {e}"))
-}
-
-/// The first line of an error's text, at most 200 characters: what a snapshot line, an
-/// alert and the status page show (never a runtime stack dump).
-fn short(text: &str) -> String {
-    let first = text.lines().next().unwrap_or_default();
-    first.chars().take(200).collect()
 }
 
 /// Asks a tenant hub to catch up with the platform.
@@ -547,11 +542,12 @@ async fn sync(
     let body = serde_json::to_string(&HubContext {
         tenant: tenant.clone(),
         rules: rules.to_vec(),
+        incarnation: None,
     })
     .map_err(|e| e.to_string())?;
     let mut resp = walk::call_tenant(env, &tenant.id, Method::Post, "/sync", Some(body))
         .await
-        .map_err(|e| format!("tenant hub unreachable: {e}"))?;
+        .map_err(|e| format!("tenant hub unreachable: {}", error_message(&e)))?;
     if resp.status_code() >= 400 {
         return Err(problem_detail(&mut resp).await);
     }

@@ -92,6 +92,10 @@ pub struct HubContext {
     pub tenant: TenantContext,
     /// Enabled sync rules, in precedence order as stored.
     pub rules: Vec<SyncRule>,
+    /// The tenant's incarnation from its registry row (one per creation). Sent with `/sync`,
+    /// where the hub adopts it (see [`crate::lifecycle::adopt_incarnation`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incarnation: Option<String>,
 }
 
 /// Optimistic concurrency and idempotency of a write.

@@ -62,6 +62,19 @@ pub fn admit_delivery(store: &Store) -> Result<bool> {
     Ok(true)
 }
 
+/// Makes the hub serve the tenant incarnation `incarnation` (sent with the `/sync` that
+/// registration and every manual sync make). A hub still holding another incarnation's state
+/// is what a deletion left before it could erase it: that state belongs to a deleted tenant,
+/// so it is erased first, and the re-created tenant starts from `seq` 0.
+pub async fn adopt_incarnation(state: &State, store: &Store, incarnation: &str) -> Result<()> {
+    if let Some(mine) = store.meta(Meta::Incarnation)? {
+        if mine != incarnation {
+            erase(state, store).await?;
+        }
+    }
+    store.set_meta(Meta::Incarnation, incarnation)
+}
+
 /// The 410 answered to a platform delivery for a deleted tenant.
 pub fn gone(tenant: &str) -> Problem {
     Problem::new(

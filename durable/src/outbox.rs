@@ -4,6 +4,11 @@
 //! the hub never acknowledges a change whose history could be lost. The alarm copies rows to
 //! D1 with `INSERT OR IGNORE` on the unique `(hub, seq)` key, then deletes them here: a crash
 //! between the two copies the same rows again and D1 keeps one of each.
+//!
+//! The key is `(hub, incarnation, seq)`: a tenant deleted and created again starts over at
+//! `seq` 1 under a new incarnation, and its rows must never be dropped as copies of the deleted
+//! one's. Every row in a hub's outbox belongs to the incarnation the hub serves now (erasure
+//! wipes the outbox with everything else), so the flush stamps it on each row.
 
 use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
@@ -84,8 +89,10 @@ pub fn push(sql: &SqlStorage, row: &HistoryRow) -> Result<()> {
 }
 
 /// Sends up to [`FLUSH_BATCH`] buffered rows to D1 and removes them from the outbox once D1
-/// has them. Returns how many rows were flushed; an error leaves every row in place.
-pub async fn flush(sql: &SqlStorage, db: &D1Database) -> Result<usize> {
+/// has them, each under `incarnation` (the hub's, `""` for the platform hub and for tenants
+/// created before incarnations existed). Returns how many rows were flushed; an error leaves
+/// every row in place.
+pub async fn flush(sql: &SqlStorage, db: &D1Database, incarnation: &str) -> Result<usize> {
     let rows: Vec<OutboxRow> = sql
         .exec(
             "SELECT seq, row FROM outbox ORDER BY seq LIMIT ?",
@@ -98,9 +105,9 @@ pub async fn flush(sql: &SqlStorage, db: &D1Database) -> Result<usize> {
     let mut statements = Vec::with_capacity(rows.len() * 2);
     for stored in &rows {
         let row: HistoryRow = serde_json::from_str(&stored.row)?;
-        statements.push(insert_statement(db, &row)?);
+        statements.push(insert_statement(db, &row, incarnation)?);
         for namespace in row.namespaces_touched() {
-            statements.push(namespace_statement(db, &row, namespace)?);
+            statements.push(namespace_statement(db, &row, namespace, incarnation)?);
         }
     }
     db.batch(statements).await?;
@@ -125,25 +132,32 @@ fn namespace_statement(
     db: &D1Database,
     row: &HistoryRow,
     namespace: &str,
+    incarnation: &str,
 ) -> Result<worker::D1PreparedStatement> {
     db.prepare(
         "INSERT OR IGNORE INTO sync_event_namespaces (event_id, namespace)
-         SELECT id, ?3 FROM sync_events WHERE hub = ?1 AND seq = ?2",
+         SELECT id, ?3 FROM sync_events WHERE hub = ?1 AND seq = ?2 AND incarnation = ?4",
     )
     .bind(&[
         JsValue::from_str(&row.hub),
         JsValue::from_f64(row.seq as f64),
         JsValue::from_str(namespace),
+        JsValue::from_str(incarnation),
     ])
 }
 
-fn insert_statement(db: &D1Database, row: &HistoryRow) -> Result<worker::D1PreparedStatement> {
+fn insert_statement(
+    db: &D1Database,
+    row: &HistoryRow,
+    incarnation: &str,
+) -> Result<worker::D1PreparedStatement> {
     let opt = |s: &Option<String>| s.as_deref().map_or(JsValue::NULL, JsValue::from_str);
     db.prepare(
         "INSERT OR IGNORE INTO sync_events
            (hub, tenant_id, seq, event_type, action, scope, target_id, outcome, triggered_by,
-            duration_ms, error, created_at, outcomes, propagation_ms, request_id, role, changes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            duration_ms, error, created_at, outcomes, propagation_ms, request_id, role, changes,
+            incarnation)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )
     .bind(&[
         JsValue::from_str(&row.hub),
@@ -172,5 +186,6 @@ fn insert_statement(db: &D1Database, row: &HistoryRow) -> Result<worker::D1Prepa
         } else {
             &row.changes
         }),
+        JsValue::from_str(incarnation),
     ])
 }

@@ -19,7 +19,8 @@ use worker::{
 use crate::core::{js_now, settle, version_mismatch, HubCore, WriteReply};
 use crate::internal::{ChangeSet, LayerWrite, WriteAck, WriteGuard};
 use crate::{
-    converge_walk, engine_error, engine_store, fanout, health_walk, history, platform_room, reply,
+    converge_walk, engine_error, engine_store, fanout, health_walk, history, lifecycle_steps,
+    platform_room, reply,
 };
 
 /// The single name under which the platform hub is addressed.
@@ -68,6 +69,8 @@ impl DurableObject for PlatformHub {
                     platform_seq,
                     js_now() as u64,
                 )?;
+                // The check also finishes any registration or deletion a crash cut short.
+                self.core.store.set_meta(Meta::LifecycleWatch, "1")?;
                 self.core.arm_alarm(std::time::Duration::ZERO).await?;
                 reply::json(&started)
             }
@@ -76,6 +79,14 @@ impl DurableObject for PlatformHub {
                 converge_walk::enqueue(&self.core.store, &job)?;
                 self.core.arm_alarm(std::time::Duration::ZERO).await?;
                 reply::json(&serde_json::json!({ "queued": true }))
+            }
+            (Method::Post, ["lifecycle-watch"]) => {
+                // Armed before a registration or deletion takes its first durable step.
+                self.core.store.set_meta(Meta::LifecycleWatch, "1")?;
+                self.core
+                    .arm_alarm(lifecycle_steps::sweep_grace(&self.core.env))
+                    .await?;
+                reply::json(&serde_json::json!({ "watching": true }))
             }
             (Method::Post, ["sync-status"]) => {
                 let status: PlatformSyncStatus = req.json().await?;
@@ -125,6 +136,7 @@ impl DurableObject for PlatformHub {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        self.finish_lifecycles().await?;
         self.core.flush_outbox().await?;
         // One kind of walk per run, so a run's subrequests stay within one walk's bound:
         // fan-out first (a health check of a tenant mid-fan-out would only find it pending
@@ -205,6 +217,29 @@ impl DurableObject for PlatformHub {
 }
 
 impl PlatformHub {
+    /// While watching, finishes the tenant registrations and deletions a crash cut short, and
+    /// comes back until none is left (see [`lifecycle_steps`]).
+    async fn finish_lifecycles(&self) -> Result<()> {
+        if self.core.store.meta(Meta::LifecycleWatch)?.is_none() {
+            return Ok(());
+        }
+        match lifecycle_steps::sweep(&self.core.env, js_now() as u64).await {
+            Ok(false) => self.core.store.delete_meta(Meta::LifecycleWatch)?,
+            Ok(true) => {
+                self.core
+                    .arm_alarm(lifecycle_steps::sweep_grace(&self.core.env))
+                    .await?
+            }
+            Err(e) => {
+                worker::console_error!("finishing tenant lifecycles failed: {e}");
+                self.core
+                    .arm_alarm(lifecycle_steps::sweep_grace(&self.core.env))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     fn read(&self, ns: &str) -> Result<Response> {
         let namespace = match Namespace::new(ns) {
             Ok(n) => n,

@@ -1,5 +1,9 @@
 //! Reading the D1 registry: the tenants (as the engine's `TenantContext`) and the enabled
 //! sync rules. Shared by the Worker (for every write) and the platform hub (for fan-out).
+//!
+//! A tenant being deleted (`lifecycle = 'deleting'`, see [`crate::lifecycle_steps`]) is no
+//! longer served: the reads here leave it out. One being registered is served (the first
+//! call that finds it so finishes its registration).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,7 +43,7 @@ fn context(row: TenantRow) -> Result<TenantContext> {
 /// Every registered tenant, ordered by id.
 pub async fn tenants(db: &D1Database) -> Result<Vec<TenantContext>> {
     let rows: Vec<TenantRow> = db
-        .prepare("SELECT id, attributes, opt_outs FROM tenants ORDER BY id")
+        .prepare("SELECT id, attributes, opt_outs FROM tenants WHERE lifecycle != 'deleting' ORDER BY id")
         .all()
         .await?
         .results()?;
@@ -51,7 +55,7 @@ pub async fn tenants(db: &D1Database) -> Result<Vec<TenantContext>> {
 /// registry a page at a time with this cursor, so no call reads or holds all tenants.
 pub async fn tenants_page(db: &D1Database, after: &str, limit: u32) -> Result<Vec<TenantContext>> {
     let rows: Vec<TenantRow> = db
-        .prepare("SELECT id, attributes, opt_outs FROM tenants WHERE id > ?1 ORDER BY id LIMIT ?2")
+        .prepare("SELECT id, attributes, opt_outs FROM tenants WHERE id > ?1 AND lifecycle != 'deleting' ORDER BY id LIMIT ?2")
         .bind(&[
             JsValue::from_str(after),
             JsValue::from_f64(f64::from(limit)),
@@ -65,11 +69,64 @@ pub async fn tenants_page(db: &D1Database, after: &str, limit: u32) -> Result<Ve
 /// One tenant, if registered.
 pub async fn tenant(db: &D1Database, id: &str) -> Result<Option<TenantContext>> {
     let row: Option<TenantRow> = db
-        .prepare("SELECT id, attributes, opt_outs FROM tenants WHERE id = ?1")
+        .prepare("SELECT id, attributes, opt_outs FROM tenants WHERE id = ?1 AND lifecycle != 'deleting'")
         .bind(&[JsValue::from_str(id)])?
         .first(None)
         .await?;
     row.map(context).transpose()
+}
+
+/// Where a tenant's registry row stands in its lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Entry {
+    /// Tenant id.
+    pub id: String,
+    /// `registering`, `active` or `deleting` (see [`crate::lifecycle_steps`]).
+    pub lifecycle: String,
+    /// The incarnation: one per creation of the id (`""` before incarnations existed).
+    pub incarnation: String,
+    /// When the row entered its lifecycle state (Unix ms; 0 before lifecycles existed).
+    #[serde(deserialize_with = "whole_ms")]
+    pub lifecycle_at: u64,
+}
+
+fn whole_ms<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    let ms = f64::deserialize(d)?;
+    Ok(ms.max(0.0) as u64)
+}
+
+const ENTRY: &str = "SELECT id, lifecycle, incarnation, lifecycle_at FROM tenants";
+
+/// One tenant's lifecycle entry, whatever its state (a tenant being deleted included).
+pub async fn entry(db: &D1Database, id: &str) -> Result<Option<Entry>> {
+    db.prepare(format!("{ENTRY} WHERE id = ?1"))
+        .bind(&[JsValue::from_str(id)])?
+        .first(None)
+        .await
+}
+
+/// Up to `limit` tenants whose registration or deletion is unfinished and has not moved since
+/// `before` (Unix ms), oldest first.
+pub async fn unfinished(db: &D1Database, before: u64, limit: u32) -> Result<Vec<Entry>> {
+    db.prepare(format!(
+        "{ENTRY} WHERE lifecycle != 'active' AND lifecycle_at < ?1 ORDER BY lifecycle_at LIMIT ?2"
+    ))
+    .bind(&[
+        JsValue::from_f64(before as f64),
+        JsValue::from_f64(f64::from(limit)),
+    ])?
+    .all()
+    .await?
+    .results()
+}
+
+/// Whether any tenant's registration or deletion is unfinished.
+pub async fn any_unfinished(db: &D1Database) -> Result<bool> {
+    let row: Option<serde_json::Value> = db
+        .prepare("SELECT id FROM tenants WHERE lifecycle != 'active' LIMIT 1")
+        .first(None)
+        .await?;
+    Ok(row.is_some())
 }
 
 /// The enabled sync rules in precedence order (priority, then creation). A stored rule that

@@ -55,6 +55,12 @@ pub enum Meta {
     PlatformSyncStatus,
     /// The earliest token expiry among a tenant hub's open sockets (Unix ms).
     NextSocketExpiry,
+    /// The tenant incarnation (one per creation) a tenant hub serves; its history rows carry
+    /// it to D1. Absent on hubs of tenants created before incarnations existed.
+    Incarnation,
+    /// Set at the platform hub while a tenant registration or deletion may be unfinished: its
+    /// alarm then finishes them ([`crate::lifecycle_steps::sweep`]).
+    LifecycleWatch,
 }
 
 impl Meta {
@@ -74,6 +80,8 @@ impl Meta {
             Self::HealthLastCheck => "health_last_check",
             Self::PlatformSyncStatus => "platform_sync_status",
             Self::NextSocketExpiry => "next_socket_expiry",
+            Self::Incarnation => "incarnation",
+            Self::LifecycleWatch => "lifecycle_watch",
         }
     }
 }

@@ -112,7 +112,11 @@ pub fn plan(open: &[Incident], tracked: &[Tracked], now: u64, pending_after_ms: 
             kind,
             state: t.state,
             since: t.since,
-            detail: t.detail.clone(),
+            // What the alert tells a person: the message, never a stack dump.
+            detail: t
+                .detail
+                .as_deref()
+                .map(cascade_durable::message::short_message),
             opened_at: now,
             resolved_at: None,
             recovered_state: None,

@@ -101,7 +101,7 @@ pub async fn run(
             other => other.to_string(),
         };
         worker::console_error!("alerting failed: {detail}");
-        report.error = Some(detail);
+        report.error = Some(cascade_durable::message::short_message(&detail));
     }
     report
 }

@@ -129,6 +129,29 @@ impl State {
         );
     }
 
+    /// Runs one SQL query against the local D1 database of this state (with no runtime
+    /// running on it) and returns its rows.
+    pub fn query_sql(&self, sql: &str) -> Vec<Value> {
+        let out = Command::new(wrangler())
+            .current_dir(root())
+            .args(["d1", "execute", "DB", "--local", "--json", "--config"])
+            .arg(self.config())
+            .arg("--persist-to")
+            .arg(self.path())
+            .arg("--command")
+            .arg(sql)
+            .envs(quiet_env())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "d1 execute failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+        answer[0]["results"].as_array().cloned().unwrap_or_default()
+    }
+
     /// The runtime config of this state (see [`write_test_config`]).
     pub fn config(&self) -> PathBuf {
         self.path().join("wrangler.json")

@@ -180,6 +180,10 @@ impl DurableObject for TenantHub {
             (Method::Post, ["sync"]) => {
                 let context: HubContext = req.json().await?;
                 // The Worker read the tenant's registry row for this call's context.
+                if let Some(incarnation) = &context.incarnation {
+                    lifecycle::adopt_incarnation(&self.core.state, &self.core.store, incarnation)
+                        .await?;
+                }
                 lifecycle::mark_live(&self.core.store)?;
                 match self.catch_up(&tenant, u64::MAX, &context).await {
                     Ok(Some(applied)) => reply::json(&DeliveryAck {
