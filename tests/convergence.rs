@@ -201,3 +201,33 @@ fn the_health_check_reports_a_rolled_back_platform_change_and_converges_it_under
     assert_eq!(t4["state"], "success", "{t4}");
     assert!(t4.get("drift").is_none(), "{t4}");
 }
+
+#[test]
+fn a_change_held_for_approval_is_pending_drift_and_is_not_held_twice() {
+    let rt = Runtime::start();
+    let mut held = rule("held.*", "platform-wins");
+    held["autoApply"] = json!(false);
+    put_rule(&rt, "held", &held);
+    rt.create_tenant("t5");
+    let written = rt.put_json("/v1/platform/config/held", &json!({"v": 1}));
+    assert_eq!(written.status, 200, "{written:?}");
+    let pending = || {
+        let reply = rt.get("/v1/tenants/t5/pending");
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.body.as_array().map_or(0, Vec::len)
+    };
+    eventually(Duration::from_secs(30), || (pending() == 1).then_some(()));
+
+    // The copy differs only because the change waits for the tenant admin: the check
+    // reports it as pending drift and delivers nothing again.
+    let snapshot = rt.run_health_check();
+    let t5 = line(&snapshot, "t5");
+    assert_eq!(
+        t5["drift"],
+        json!([{"namespace": "held", "reason": "pending", "mustConverge": false}]),
+        "{t5}"
+    );
+    assert!(t5["converged"].as_array().is_none_or(Vec::is_empty), "{t5}");
+    assert_eq!(t5["state"], "partial", "{t5}");
+    assert_eq!(pending(), 1);
+}
