@@ -290,3 +290,33 @@ fn a_convergence_job_killed_mid_walk_resumes_and_converges_every_tenant_once() {
     });
     assert_eq!(converges, 1, "one convergence entry, none repeated");
 }
+
+#[test]
+fn a_change_held_for_approval_is_pending_drift_and_is_not_held_twice() {
+    let rt = Runtime::start();
+    let mut held = rule("held.*", "platform-wins");
+    held["autoApply"] = json!(false);
+    put_rule(&rt, "held", &held);
+    rt.create_tenant("t5");
+    let written = rt.put_json("/v1/platform/config/held", &json!({"v": 1}));
+    assert_eq!(written.status, 200, "{written:?}");
+    let pending = || {
+        let reply = rt.get("/v1/tenants/t5/pending");
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.body.as_array().map_or(0, Vec::len)
+    };
+    eventually(Duration::from_secs(30), || (pending() == 1).then_some(()));
+
+    // The copy differs only because the change waits for the tenant admin: the check
+    // reports it as pending drift and delivers nothing again.
+    let snapshot = rt.run_health_check();
+    let t5 = line(&snapshot, "t5");
+    assert_eq!(
+        t5["drift"],
+        json!([{"namespace": "held", "reason": "pending", "mustConverge": false}]),
+        "{t5}"
+    );
+    assert!(t5["converged"].as_array().is_none_or(Vec::is_empty), "{t5}");
+    assert_eq!(t5["state"], "partial", "{t5}");
+    assert_eq!(pending(), 1);
+}

@@ -4,7 +4,9 @@ import { useMemo, useState } from 'react';
 import { STATUS_QUERY_KEY } from '../src/react/queryKeys.js';
 import type { Tenant } from '../src/types.js';
 import { ApiContext, apiFor, useApi } from './api.js';
+import { KNOWN_NAMESPACES, type EditorScope } from './configScope.js';
 import { AllTenantsActivity } from './components/Activity.js';
+import { ConfigEditor } from './components/ConfigEditor.js';
 import { Connections } from './components/Connections.js';
 import { Overview } from './components/Overview.js';
 import { SignIn } from './components/SignIn.js';
@@ -14,6 +16,7 @@ import { errorText } from './format.js';
 import { loadSession, storeSession, type Session } from './session.js';
 
 const BASE_URL = window.location.origin;
+const PLATFORM: EditorScope = { kind: 'platform' };
 
 /** Root component. */
 export function App() {
@@ -66,6 +69,7 @@ function PlatformDashboard() {
         <TenantTable tenants={tenants.data ?? []} status={status.data} selected={selected} onSelect={setSelected} />
       )}
       <Connections status={status.data} />
+      <ConfigEditor scope={PLATFORM} namespaces={KNOWN_NAMESPACES} />
       <AllTenantsActivity />
       {selected ? <TenantView key={selected} tenant={selected} /> : <p className="muted">Select a tenant to follow its events live, resolve its pending changes and conflicts, and edit its configuration.</p>}
     </>

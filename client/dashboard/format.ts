@@ -1,6 +1,6 @@
 /** Formatting helpers for the dashboard. */
 import { CascadeApiError } from '../src/errors.js';
-import type { HistoryEntry } from '../src/types.js';
+import type { HistoryEntry, NamespaceDrift } from '../src/types.js';
 
 /** "14:03:12" today, else "2026-11-25 14:03". */
 export function formatTime(ms: number): string {
@@ -37,4 +37,9 @@ export function shortJson(value: unknown, max = 60): string {
   if (value === undefined) return '—';
   const text = JSON.stringify(value);
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** A tenant's drift in one line: "auth (rolledBack), rbac (behind)"; "" when there is none. */
+export function driftText(drift: readonly NamespaceDrift[] | undefined): string {
+  return (drift ?? []).map((d) => `${d.namespace} (${d.reason})`).join(', ');
 }

@@ -6,7 +6,10 @@
  * a merge conflict and pending changes made through the API.
  *
  * The second part writes platform config, which every tenant receives (and every tenant
- * created later catches up on): it runs after the first, in the same file.
+ * created later catches up on): it runs after the first, in the same file. The third edits
+ * platform layers in the dashboard (a write no rule delivers warns; one a rule delivers says
+ * how many tenants it reaches; a 412 conflict) and shows a tenant that rolled back a
+ * platform change as `drifted`.
  */
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +18,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adminHttp, adminToken, baseUrl, freshTenant } from '../test/support/harness.js';
 import { eventually, runHealthCheck, setUpOpenItems, type OpenItems } from './support/openItems.js';
 import { CLIENT_ROOT, REPO_ROOT } from '../test/support/runtime.js';
+import type { JsonObject, WriteAck } from '../src/types.js';
+import { driftText } from '../dashboard/format.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(CLIENT_ROOT, 'test-artifacts');
@@ -101,10 +106,12 @@ describe('dashboard in Chromium', () => {
   });
 
   it('edits a config with If-Match, then shows a 412 conflict and resolves it', async () => {
-    await page.getByLabel('Namespace to edit').fill('notifications');
-    await page.getByRole('button', { name: 'Open' }).click();
-    await page.getByTestId('editor-version').getByText('version 2').waitFor();
-    const editor = page.getByLabel('Document JSON');
+    // The platform editor is on the page too: work inside the tenant's.
+    const card = page.getByRole('region', { name: 'Config editor', exact: true });
+    await card.getByLabel('Namespace to edit').fill('notifications');
+    await card.getByRole('button', { name: 'Open' }).click();
+    await card.getByTestId('editor-version').getByText('version 2').waitFor();
+    const editor = card.getByLabel('Document JSON');
     await editor.fill(JSON.stringify({ email: { enabled: true }, digest: 'daily' }, null, 2));
     await page.getByRole('button', { name: 'Save (if still version 2)' }).click();
     await page.getByText('Saved as version 3.').waitFor();
@@ -298,6 +305,119 @@ describe('operator views in Chromium', () => {
     expect((await adminHttp().getEffective(tenant, 'dashmods')).config).toEqual({ billing: { enabled: true } });
     expect(await adminHttp().listPending(tenant)).toEqual([]);
     await shot('6-resolved');
+    expect(consoleErrors).toEqual([]);
+  });
+});
+
+describe('platform configuration and drift in Chromium', () => {
+  const suffix = Date.now().toString(36);
+  const down = { targetScopes: ['tenant', 'user'], syncDirection: 'down', conflictResolution: 'merge', autoApply: true };
+  const card = () => page.getByRole('region', { name: 'Platform config editor', exact: true });
+
+  /** Opens `namespace` in the platform editor at `version`, replaces the draft with `config`. */
+  async function openAndEdit(namespace: string, version: number, config: JsonObject): Promise<void> {
+    await card().getByLabel('Namespace to edit').fill(namespace);
+    await card().getByRole('button', { name: 'Open' }).click();
+    await card().getByTestId('editor-version').getByText(`platform / ${namespace} · version ${version}`).waitFor();
+    await card().getByLabel('Document JSON').fill(JSON.stringify(config, null, 2));
+  }
+
+  /** Clicks `button` in the platform editor and returns the API's answer to the PUT it sends. */
+  async function saveWith(namespace: string, button: string): Promise<WriteAck> {
+    const answer = page.waitForResponse(
+      (r) => r.request().method() === 'PUT' && new URL(r.url()).pathname === `/v1/platform/config/${namespace}`,
+    );
+    await card().getByRole('button', { name: button }).click();
+    const response = await answer;
+    expect(response.status()).toBe(200);
+    return (await response.json()) as WriteAck;
+  }
+
+  it('warns when a platform write reaches no tenant because no rule delivers it', async () => {
+    const namespace = `dashnorule${suffix}`;
+    await openAndEdit(namespace, 0, { banner: 'hello' });
+    const ack = await saveWith(namespace, 'Save (if still version 0)');
+    expect(ack.targetedTenants).toBe(0);
+    expect(ack.warning).toMatch(/no enabled rule delivers/);
+
+    const warning = card().getByTestId('platform-write-warning');
+    await warning.waitFor();
+    expect(await warning.getAttribute('role')).toBe('alert');
+    expect(await warning.textContent()).toContain(ack.warning);
+    expect(await card().getByTestId('save-result').textContent()).toBe(`Saved as version ${ack.version}. Reaches 0 tenants.`);
+    expect((await adminHttp().getPlatformConfig(namespace)).config).toEqual({ banner: 'hello' });
+    await shot('7-platform-warning');
+  });
+
+  it('says how many tenants a platform write reaches once a rule delivers it, and meets a 412', async () => {
+    const namespace = `dashreach${suffix}`;
+    await adminHttp().putRule(`dash-reach-${suffix}`, { ...down, triggerEvents: [`${namespace}.*`] });
+    await openAndEdit(namespace, 0, { theme: 'dark' });
+    const ack = await saveWith(namespace, 'Save (if still version 0)');
+    // The rule has no tenant filter: it reaches every registered tenant not opted out.
+    const tenants = await adminHttp().listTenants();
+    expect(ack.targetedTenants).toBe(tenants.filter((t) => !t.optOuts.includes(namespace)).length);
+    expect(ack.targetedTenants).toBeGreaterThan(0);
+    expect(ack.warning).toBeUndefined();
+    await card().getByTestId('save-result').getByText(`Saved as version ${ack.version}. Reaches ${ack.targetedTenants} tenants.`).waitFor();
+    expect(await card().getByTestId('platform-write-warning').count()).toBe(0);
+
+    // Another admin writes meanwhile: the save is refused with 412 and the conflict shown.
+    await card().getByLabel('Document JSON').fill(JSON.stringify({ theme: 'light' }, null, 2));
+    const other = await adminHttp().putPlatformConfig(namespace, { theme: 'contrast' });
+    await card().getByRole('button', { name: `Save (if still version ${ack.version})` }).click();
+    const conflict = card().getByTestId('conflict');
+    await conflict.getByText('CASCADE:Config:VersionMismatch').waitFor();
+    expect(await conflict.textContent()).toContain(`Server, version ${other.version}`);
+    expect((await adminHttp().getPlatformConfig(namespace)).config).toEqual({ theme: 'contrast' });
+    const overwrite = await saveWith(namespace, `Overwrite version ${other.version} with my draft`);
+    expect(overwrite.targetedTenants).toBe(ack.targetedTenants);
+    await card().getByText(`Saved as version ${overwrite.version}. Reaches ${overwrite.targetedTenants} tenants.`).waitFor();
+    expect((await adminHttp().getPlatformConfig(namespace)).config).toEqual({ theme: 'light' });
+  });
+
+  it('shows a tenant that rolled back a platform change as drifted, with its drift', async () => {
+    const http = adminHttp();
+    const namespace = `dashdrift${suffix}`;
+    await http.putRule(`dash-drift-${suffix}`, { ...down, triggerEvents: [`${namespace}.*`] });
+    // Opted out of `dashmods`, whose rule holds platform changes for approval: a pending
+    // change would make the tenant `partial`, which outranks `drifted`.
+    const tenant = `drift-${suffix}`;
+    await http.putTenant(tenant, { name: tenant, optOuts: ['dashmods'] });
+    const effective = (v: number) => async () => ((await http.getEffective(tenant, namespace)).config.v === v ? true : undefined);
+    await http.putPlatformConfig(namespace, { v: 1 });
+    await eventually(effective(1), 'the first platform write at the tenant');
+    const { version } = await http.getConfig(tenant, namespace);
+    await http.putPlatformConfig(namespace, { v: 2 });
+    await eventually(effective(2), 'the second platform write at the tenant');
+    await http.request<WriteAck>('POST', `/v1/tenants/${encodeURIComponent(tenant)}/rollback/${namespace}`, { version });
+    expect((await http.getEffective(tenant, namespace)).config).toEqual({ v: 1 });
+
+    await runHealthCheck();
+    const status = await http.status();
+    const line = status?.tenants.find((t) => t.tenant === tenant);
+    expect(line?.state, JSON.stringify(line)).toBe('drifted');
+    expect(line?.drift).toContainEqual({ namespace, reason: 'rolledBack', mustConverge: false });
+    // Whatever else differs is kept on purpose (opted out, no rule) and not counted.
+    const others = line?.drift?.filter((d) => d.namespace !== namespace) ?? [];
+    expect(others.every((d) => (d.reason === 'optedOut' || d.reason === 'noRule') && !d.mustConverge)).toBe(true);
+
+    await page.getByRole('button', { name: 'Refresh status' }).click();
+    const row = page.getByTestId(`tenant-row-${tenant}`);
+    await row.locator('.state', { hasText: 'drifted' }).waitFor();
+    expect(await row.getAttribute('class')).toContain('row-drifted');
+    expect(await row.getByTestId(`drift-${tenant}`).textContent()).toBe(` drift: ${driftText(line?.drift)}`);
+    expect(await row.getByTestId(`drift-${tenant}`).textContent()).toContain(`${namespace} (rolledBack)`);
+    // Its own colour, not the partial state's.
+    expect(await row.locator('.state').evaluate((el) => getComputedStyle(el).color)).toBe('rgb(188, 76, 0)');
+    // The overview counts it, as the snapshot does.
+    const drifted = status?.counts.drifted ?? 0;
+    expect(drifted).toBeGreaterThanOrEqual(1);
+    await page.waitForFunction(
+      (n) => document.querySelector('.counts .state-drifted')?.textContent?.trim() === `${n} drifted`,
+      drifted,
+    );
+    await shot('8-drifted');
     expect(consoleErrors).toEqual([]);
   });
 });

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { describeSyncAll } from '../dashboard/actions.js';
 import { busiestTenants, mergeEvents, mergeTenantEvents, propagationPoints, quantile, rateBuckets } from '../dashboard/charts/series.js';
 import { niceMax } from '../dashboard/charts/svg.js';
+import { describeSave, scopeLabel, scopeQueryKey, scopeTitle, tenantCount } from '../dashboard/configScope.js';
+import { driftText } from '../dashboard/format.js';
 import type { HistoryEntry, StatusSnapshot, Tenant } from '../src/types.js';
 
 const entry = (seq: number, createdAt: number, outcome: string, propagationMs: number | null = null): HistoryEntry => ({
@@ -97,5 +99,55 @@ describe('sync-all summary', () => {
       { label: 'acme', text: 'applied 2 (platform seq 7)', failed: false },
       { label: 'globex', text: 'hub unavailable', failed: true },
     ]);
+  });
+});
+
+describe('config editor scopes', () => {
+  const tenant = { kind: 'tenant', tenant: 'acme' } as const;
+  const platform = { kind: 'platform' } as const;
+
+  it('keys, names and titles a tenant document apart from the platform one', () => {
+    expect(scopeQueryKey(tenant, 'auth')).toEqual(['config', 'acme', 'auth']);
+    expect(scopeQueryKey(platform, 'auth')).toEqual(['platform-config', 'auth']);
+    expect(scopeLabel(tenant)).toBe('acme');
+    expect(scopeLabel(platform)).toBe('platform');
+    expect(scopeTitle(tenant)).not.toBe(scopeTitle(platform));
+  });
+
+  it('reports a tenant save by its version only', () => {
+    expect(describeSave(tenant, { seq: 4, version: 3, changed: true })).toEqual({ saved: 'Saved as version 3.' });
+    expect(describeSave(tenant, { seq: 4, version: 3, changed: false, targetedTenants: 2 })).toEqual({ saved: 'No change (still version 3).' });
+  });
+
+  it('reports how many tenants a platform save reaches, and the server\'s warning when none', () => {
+    expect(describeSave(platform, { seq: 9, version: 2, changed: true, targetedTenants: 7 })).toEqual({
+      saved: 'Saved as version 2.',
+      reach: 'Reaches 7 tenants.',
+    });
+    expect(describeSave(platform, { seq: 9, version: 1, changed: true, targetedTenants: 1 }).reach).toBe('Reaches 1 tenant.');
+    const why = "no enabled rule delivers platform writes of 'x' (x.update) to tenants";
+    expect(describeSave(platform, { seq: 9, version: 1, changed: true, targetedTenants: 0, warning: why })).toEqual({
+      saved: 'Saved as version 1.',
+      reach: 'Reaches 0 tenants.',
+      warning: why,
+    });
+    // A server that counts none but gives no reason still gets a warning.
+    expect(describeSave(platform, { seq: 9, version: 1, changed: true, targetedTenants: 0 }).warning).toBe('This change reaches no tenant.');
+    // Older servers answer no count: nothing is claimed.
+    expect(describeSave(platform, { seq: 9, version: 1, changed: true })).toEqual({ saved: 'Saved as version 1.' });
+    expect(tenantCount(0)).toBe('0 tenants');
+  });
+});
+
+describe('drift text', () => {
+  it('lists each drifting namespace with its reason', () => {
+    expect(driftText(undefined)).toBe('');
+    expect(driftText([])).toBe('');
+    expect(
+      driftText([
+        { namespace: 'kept', reason: 'rolledBack', mustConverge: false },
+        { namespace: 'auth', reason: 'behind', mustConverge: true },
+      ]),
+    ).toBe('kept (rolledBack), auth (behind)');
   });
 });

@@ -314,7 +314,8 @@ struct ItemRow {
     item: String,
 }
 
-fn load_pending(store: &Store, namespace: &Namespace) -> Result<Vec<PendingChange>> {
+/// A namespace's pending changes, oldest first.
+pub fn load_pending(store: &Store, namespace: &Namespace) -> Result<Vec<PendingChange>> {
     let rows: Vec<ItemRow> = store
         .sql()
         .exec(

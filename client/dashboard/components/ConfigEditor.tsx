@@ -1,13 +1,15 @@
 /**
- * View and replace a tenant's namespace document. Saves with `If-Match` on the version the
- * draft is based on; a 412 opens a conflict panel with the current server document.
+ * View and replace a namespace document of a tenant or of the platform (see
+ * `configScope.ts`). Saves with `If-Match` on the version the draft is based on; a 412 opens a
+ * conflict panel with the current server document. A platform save also says how many tenants
+ * the change reaches, and warns when it reaches none.
  */
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { useEffect, useId, useMemo, useState } from 'react';
 import { CascadeApiError } from '../../src/errors.js';
-import { configQueryKey } from '../../src/react/queryKeys.js';
 import type { ConfigDocument, JsonObject } from '../../src/types.js';
 import { useApi } from '../api.js';
+import { describeSave, scopeDocuments, scopeLabel, scopeQueryKey, scopeTitle, type EditorScope, type SaveOutcome } from '../configScope.js';
 import { errorText } from '../format.js';
 
 const pretty = (value: unknown) => JSON.stringify(value, null, 2);
@@ -23,13 +25,18 @@ function parseDraft(text: string): JsonObject {
   return value as JsonObject;
 }
 
-/** The editor for one tenant: a namespace picker (fed by `namespaces`) and the document editor. */
-export function ConfigEditor(props: { tenant: string; namespaces: string[] }) {
+/** The editor for one scope: a namespace picker (fed by `namespaces`) and the document editor. */
+export function ConfigEditor(props: { scope: EditorScope; namespaces: string[] }) {
   const [namespace, setNamespace] = useState('');
   const [picked, setPicked] = useState('');
+  const listId = useId();
+  const { scope } = props;
   return (
-    <section className="card" aria-label="Config editor">
-      <h2>Configuration</h2>
+    <section className="card" aria-label={scopeTitle(scope)}>
+      <h2>{scope.kind === 'platform' ? 'Platform configuration' : 'Configuration'}</h2>
+      {scope.kind === 'platform' && (
+        <p className="muted">The platform layer of a namespace, delivered to the tenants the sync rules target.</p>
+      )}
       <form
         className="filters"
         onSubmit={(e) => {
@@ -39,12 +46,12 @@ export function ConfigEditor(props: { tenant: string; namespaces: string[] }) {
       >
         <input
           aria-label="Namespace to edit"
-          list="namespaces"
+          list={listId}
           placeholder="namespace, e.g. notifications"
           value={picked}
           onChange={(e) => setPicked(e.target.value)}
         />
-        <datalist id="namespaces">
+        <datalist id={listId}>
           {props.namespaces.map((n) => (
             <option key={n} value={n} />
           ))}
@@ -53,26 +60,25 @@ export function ConfigEditor(props: { tenant: string; namespaces: string[] }) {
           Open
         </button>
       </form>
-      {namespace && <DocumentEditor key={`${props.tenant}/${namespace}`} tenant={props.tenant} namespace={namespace} />}
+      {namespace && <DocumentEditor key={`${scopeLabel(scope)}/${namespace}`} scope={scope} namespace={namespace} />}
     </section>
   );
 }
 
-/** Edits one document; remounted per tenant and namespace so no state leaks between them. */
-function DocumentEditor(props: { tenant: string; namespace: string }) {
+/** Edits one document; remounted per scope and namespace so no state leaks between them. */
+function DocumentEditor(props: { scope: EditorScope; namespace: string }) {
   const { http } = useApi();
   const queryClient = useQueryClient();
-  const { namespace } = props;
-  const query = useQuery({
-    queryKey: configQueryKey(props.tenant, namespace),
-    queryFn: () => http.getConfig(props.tenant, namespace),
-  });
+  const { namespace, scope } = props;
+  const documents = useMemo(() => scopeDocuments(http, scope), [http, scope]);
+  const queryKey = scopeQueryKey(scope, namespace);
+  const query = useQuery({ queryKey, queryFn: () => documents.get(namespace) });
   const server = query.data;
   const [draft, setDraft] = useState('');
   const [base, setBase] = useState<ConfigDocument>();
   const [conflict, setConflict] = useState<{ error: CascadeApiError; latest?: ConfigDocument }>();
   const [error, setError] = useState<string>();
-  const [saved, setSaved] = useState<string>();
+  const [saved, setSaved] = useState<SaveOutcome>();
   const [saving, setSaving] = useState(false);
 
   const dirty = base !== undefined && draft !== pretty(base.config);
@@ -99,16 +105,16 @@ function DocumentEditor(props: { tenant: string; namespace: string }) {
     }
     setSaving(true);
     try {
-      const ack = await http.putConfig(props.tenant, namespace, config, { ifVersion: version });
-      const fresh = await http.getConfig(props.tenant, namespace);
-      queryClient.setQueryData(configQueryKey(props.tenant, namespace), fresh);
+      const ack = await documents.put(namespace, config, { ifVersion: version });
+      const fresh = await documents.get(namespace);
+      queryClient.setQueryData(queryKey, fresh);
       setBase(fresh);
       setDraft(pretty(fresh.config));
       setConflict(undefined);
-      setSaved(ack.changed ? `Saved as version ${ack.version}.` : `No change (still version ${ack.version}).`);
+      setSaved(describeSave(scope, ack));
     } catch (e) {
       if (e instanceof CascadeApiError && e.isConflict) {
-        const latest = await http.getConfig(props.tenant, namespace).catch(() => undefined);
+        const latest = await documents.get(namespace).catch(() => undefined);
         setConflict({ error: e, latest });
       } else {
         setError(errorText(e));
@@ -123,7 +129,7 @@ function DocumentEditor(props: { tenant: string; namespace: string }) {
     if (latest) {
       setBase(latest);
       setDraft(pretty(latest.config));
-      queryClient.setQueryData(configQueryKey(props.tenant, namespace), latest);
+      queryClient.setQueryData(queryKey, latest);
     }
     setConflict(undefined);
   }
@@ -136,7 +142,7 @@ function DocumentEditor(props: { tenant: string; namespace: string }) {
       {base && (
         <div>
           <p className="muted" data-testid="editor-version">
-            {props.tenant} / {namespace} · version {base.version}
+            {scopeLabel(scope)} / {namespace} · version {base.version}
             {base.version === 0 && ' (never written)'}
             {dirty && ' · edited'}
           </p>
@@ -170,7 +176,17 @@ function DocumentEditor(props: { tenant: string; namespace: string }) {
               {error}
             </p>
           )}
-          {saved && <p className="ok">{saved}</p>}
+          {saved && (
+            <p className="ok" data-testid="save-result">
+              {saved.saved}
+              {saved.reach && ` ${saved.reach}`}
+            </p>
+          )}
+          {saved?.warning && (
+            <p role="alert" className="warning write-warning" data-testid="platform-write-warning">
+              <strong>Reaches no tenant:</strong> {saved.warning}
+            </p>
+          )}
           {conflict && (
             <div className="conflict" role="alert" data-testid="conflict">
               <h3>Conflict: not saved</h3>

@@ -1,5 +1,6 @@
 /** Tenant status table: registry entries joined with the latest health snapshot. */
 import type { StatusSnapshot, Tenant } from '../../src/types.js';
+import { driftText } from '../format.js';
 import { SyncButton } from './SyncButton.js';
 
 /** One row per tenant, tinted by its state; clicking a row selects it. */
@@ -57,7 +58,7 @@ export function TenantTable(props: {
                         {h.drift?.length ? (
                           <span className="muted" data-testid={`drift-${t.id}`}>
                             {' '}
-                            drift: {h.drift.map((d) => `${d.namespace} (${d.reason})`).join(', ')}
+                            drift: {driftText(h.drift)}
                           </span>
                         ) : null}
                       </span>

@@ -8,6 +8,7 @@ import type { ChangeEvent } from '../../src/client.js';
 import { STATUS_QUERY_KEY } from '../../src/react/queryKeys.js';
 import { useRealtimeSync } from '../../src/react/useRealtimeSync.js';
 import { useApi } from '../api.js';
+import { KNOWN_NAMESPACES } from '../configScope.js';
 import { conflictsKey, pendingKey } from '../queries.js';
 import { Activity } from './Activity.js';
 import { ConfigEditor } from './ConfigEditor.js';
@@ -20,7 +21,6 @@ import { SyncButton } from './SyncButton.js';
 import { Toasts } from './Toasts.js';
 
 const MAX_LIVE = 200;
-const KNOWN = ['notifications', 'auth', 'rbac', 'modules', 'business', 'mfa'];
 
 /** Follows `tenant` over the WebSocket while shown. */
 export function TenantView(props: { tenant: string }) {
@@ -54,7 +54,7 @@ export function TenantView(props: { tenant: string }) {
   }, [sync.client, props.tenant, queryClient]);
 
   const liveNamespaces = useMemo(() => [...new Set(live.map((e) => e.frame.namespace))], [live]);
-  const namespaces = useMemo(() => [...new Set([...KNOWN, ...liveNamespaces])].sort(), [liveNamespaces]);
+  const namespaces = useMemo(() => [...new Set([...KNOWN_NAMESPACES, ...liveNamespaces])].sort(), [liveNamespaces]);
   const liveEvents = useMemo(() => live.map((e) => ({ seq: e.frame.seq, at: e.at, namespace: e.frame.namespace })), [live]);
 
   return (
@@ -77,7 +77,7 @@ export function TenantView(props: { tenant: string }) {
       <Activity tenant={props.tenant} live={liveEvents} />
       <div className="columns">
         <EventLog tenant={props.tenant} live={live} />
-        <ConfigEditor tenant={props.tenant} namespaces={namespaces} />
+        <ConfigEditor scope={{ kind: 'tenant', tenant: props.tenant }} namespaces={namespaces} />
       </div>
       <Toasts notifications={sync.notifications} dismiss={sync.dismiss} />
     </div>

@@ -49,9 +49,14 @@ impl TenantHub {
         })
     }
 
+    /// The namespace's head with its pending changes: a copy that differs because a change
+    /// waits for the tenant admin is `pending` drift, which must not converge (that would
+    /// hold the same difference for approval a second time).
     fn head(&self, namespace: &Namespace) -> Result<NamespaceState> {
-        Ok(tenant_store::load_head(&self.core.store, namespace)?
-            .unwrap_or_else(|| NamespaceState::new(namespace.clone())))
+        let mut ns = tenant_store::load_head(&self.core.store, namespace)?
+            .unwrap_or_else(|| NamespaceState::new(namespace.clone()));
+        ns.pending = tenant_store::load_pending(&self.core.store, namespace)?;
+        Ok(ns)
     }
 
     /// Brings the copies of `request.layers` to the platform's where the rules say they must
