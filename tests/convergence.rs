@@ -12,7 +12,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{eventually, Runtime};
+use support::{eventually, tail, Runtime};
 
 fn rule(pattern: &str, strategy: &str) -> Value {
     json!({
@@ -42,15 +42,6 @@ fn put_rule(rt: &Runtime, id: &str, body: &Value) {
         "{reply:?}\n{}",
         tail(&rt.log_text(), 6000)
     );
-}
-
-/// The last `n` bytes of `text` (a runtime log, for failure messages).
-fn tail(text: &str, n: usize) -> &str {
-    let mut start = text.len().saturating_sub(n);
-    while !text.is_char_boundary(start) {
-        start += 1;
-    }
-    &text[start..]
 }
 
 fn effective(rt: &Runtime, tenant: &str, ns: &str) -> Value {

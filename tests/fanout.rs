@@ -10,7 +10,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{eventually, Runtime};
+use support::{eventually, tail, Runtime};
 
 /// Tenants in the fan-out test (`CASCADE_FANOUT_TENANTS` overrides it).
 fn tenant_count() -> usize {
@@ -116,13 +116,4 @@ fn platform_change_reaches_every_tenant_exactly_once_even_across_a_crash() {
         "{sample:?}\n{}",
         tail(&rt.log_text(), 6000)
     );
-}
-
-/// The last `n` bytes of `text` (whole characters), for failure messages.
-fn tail(text: &str, n: usize) -> &str {
-    let mut start = text.len().saturating_sub(n);
-    while !text.is_char_boundary(start) {
-        start += 1;
-    }
-    &text[start..]
 }

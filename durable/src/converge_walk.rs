@@ -13,7 +13,6 @@
 //! A job not started yet reads the rules when it starts, so it covers every change queued
 //! behind it: queuing the same walk again is a no-op until it starts.
 
-use cascade_engine::rule::SyncRule;
 use cascade_engine::scope::TenantContext;
 use futures::future::join_all;
 use serde::Deserialize;
@@ -97,17 +96,7 @@ pub async fn run(store: &Store, env: &Env) -> Result<Vec<String>> {
     };
     let id = as_u64(job.id);
     let db = env.d1(crate::core::D1_BINDING)?;
-    let rules: Vec<SyncRule> = match &job.rules {
-        Some(json) => serde_json::from_str(json)?,
-        None => {
-            let rules = registry::rules(&db).await?;
-            store.sql().exec(
-                "UPDATE converge_queue SET rules = ? WHERE id = ?",
-                vec![serde_json::to_string(&rules)?.into(), sql_int(id)?],
-            )?;
-            rules
-        }
-    };
+    let rules = walk::rules_once(store, &db, "converge_queue", id, job.rules.as_deref()).await?;
     let per_run = walk::page_size(
         env,
         "CONVERGE_TENANTS_PER_RUN",

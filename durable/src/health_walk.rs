@@ -272,17 +272,7 @@ pub async fn step(state: &State, store: &Store, env: &Env) -> Result<Option<Dura
     }
     let id = as_u64(walk.id);
     let db = env.d1(crate::core::D1_BINDING)?;
-    let rules: Vec<SyncRule> = match &walk.rules {
-        Some(json) => serde_json::from_str(json)?,
-        None => {
-            let rules = registry::rules(&db).await?;
-            store.sql().exec(
-                "UPDATE health_walk SET rules = ? WHERE id = ?",
-                vec![serde_json::to_string(&rules)?.into(), sql_int(id)?],
-            )?;
-            rules
-        }
-    };
+    let rules = walk::rules_once(store, &db, "health_walk", id, walk.rules.as_deref()).await?;
     let per_run = walk::page_size(env, "HEALTH_TENANTS_PER_RUN", DEFAULT_PER_RUN, MAX_PER_RUN);
     let page = registry::tenants_page(&db, &walk.after, u32::try_from(per_run).unwrap_or(u32::MAX))
         .await?;

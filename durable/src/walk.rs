@@ -8,7 +8,11 @@
 //! every Durable Object call and D1 query counts), and the work per run does not depend on
 //! how many tenants exist.
 
-use worker::{Env, Headers, Method, Request, RequestInit, Response, Result};
+use cascade_engine::rule::SyncRule;
+use worker::{D1Database, Env, Headers, Method, Request, RequestInit, Response, Result};
+
+use crate::registry;
+use crate::store::{sql_int, Store};
 
 use crate::internal::{BASE_URL, HUB_NAME_HEADER};
 
@@ -49,4 +53,25 @@ pub async fn call_tenant(
     }
     stub.fetch_with_request(Request::new_with_init(&format!("{BASE_URL}{path}"), &init)?)
         .await
+}
+
+/// The enabled rules a walk works with: those stored in its job row (`table`, row `id`), or,
+/// on the walk's first run, read from D1 and stored there, so every page of the walk applies
+/// the same rules.
+pub async fn rules_once(
+    store: &Store,
+    db: &D1Database,
+    table: &str,
+    id: u64,
+    stored: Option<&str>,
+) -> Result<Vec<SyncRule>> {
+    if let Some(json) = stored {
+        return Ok(serde_json::from_str(json)?);
+    }
+    let rules = registry::rules(db).await?;
+    store.sql().exec(
+        &format!("UPDATE {table} SET rules = ? WHERE id = ?"),
+        vec![serde_json::to_string(&rules)?.into(), sql_int(id)?],
+    )?;
+    Ok(rules)
 }
