@@ -140,7 +140,8 @@ impl DurableObject for PlatformHub {
         self.core.flush_outbox().await?;
         // One kind of walk per run, so a run's subrequests stay within one walk's bound:
         // fan-out first (a health check of a tenant mid-fan-out would only find it pending
-        // and heal it, doubling the fan-out's work), then the health check.
+        // and heal it, doubling the fan-out's work), then convergence jobs, then the health
+        // check.
         if fanout::pending_jobs(&self.core.store)? > 0 {
             let report = fanout::run(&self.core.store, &self.core.env).await?;
             if report.failures.is_empty() {
@@ -155,7 +156,10 @@ impl DurableObject for PlatformHub {
                     ),
                 )?;
             }
-            if report.more || health_walk::running(&self.core.store)? {
+            if report.more
+                || converge_walk::pending_jobs(&self.core.store)? > 0
+                || health_walk::running(&self.core.store)?
+            {
                 self.core.arm_alarm(std::time::Duration::ZERO).await?;
             }
             return Response::ok("ok");
