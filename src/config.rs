@@ -36,13 +36,19 @@ pub enum View {
 /// (`?version=N`) when one is given.
 pub async fn get_tenant_side(
     env: &Env,
+    ctx: &worker::Context,
     tenant: &str,
     user: Option<&str>,
     namespace: &str,
     view: View,
     version: Option<u64>,
 ) -> Result<Response, ApiError> {
-    tenants::require(env, tenant).await?;
+    // The registry check and the platform's latest seq in flight at once.
+    let (registered, latest) = futures::join!(
+        tenants::require(env, tenant),
+        crate::lag::platform_latest(env)
+    );
+    registered?;
     let base = match view {
         View::Layer => "layers",
         View::Effective => "effective",
@@ -59,9 +65,24 @@ pub async fn get_tenant_side(
     } else {
         format!("/{base}/{namespace}?{}", query.join("&"))
     };
-    let doc: StoredDocument = Hub::tenant(env, tenant)?
+    let mut doc: StoredDocument = Hub::tenant(env, tenant)?
         .call::<(), _>(Method::Get, &path, None)
         .await?;
+    // A lagging tenant says so, and catches up once the answer has left. Not knowing the
+    // platform's seq (its hub unreachable) only loses the hint.
+    match latest {
+        Ok(seqs) => {
+            let applied = doc.platform_seq.unwrap_or(0);
+            doc.platform_behind = crate::lag::behind(applied, seqs.platform_seq);
+            if crate::lag::behind(applied, seqs.settled_seq).is_some() {
+                crate::lag::catch_up_later(ctx, env, tenant);
+            }
+        }
+        Err(e) => worker::console_warn!(
+            "platform seq unknown for a read of {tenant}: {}",
+            e.to_problem().detail
+        ),
+    }
     with_etag(Response::from_json(&doc)?, doc.version)
 }
 
@@ -195,10 +216,11 @@ pub async fn targeted_response(
 pub async fn hub_context(env: &Env, tenant: &str) -> Result<HubContext, ApiError> {
     let db = tenants::db(env)?;
     // All reads in flight at once: one D1 round trip on the write path instead of three.
-    let (entry, context, rules) = futures::join!(
+    let (entry, context, rules, latest) = futures::join!(
         registry::entry(&db, tenant),
         registry::tenant(&db, tenant),
-        registry::rules(&db)
+        registry::rules(&db),
+        crate::lag::platform_latest(env)
     );
     let not_found = || ApiError::TenantNotFound(tenant.to_owned());
     let entry = entry?
@@ -213,6 +235,9 @@ pub async fn hub_context(env: &Env, tenant: &str) -> Result<HubContext, ApiError
         tenant: context?.ok_or_else(not_found)?,
         rules: rules?,
         incarnation: Some(entry.incarnation),
+        // A hub behind every finished fan-out catches up before the write (None: unknown,
+        // it does not wait).
+        platform_seq: latest.ok().map(|s| s.settled_seq),
     })
 }
 

@@ -27,6 +27,7 @@ pub mod health;
 pub mod history;
 pub mod hubs;
 pub mod input;
+pub mod lag;
 pub mod operations;
 pub mod problem;
 pub mod retention;
@@ -51,8 +52,8 @@ fn start() {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    routes::dispatch(req, env).await
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    routes::dispatch(req, env, ctx).await
 }
 
 #[event(scheduled)]

@@ -287,9 +287,9 @@ pub fn resolve(method: &Method, path: &str) -> Result<Matched, ApiError> {
 
 /// Serves one request: resolves it, runs the endpoint, and renders any error as problem+json.
 /// Every answer names the request in `Cascade-Request-Id`.
-pub async fn dispatch(req: Request, env: Env) -> worker::Result<Response> {
+pub async fn dispatch(req: Request, env: Env, ctx: worker::Context) -> worker::Result<Response> {
     let request_id = audit::request_id(&req);
-    let mut resp = match handle(req, &env, &request_id).await {
+    let mut resp = match handle(req, &env, &ctx, &request_id).await {
         Ok(resp) => resp,
         Err(err) => err.into_response()?,
     };
@@ -301,7 +301,12 @@ pub async fn dispatch(req: Request, env: Env) -> worker::Result<Response> {
     Ok(resp)
 }
 
-async fn handle(req: Request, env: &Env, request_id: &str) -> Result<Response, ApiError> {
+async fn handle(
+    req: Request,
+    env: &Env,
+    ctx: &worker::Context,
+    request_id: &str,
+) -> Result<Response, ApiError> {
     let matched = resolve(&req.method(), &req.path())?;
     if auth::access::rule(matched.endpoint) == Rule::Public {
         return match matched.endpoint {
@@ -326,7 +331,7 @@ async fn handle(req: Request, env: &Env, request_id: &str) -> Result<Response, A
     // A batch of events names its tenant in the body: its refusals go to the caller's own.
     let audited_tenant = tenant.clone().or_else(|| principal.tenant.clone());
     let result = match auth::authorize(&principal, &matched, tenant.as_deref(), user) {
-        Ok(()) => serve(req, env, &matched, &principal, &caller, tenant).await,
+        Ok(()) => serve(req, env, ctx, &matched, &principal, &caller, tenant).await,
         Err(e) => Err(e),
     };
     if let (Err(err), true, Some(tenant)) = (&result, audited, audited_tenant.as_deref()) {
@@ -386,6 +391,7 @@ fn addressed_tenant(
 async fn serve(
     req: Request,
     env: &Env,
+    ctx: &worker::Context,
     matched: &Matched,
     principal: &Principal,
     caller: &Caller,
@@ -424,10 +430,10 @@ async fn serve(
         Endpoint::SyncTenant => tenants::sync(env, &tenant()?).await,
         Endpoint::GetTenantConfig => {
             let version = config::version_query(&req)?;
-            config::get_tenant_side(env, &tenant()?, None, &ns()?, View::Layer, version).await
+            config::get_tenant_side(env, ctx, &tenant()?, None, &ns()?, View::Layer, version).await
         }
         Endpoint::GetTenantEffective => {
-            config::get_tenant_side(env, &tenant()?, None, &ns()?, View::Effective, None).await
+            config::get_tenant_side(env, ctx, &tenant()?, None, &ns()?, View::Effective, None).await
         }
         Endpoint::PutTenantConfig => {
             config::write_tenant_side(env, req, Put, caller, &tenant()?, None, &ns()?).await
@@ -435,13 +441,29 @@ async fn serve(
         Endpoint::GetUserConfig => {
             let version = config::version_query(&req)?;
             let user = user()?;
-            config::get_tenant_side(env, &tenant()?, Some(&user), &ns()?, View::Layer, version)
-                .await
+            config::get_tenant_side(
+                env,
+                ctx,
+                &tenant()?,
+                Some(&user),
+                &ns()?,
+                View::Layer,
+                version,
+            )
+            .await
         }
         Endpoint::GetUserEffective => {
             let user = user()?;
-            config::get_tenant_side(env, &tenant()?, Some(&user), &ns()?, View::Effective, None)
-                .await
+            config::get_tenant_side(
+                env,
+                ctx,
+                &tenant()?,
+                Some(&user),
+                &ns()?,
+                View::Effective,
+                None,
+            )
+            .await
         }
         Endpoint::PutUserConfig => {
             let user = user()?;

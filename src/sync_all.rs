@@ -202,6 +202,7 @@ pub async fn sync_all(env: &Env, req: &Request) -> Result<Response, ApiError> {
             tenant,
             rules: rules.clone(),
             incarnation: None,
+            platform_seq: None,
         })
         .collect();
     let results = sync_each(env, contexts).await;

@@ -471,10 +471,10 @@ fn the_health_check_heals_a_tenant_that_missed_a_platform_change() {
     wait_for_platform(&rt, &["acme"], "auth", |c| c["sso"]["provider"] == "okta");
     // "late" is registered behind the API's back (straight in D1), so nobody delivers the
     // platform change to it: its hub lags.
+    // (It is not read before the check: a read would start its catch-up, see the next test.)
     state.execute_sql(
         "INSERT INTO tenants (id, name, attributes, opt_outs, created_at, updated_at) VALUES ('late', 'Late', '{}', '[]', 0, 0);",
     );
-    assert_eq!(effective(&rt, "late", "auth"), json!({}));
 
     assert_eq!(rt.get("/__scheduled?cron=*/5+*+*+*+*").status, 200);
     let status = eventually(Duration::from_secs(10), || {
@@ -496,4 +496,52 @@ fn the_health_check_heals_a_tenant_that_missed_a_platform_change() {
     );
     let entries = history(&rt, "late", 1);
     assert_eq!(entries[0]["scope"], "platform");
+}
+
+#[test]
+fn a_lagging_tenant_says_so_when_read_and_catches_up_when_read_or_written() {
+    let state = support::State::fresh();
+    let rt = Runtime::start_on(state.clone());
+    install_seed_rules(&rt);
+    rt.create_tenant("acme");
+    rt.put_json(
+        "/v1/platform/config/auth",
+        &json!({"sso": {"provider": "okta"}}),
+    );
+    wait_for_platform(&rt, &["acme"], "auth", |c| c["sso"]["provider"] == "okta");
+    // Registered behind the API's back: no delivery reaches them, so they lag.
+    state.execute_sql(
+        "INSERT INTO tenants (id, name, attributes, opt_outs, created_at, updated_at) VALUES \
+         ('late', 'Late', '{}', '[]', 0, 0), ('later', 'Later', '{}', '[]', 0, 0);",
+    );
+
+    // A read answers what the tenant has, says how far behind it is, and starts its
+    // catch-up: a later read has the platform's change, with no health check in between.
+    let first = eventually(Duration::from_secs(10), || {
+        let r = rt.get("/v1/tenants/late/effective/auth");
+        r.body.get("platformBehind").is_some().then_some(r)
+    });
+    assert_eq!(first.body["config"], json!({}), "{first:?}");
+    assert_eq!(first.body["platformBehind"], 1, "{first:?}");
+    assert_eq!(first.body["platformSeq"], 0, "{first:?}");
+    eventually(Duration::from_secs(20), || {
+        let r = rt.get("/v1/tenants/late/effective/auth");
+        (r.body["config"]["sso"]["provider"] == "okta" && r.body.get("platformBehind").is_none())
+            .then_some(())
+    });
+
+    // A write catches the tenant up before it applies: the platform's change comes first.
+    let written = rt.put_json(
+        "/v1/tenants/later/config/auth",
+        &json!({"sso": {"timeout": 5}}),
+    );
+    assert_eq!(written.status, 200, "{written:?}");
+    assert_eq!(
+        written.body["seq"], 2,
+        "the catch-up took seq 1: {written:?}"
+    );
+    assert_eq!(
+        effective(&rt, "later", "auth"),
+        json!({"sso": {"provider": "okta", "timeout": 5}})
+    );
 }

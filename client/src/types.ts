@@ -158,6 +158,10 @@ export interface ConfigDocument {
   /** Hub `seq` of the document's last write; 0 when never written. */
   version: number;
   config: JsonObject;
+  /** Tenant and user documents: the platform seq the tenant has applied. */
+  platformSeq?: number;
+  /** When the tenant lags the platform: the platform updates it has not applied yet. */
+  platformBehind?: number;
 }
 
 /** Answer to a config write. */

@@ -132,6 +132,7 @@ pub async fn run(store: &Store, env: &Env) -> Result<Vec<String>> {
                     tenant: tenant.clone(),
                     rules: rules.clone(),
                     incarnation: None,
+                    platform_seq: None,
                 },
                 platform_seq,
                 layers: layers.clone(),

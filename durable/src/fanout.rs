@@ -99,6 +99,23 @@ pub fn enqueue(store: &Store, platform_seq: u64, committed_at_ms: u64) -> Result
     Ok(())
 }
 
+/// The highest platform seq whose fan-out, and every earlier one, has finished: a tenant
+/// behind it missed a delivery, where one behind only `latest` may still be waiting for it.
+pub fn settled_seq(store: &Store, latest: u64) -> Result<u64> {
+    #[derive(Deserialize)]
+    struct Oldest {
+        seq: Option<f64>,
+    }
+    let rows: Vec<Oldest> = store
+        .sql()
+        .exec("SELECT MIN(platform_seq) AS seq FROM fanout_queue", None)?
+        .to_array()?;
+    Ok(match rows.first().and_then(|r| r.seq) {
+        Some(oldest) => as_u64(oldest).saturating_sub(1).min(latest),
+        None => latest,
+    })
+}
+
 /// Jobs not finished yet.
 pub fn pending_jobs(store: &Store) -> Result<u64> {
     store.count("fanout_queue")
@@ -250,6 +267,7 @@ async fn deliver_with_retries(
             tenant: tenant.clone(),
             rules: rules.to_vec(),
             incarnation: None,
+            platform_seq: None,
         },
     })?;
     let mut last = None;

@@ -391,6 +391,7 @@ async fn check_batch(
             tenant: t.clone(),
             rules: rules.to_vec(),
             incarnation: None,
+            platform_seq: None,
         })
         .collect();
     let reports = join_all(contexts.iter().map(|c| health(env, c, platform))).await;
@@ -533,6 +534,7 @@ async fn sync(
         tenant: tenant.clone(),
         rules: rules.to_vec(),
         incarnation: None,
+        platform_seq: None,
     })
     .map_err(|e| e.to_string())?;
     let mut resp = walk::call_tenant(env, &tenant.id, Method::Post, "/sync", Some(body))

@@ -96,6 +96,11 @@ pub struct HubContext {
     /// where the hub adopts it (see [`crate::lifecycle::adopt_incarnation`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incarnation: Option<String>,
+    /// The platform seq up to which every fan-out has finished, as the Worker saw it (cached
+    /// for up to a second): a hub that has applied less missed a delivery and catches up
+    /// before it takes a write (see `TenantHub::catch_up_first`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_seq: Option<u64>,
 }
 
 /// Optimistic concurrency and idempotency of a write.

@@ -118,6 +118,7 @@ pub async fn finish_registration(env: &Env, db: &D1Database, entry: &Entry) -> R
         tenant,
         rules: rules?,
         incarnation: Some(entry.incarnation.clone()),
+        platform_seq: None,
     };
     let mut resp = walk::call_tenant(
         env,

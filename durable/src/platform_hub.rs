@@ -57,6 +57,13 @@ impl DurableObject for PlatformHub {
                 reply::json(&status)
             }
             (Method::Get, ["layers", ns]) => self.read(ns),
+            (Method::Get, ["seq"]) => {
+                let latest = engine_store::last_platform_update(&self.core.store)?;
+                reply::json(&serde_json::json!({
+                    "platformSeq": latest,
+                    "settledSeq": fanout::settled_seq(&self.core.store, latest)?,
+                }))
+            }
             (Method::Get, ["connect"]) => {
                 platform_room::accept(&self.core.state, &self.core.store, &req)
             }
@@ -266,6 +273,8 @@ impl PlatformHub {
             namespace: namespace.as_str().to_owned(),
             version,
             config,
+            platform_seq: None,
+            platform_behind: None,
         })
     }
 

@@ -204,6 +204,13 @@ pub struct StoredDocument {
     pub version: u64,
     /// The layer's own values.
     pub config: Map<String, Value>,
+    /// Tenant and user documents: the platform seq the tenant has applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_seq: Option<u64>,
+    /// Tenant and user documents of a tenant that lags the platform: how many platform
+    /// updates it has not applied yet. The read starts its catch-up; a later read shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_behind: Option<u64>,
 }
 
 #[cfg(test)]

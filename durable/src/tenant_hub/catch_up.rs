@@ -56,6 +56,27 @@ impl TenantHub {
         }))
     }
 
+    /// Catches up before a write when the caller saw a newer platform seq than this hub has
+    /// applied: a tenant that missed a delivery catches up when it is written, not only when
+    /// the health check finds it. A failed catch-up does not stop the write (the next read,
+    /// write or health check catches up); it is logged.
+    pub(super) async fn catch_up_first(&self, tenant: &str, context: &HubContext) -> Result<()> {
+        let Some(latest) = context.platform_seq else {
+            return Ok(());
+        };
+        // A hub that never served anyone becomes live, as for a platform delivery (the write
+        // that follows would make it live anyway); a deleted tenant's stays erased.
+        if self.core.store.counter(Meta::PlatformSeq)? >= latest
+            || !crate::lifecycle::admit_delivery(&self.core.store)?
+        {
+            return Ok(());
+        }
+        if let Err(e) = self.catch_up(tenant, latest, context).await {
+            worker::console_warn!("catch-up before a write of {tenant} failed: {e}");
+        }
+        Ok(())
+    }
+
     /// Fetches and applies, in order, the platform updates after this tenant's platform
     /// sequence, up to `until`. Returns how many it applied, or `None` when the hub stopped
     /// being live meanwhile (its tenant was deleted).

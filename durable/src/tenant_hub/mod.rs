@@ -153,6 +153,7 @@ impl DurableObject for TenantHub {
             }
             (Method::Post, ["changes"]) => {
                 let set: ChangeSet = req.json().await?;
+                self.catch_up_first(&tenant, &set.context).await?;
                 let request = json!([&set.events, set.guard.if_match]);
                 let change = Change {
                     op: Op::Changes(set.events),
@@ -344,6 +345,7 @@ impl TenantHub {
             Ok(n) => n,
             Err(p) => return Ok(WriteReply::Refused(p)),
         };
+        self.catch_up_first(tenant, &write.context).await?;
         let current = match &write.user {
             Some(id) => crate::tenant_store::load_user(&self.core.store, &namespace, id)?
                 .map(|u| u.layer.as_value().clone()),
@@ -388,6 +390,7 @@ impl TenantHub {
         request: Value,
         caller: Option<&Caller>,
     ) -> Result<Response> {
+        self.catch_up_first(tenant, &op.context).await?;
         let change = Change {
             op: op_kind,
             context: &op.context,

@@ -82,6 +82,8 @@ impl TenantHub {
             namespace: namespace.as_str().to_owned(),
             version,
             config,
+            platform_seq: Some(self.core.store.counter(Meta::PlatformSeq)?),
+            platform_behind: None,
         })
     }
 
@@ -164,6 +166,8 @@ impl TenantHub {
             namespace: namespace.as_str().to_owned(),
             version,
             config,
+            platform_seq: Some(self.core.store.counter(Meta::PlatformSeq)?),
+            platform_behind: None,
         })
     }
 
