@@ -83,6 +83,10 @@ pub async fn get_tenant_side(
             e.to_problem().detail
         ),
     }
+    // The hint only when the tenant lags: a tenant in sync answers its document as it is.
+    if doc.platform_behind.is_none() {
+        doc.platform_seq = None;
+    }
     with_etag(Response::from_json(&doc)?, doc.version)
 }
 

@@ -294,9 +294,20 @@ pub async fn dispatch(req: Request, env: Env, ctx: worker::Context) -> worker::R
         Err(err) => err.into_response()?,
     };
     // A WebSocket upgrade's headers cannot be changed; every other answer carries the id.
-    if resp.status_code() != 101 {
-        resp.headers_mut()
-            .set(audit::REQUEST_ID_HEADER, &request_id)?;
+    if resp.status_code() != 101
+        && resp
+            .headers_mut()
+            .set(audit::REQUEST_ID_HEADER, &request_id)
+            .is_err()
+    {
+        // An answer passed on from a hub (a refused connect) has immutable headers: the id
+        // goes on a copy of them.
+        let headers = worker::Headers::new();
+        for (name, value) in resp.headers().entries() {
+            headers.append(&name, &value)?;
+        }
+        headers.set(audit::REQUEST_ID_HEADER, &request_id)?;
+        resp = resp.with_headers(headers);
     }
     Ok(resp)
 }

@@ -158,7 +158,7 @@ export interface ConfigDocument {
   /** Hub `seq` of the document's last write; 0 when never written. */
   version: number;
   config: JsonObject;
-  /** Tenant and user documents: the platform seq the tenant has applied. */
+  /** When the tenant lags the platform: the platform seq it has applied. */
   platformSeq?: number;
   /** When the tenant lags the platform: the platform updates it has not applied yet. */
   platformBehind?: number;

@@ -204,7 +204,8 @@ pub struct StoredDocument {
     pub version: u64,
     /// The layer's own values.
     pub config: Map<String, Value>,
-    /// Tenant and user documents: the platform seq the tenant has applied.
+    /// Tenant and user documents: the platform seq the tenant has applied (the hub always
+    /// says; the API answers it only beside `platform_behind`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_seq: Option<u64>,
     /// Tenant and user documents of a tenant that lags the platform: how many platform
