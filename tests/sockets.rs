@@ -383,3 +383,28 @@ fn an_idle_socket_is_closed_at_its_tokens_expiry() {
     let refused = rt.try_websocket_as(&expired, "/v1/connect").err().unwrap();
     refused.assert_problem(401, "CASCADE:Auth:Unauthenticated");
 }
+
+#[test]
+fn a_platform_admins_socket_is_closed_at_its_tokens_expiry_and_gets_no_status_after() {
+    let rt = Runtime::start();
+    let claims = json!({"sub": "pat", "role": "platform-admin"});
+    let mut expiring = connected(&rt, &token_with(&claims, 3, TEST_JWT_SECRET), "/v1/connect");
+    let mut lasting = connected(&rt, &token("platform-admin", None, "pia"), "/v1/connect");
+    let started = Instant::now();
+
+    // No health check, no frame: the platform hub's alarm closes the expired socket alone.
+    let (frames, code) = expiring.frames_until_close();
+    assert_eq!(code, cascade_protocol::CLOSE_TOKEN_EXPIRED, "{frames:?}");
+    assert_eq!(frames.len(), 1, "only the expiry notice: {frames:?}");
+    assert_eq!(frames[0]["code"], cascade_protocol::TOKEN_EXPIRED_CODE);
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "closed {:?} after connecting",
+        started.elapsed()
+    );
+
+    // The admin whose token lasts keeps the room: a health check's status still reaches it.
+    rt.run_health_check();
+    let status = lasting.next_any();
+    assert_eq!(status["type"], "sync-status", "{status}");
+}

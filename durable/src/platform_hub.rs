@@ -20,7 +20,7 @@ use crate::core::{js_now, settle, version_mismatch, HubCore, WriteReply};
 use crate::internal::{ChangeSet, LayerWrite, WriteAck, WriteGuard};
 use crate::{
     converge_walk, engine_error, engine_store, fanout, health_walk, history, lifecycle_steps,
-    platform_room, reply,
+    platform_room, reply, socket_expiry,
 };
 
 /// The single name under which the platform hub is addressed.
@@ -65,7 +65,12 @@ impl DurableObject for PlatformHub {
                 }))
             }
             (Method::Get, ["connect"]) => {
-                platform_room::accept(&self.core.state, &self.core.store, &req)
+                let (response, earliest) =
+                    platform_room::accept(&self.core.state, &self.core.store, &req)?;
+                if earliest {
+                    self.arm_expiry_alarm().await?;
+                }
+                Ok(response)
             }
             (Method::Post, ["health-check"]) => {
                 let start: health_walk::StartCheck = req.json().await?;
@@ -143,6 +148,11 @@ impl DurableObject for PlatformHub {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        let now = js_now();
+        if socket_expiry::due(&self.core.store, now)? {
+            socket_expiry::close_expired(&self.core.state, &self.core.store, now)?;
+        }
+        self.arm_expiry_alarm().await?;
         self.finish_lifecycles().await?;
         self.core.flush_outbox().await?;
         // One kind of walk per run, so a run's subrequests stay within one walk's bound:
@@ -228,6 +238,18 @@ impl DurableObject for PlatformHub {
 }
 
 impl PlatformHub {
+    /// Arms the alarm for the earliest token expiry among the platform admins' sockets, if
+    /// any (unless one is set earlier).
+    async fn arm_expiry_alarm(&self) -> Result<()> {
+        if let Some(at) = socket_expiry::next(&self.core.store)? {
+            let after = (at - js_now()).max(0.0);
+            self.core
+                .arm_alarm(std::time::Duration::from_millis(after as u64))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// While watching, finishes the tenant registrations and deletions a crash cut short, and
     /// comes back until none is left (see [`lifecycle_steps`]).
     async fn finish_lifecycles(&self) -> Result<()> {

@@ -4,6 +4,11 @@
 //!
 //! The last status is kept in the hub's storage so that a client asking with
 //! `{"type":"status"}` gets it at once, even after the hub hibernated.
+//!
+//! Each socket carries its token's expiry in its attachment, as a tenant socket does: the hub
+//! closes it with 4001 when the token expires (its alarm, and before any broadcast), so an
+//! expired platform admin's socket gets no status after its token's end
+//! ([`crate::socket_expiry`]).
 
 use cascade_protocol::{room, PlatformSyncStatus, Resume, ServerFrame, SyncStatusReport};
 use worker::{
@@ -12,28 +17,37 @@ use worker::{
 };
 
 use crate::internal::{Member, MEMBER_HEADER};
-use crate::reply;
+use crate::sockets::SocketInfo;
 use crate::store::{Meta, Store};
+use crate::{reply, socket_expiry};
 use crate::tenant_hub::{HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE};
 
 /// Accepts a platform admin's socket (the Worker has authenticated and authorized it), tagged
 /// `platform:admins`, and greets it with `hello` (tenant `platform`, the hub's `seq`, no
-/// resume) then `synced`.
-pub(crate) fn accept(state: &State, store: &Store, req: &Request) -> Result<Response> {
+/// resume) then `synced`. Also answers whether the socket's token now expires first among
+/// the room's (the hub must then arm its alarm for it).
+pub(crate) fn accept(state: &State, store: &Store, req: &Request) -> Result<(Response, bool)> {
     let member: Option<Member> = match req.headers().get(MEMBER_HEADER)? {
         Some(json) => Some(serde_json::from_str(&json)?),
         None => None,
     };
-    if member.as_ref().is_none_or(|m| m.role != "platform-admin") {
-        return reply::problem(
-            403,
-            "CASCADE:Auth:Forbidden",
-            "Forbidden",
-            "only platform admins join the platform room",
-        );
-    }
+    let member = match member {
+        Some(m) if m.role == "platform-admin" => m,
+        _ => {
+            return reply::problem(
+                403,
+                "CASCADE:Auth:Forbidden",
+                "Forbidden",
+                "only platform admins join the platform room",
+            )
+            .map(|r| (r, false))
+        }
+    };
+    let now = worker::js_sys::Date::now();
+    let info = SocketInfo::new(&member.sub, &member.role, None, now).expiring(member.expires_at);
     let pair = WebSocketPair::new()?;
     state.accept_websocket_with_tags(&pair.server, &[room::PLATFORM_ADMINS]);
+    pair.server.serialize_attachment(&info)?;
     let heartbeat = WebSocketRequestResponsePair::new(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE)?;
     state.set_websocket_auto_response(&heartbeat);
     let seq = store.seq()?;
@@ -43,16 +57,27 @@ pub(crate) fn accept(state: &State, store: &Store, req: &Request) -> Result<Resp
         resume: Resume::None,
     })?;
     pair.server.send(&ServerFrame::Synced { seq })?;
-    crate::sockets::upgrade_response(req, pair.client)
+    let earliest = match info.expires_at {
+        Some(at) => socket_expiry::note(store, at)?,
+        None => false,
+    };
+    Ok((crate::sockets::upgrade_response(req, pair.client)?, earliest))
 }
 
 /// Keeps `status` as the latest and sends it as a `sync-status` frame to every platform admin.
 /// Returns how many sockets it was sent to; a socket that cannot take it is skipped.
 pub(crate) fn broadcast(state: &State, store: &Store, status: PlatformSyncStatus) -> Result<u64> {
     store.set_meta(Meta::PlatformSyncStatus, &serde_json::to_string(&status)?)?;
+    let now = worker::js_sys::Date::now();
+    if socket_expiry::due(store, now)? {
+        socket_expiry::close_expired(state, store, now)?;
+    }
     let frame = ServerFrame::SyncStatus(SyncStatusReport::Platform(status));
     let mut sent = 0;
     for ws in state.get_websockets_with_tag(room::PLATFORM_ADMINS) {
+        if !crate::sockets::is_open(&ws) {
+            continue;
+        }
         match ws.send(&frame) {
             Ok(()) => sent += 1,
             Err(e) => worker::console_warn!("sync-status not sent to a platform admin: {e}"),
@@ -62,12 +87,21 @@ pub(crate) fn broadcast(state: &State, store: &Store, status: PlatformSyncStatus
 }
 
 /// Answers a platform admin's frame: `{"type":"status"}` gets the latest `sync-status` (an
-/// error frame before the first health check); anything else an error frame.
+/// error frame before the first health check); anything else an error frame. A socket whose
+/// token expired is closed instead (4001).
 pub(crate) fn message(
     store: &Store,
     ws: &WebSocket,
     message: WebSocketIncomingMessage,
 ) -> Result<()> {
+    if let Ok(Some(mut info)) = ws.deserialize_attachment::<SocketInfo>() {
+        if info.closed {
+            return Ok(());
+        }
+        if socket_expiry::expired(&info, worker::js_sys::Date::now()) {
+            return socket_expiry::close(ws, &mut info);
+        }
+    }
     let text = match message {
         WebSocketIncomingMessage::String(text) => text,
         WebSocketIncomingMessage::Binary(bytes) => {
