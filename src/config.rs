@@ -32,8 +32,9 @@ pub enum View {
     Effective,
 }
 
-/// `GET` a tenant's or a user's layer or effective config; a layer at an earlier `version`
-/// (`?version=N`) when one is given.
+/// `GET` a tenant's or a user's layer or effective config; as it was at an earlier `version`
+/// (`?version=N`) when one is given (an effective config: that version's layers resolved
+/// under today's rules).
 pub async fn get_tenant_side(
     env: &Env,
     ctx: &worker::Context,
@@ -151,10 +152,19 @@ pub fn version_query(req: &Request) -> Result<Option<u64>, ApiError> {
         })
 }
 
-/// `GET /v1/platform/config/{namespace}`.
-pub async fn get_platform(env: &Env, namespace: &str) -> Result<Response, ApiError> {
+/// `GET /v1/platform/config/{namespace}`; the layer at an earlier `version` (`?version=N`)
+/// when one is given.
+pub async fn get_platform(
+    env: &Env,
+    namespace: &str,
+    version: Option<u64>,
+) -> Result<Response, ApiError> {
+    let path = match version {
+        Some(v) => format!("/layers/{namespace}?version={v}"),
+        None => format!("/layers/{namespace}"),
+    };
     let doc: StoredDocument = Hub::platform(env)?
-        .call::<(), _>(Method::Get, &format!("/layers/{namespace}"), None)
+        .call::<(), _>(Method::Get, &path, None)
         .await?;
     with_etag(Response::from_json(&doc)?, doc.version)
 }

@@ -444,7 +444,9 @@ async fn serve(
             config::get_tenant_side(env, ctx, &tenant()?, None, &ns()?, View::Layer, version).await
         }
         Endpoint::GetTenantEffective => {
-            config::get_tenant_side(env, ctx, &tenant()?, None, &ns()?, View::Effective, None).await
+            let version = config::version_query(&req)?;
+            config::get_tenant_side(env, ctx, &tenant()?, None, &ns()?, View::Effective, version)
+                .await
         }
         Endpoint::PutTenantConfig => {
             config::write_tenant_side(env, req, Put, caller, &tenant()?, None, &ns()?).await
@@ -464,6 +466,7 @@ async fn serve(
             .await
         }
         Endpoint::GetUserEffective => {
+            let version = config::version_query(&req)?;
             let user = user()?;
             config::get_tenant_side(
                 env,
@@ -472,7 +475,7 @@ async fn serve(
                 Some(&user),
                 &ns()?,
                 View::Effective,
-                None,
+                version,
             )
             .await
         }
@@ -482,7 +485,10 @@ async fn serve(
         }
         Endpoint::TenantHistory => history::list(env, &req, &tenant()?).await,
         Endpoint::TenantRefusals => audit::list(env, &req, &tenant()?).await,
-        Endpoint::GetPlatformConfig => config::get_platform(env, &ns()?).await,
+        Endpoint::GetPlatformConfig => {
+            let version = config::version_query(&req)?;
+            config::get_platform(env, &ns()?, version).await
+        }
         Endpoint::PutPlatformConfig => {
             config::write_platform(env, req, Put, principal, &ns()?).await
         }

@@ -206,3 +206,41 @@ pub fn platform_layers(store: &Store) -> Result<Vec<(Namespace, serde_json::Valu
     }
     Ok(layers)
 }
+
+/// How many history entries a platform namespace has after `version`.
+pub fn history_count_after(store: &Store, namespace: &Namespace, version: u64) -> Result<u64> {
+    #[derive(Deserialize)]
+    struct Row {
+        n: f64,
+    }
+    let rows: Vec<Row> = store
+        .sql()
+        .exec(
+            "SELECT COUNT(*) AS n FROM platform_history WHERE namespace = ? AND seq > ?",
+            vec![namespace.as_str().into(), sql_int(version)?],
+        )?
+        .to_array()?;
+    Ok(rows.first().map_or(0, |r| as_u64(r.n)))
+}
+
+/// A platform namespace's history entries after `version`, oldest first.
+pub fn load_history_after(
+    store: &Store,
+    namespace: &Namespace,
+    version: u64,
+) -> Result<Vec<cascade_engine::history::HistoryEntry>> {
+    #[derive(Deserialize)]
+    struct Row {
+        entry: String,
+    }
+    let rows: Vec<Row> = store
+        .sql()
+        .exec(
+            "SELECT entry FROM platform_history WHERE namespace = ? AND seq > ? ORDER BY seq",
+            vec![namespace.as_str().into(), sql_int(version)?],
+        )?
+        .to_array()?;
+    rows.into_iter()
+        .map(|r| serde_json::from_str(&r.entry).map_err(|e| corrupt("platform history entry", e)))
+        .collect()
+}

@@ -43,6 +43,7 @@ pub mod sockets;
 pub mod store;
 mod tenant_hub;
 pub mod tenant_store;
+mod versioned_read;
 pub mod walk;
 
 pub use platform_hub::{PlatformHub, PLATFORM_HUB_NAME};

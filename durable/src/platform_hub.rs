@@ -6,7 +6,7 @@
 
 use crate::store::Meta;
 use cascade_engine::event::ChangeEvent;
-use cascade_engine::platform::apply_platform_changes;
+use cascade_engine::platform::{apply_platform_changes, platform_layer_at, PlatformNamespace};
 use cascade_engine::scope::{Namespace, Scope};
 use cascade_engine::validate::Limits;
 use cascade_protocol::{PlatformSyncStatus, StoredDocument};
@@ -20,7 +20,7 @@ use crate::core::{js_now, settle, version_mismatch, HubCore, WriteReply};
 use crate::internal::{ChangeSet, LayerWrite, WriteAck, WriteGuard};
 use crate::{
     converge_walk, engine_error, engine_store, fanout, health_walk, history, lifecycle_steps,
-    platform_room, reply, socket_expiry,
+    platform_room, reply, socket_expiry, versioned_read,
 };
 
 /// The single name under which the platform hub is addressed.
@@ -56,7 +56,17 @@ impl DurableObject for PlatformHub {
                 status.pending_changes = fanout::pending_jobs(&self.core.store)?;
                 reply::json(&status)
             }
-            (Method::Get, ["layers", ns]) => self.read(ns),
+            (Method::Get, ["layers", ns]) => {
+                let version = req
+                    .url()?
+                    .query_pairs()
+                    .find(|(k, _)| k == "version")
+                    .map(|(_, v)| v.into_owned());
+                match version {
+                    Some(version) => self.read_at(ns, &version),
+                    None => self.read(ns),
+                }
+            }
             (Method::Get, ["seq"]) => {
                 let latest = engine_store::last_platform_update(&self.core.store)?;
                 reply::json(&serde_json::json!({
@@ -289,6 +299,49 @@ impl PlatformHub {
                     n.layer.as_value().as_object().cloned().unwrap_or_default(),
                 )
             });
+        reply::json(&StoredDocument {
+            scope: "platform".into(),
+            tenant: None,
+            namespace: namespace.as_str().to_owned(),
+            version,
+            config,
+            platform_seq: None,
+            platform_behind: None,
+        })
+    }
+
+    /// A platform layer as it was at `version` (`?version=N`, any platform seq up to the
+    /// current one), replayed back through the undos of its later history entries: 404 for a
+    /// version not reached, 410 for one too far back (see [`versioned_read`]).
+    fn read_at(&self, ns: &str, version: &str) -> Result<Response> {
+        let namespace = match Namespace::new(ns) {
+            Ok(n) => n,
+            Err(e) => return reply::problem_document(&engine_error::problem(&e)),
+        };
+        let version = match versioned_read::parse(version) {
+            Ok(v) => v,
+            Err(answer) => return answer,
+        };
+        let store = &self.core.store;
+        let latest = store.counter(Meta::Seq)?;
+        if version <= latest {
+            let later = engine_store::history_count_after(store, &namespace, version)?;
+            if let Some(answer) = versioned_read::too_far_back(&namespace, version, later) {
+                return answer;
+            }
+        }
+        let state = engine_store::load_platform(store, std::slice::from_ref(&namespace))?;
+        let mut ns_state = state
+            .namespaces
+            .get(&namespace)
+            .cloned()
+            .unwrap_or_else(|| PlatformNamespace::new(namespace.clone()));
+        ns_state.history.entries = engine_store::load_history_after(store, &namespace, version)?;
+        let config = match platform_layer_at(&ns_state, version, latest) {
+            Ok(serde_json::Value::Object(map)) => map,
+            Ok(_) => Map::new(),
+            Err(e) => return versioned_read::refusal(&namespace, version, &e),
+        };
         reply::json(&StoredDocument {
             scope: "platform".into(),
             tenant: None,

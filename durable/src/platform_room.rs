@@ -19,8 +19,8 @@ use worker::{
 use crate::internal::{Member, MEMBER_HEADER};
 use crate::sockets::SocketInfo;
 use crate::store::{Meta, Store};
-use crate::{reply, socket_expiry};
 use crate::tenant_hub::{HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE};
+use crate::{reply, socket_expiry};
 
 /// Accepts a platform admin's socket (the Worker has authenticated and authorized it), tagged
 /// `platform:admins`, and greets it with `hello` (tenant `platform`, the hub's `seq`, no
@@ -61,7 +61,10 @@ pub(crate) fn accept(state: &State, store: &Store, req: &Request) -> Result<(Res
         Some(at) => socket_expiry::note(store, at)?,
         None => false,
     };
-    Ok((crate::sockets::upgrade_response(req, pair.client)?, earliest))
+    Ok((
+        crate::sockets::upgrade_response(req, pair.client)?,
+        earliest,
+    ))
 }
 
 /// Keeps `status` as the latest and sends it as a `sync-status` frame to every platform admin.

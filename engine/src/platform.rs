@@ -199,6 +199,28 @@ fn apply_inner(
     })
 }
 
+/// A platform namespace's layer as it was at `version` (an empty object before its first
+/// change), in a platform whose seq is now `latest`: the layer replayed back through the
+/// undos of the entries after `version`. `ns` needs those entries in its history.
+///
+/// # Errors
+/// [`EngineError::VersionInFuture`] past `latest`, [`EngineError::VersionUnreachable`] before
+/// the retained history, [`EngineError::CorruptHistory`] if stored undos do not replay.
+pub fn platform_layer_at(
+    ns: &PlatformNamespace,
+    version: u64,
+    latest: u64,
+) -> Result<Value, EngineError> {
+    check_version(&ns.namespace, latest.max(ns.version), &ns.history, version)?;
+    let mut current = BTreeMap::new();
+    current.insert(LayerKey::Platform, ns.layer.as_value().clone());
+    let restored = undo_records(&ns.namespace, current, &ns.history, version)?;
+    Ok(restored
+        .get(&LayerKey::Platform)
+        .cloned()
+        .unwrap_or_else(|| Layer::empty().into()))
+}
+
 /// Rolls a platform namespace back to `version` as a new change set (see the module docs).
 ///
 /// # Errors
@@ -213,14 +235,7 @@ pub fn rollback_platform(
 ) -> Result<PlatformCommit, EngineError> {
     let fresh = PlatformNamespace::new(namespace.clone());
     let ns = state.namespaces.get(namespace).unwrap_or(&fresh);
-    check_version(namespace, ns.version, &ns.history, version)?;
-    let mut current = BTreeMap::new();
-    current.insert(LayerKey::Platform, ns.layer.as_value().clone());
-    let restored = undo_records(namespace, current, &ns.history, version)?;
-    let old_layer = restored
-        .get(&LayerKey::Platform)
-        .cloned()
-        .unwrap_or_else(|| Layer::empty().into());
+    let old_layer = platform_layer_at(ns, version, ns.version)?;
     let event = ChangeEvent {
         kind: namespace.clone(),
         action: "update".into(),
@@ -280,6 +295,41 @@ mod tests {
             json!({"google": {"enabled": true}, "saml": null})
         );
         let err = rollback_platform(&c2.state, &auth, 9, &limits, 3, "x").expect_err("future");
+        assert_eq!(err.code(), "CASCADE:History:FutureVersion");
+    }
+
+    #[test]
+    fn a_platform_layer_reads_at_each_retained_version() {
+        let limits = Limits::default();
+        let auth = Namespace::new("auth").expect("valid");
+        let c1 = apply_platform_changes(
+            &PlatformState::default(),
+            &[event(json!({"google": {"enabled": true}}))],
+            &limits,
+            1,
+        )
+        .expect("commits");
+        let c2 = apply_platform_changes(
+            &c1.state,
+            &[event(json!({"google": null, "saml": {"url": "x"}}))],
+            &limits,
+            2,
+        )
+        .expect("commits");
+        // The history of both commits, as the hub loads it from its rows.
+        let mut ns = c2.state.namespaces[&auth].clone();
+        ns.history.entries = [&c1, &c2]
+            .iter()
+            .flat_map(|c| c.state.namespaces[&auth].history.entries.clone())
+            .collect();
+        ns.history.entries.dedup_by_key(|e| e.seq);
+        let at = |v| platform_layer_at(&ns, v, 5).expect("retained");
+        assert_eq!(at(0), json!({}));
+        assert_eq!(at(1), json!({"google": {"enabled": true}}));
+        assert_eq!(at(2), json!({"saml": {"url": "x"}}));
+        // A version after the namespace's last change is the current layer.
+        assert_eq!(at(4), json!({"saml": {"url": "x"}}));
+        let err = platform_layer_at(&ns, 6, 5).expect_err("future");
         assert_eq!(err.code(), "CASCADE:History:FutureVersion");
     }
 

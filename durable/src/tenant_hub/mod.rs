@@ -139,11 +139,15 @@ impl DurableObject for TenantHub {
                     }
                 }
             }
-            (Method::Get, ["layers", ns]) => match query(&req, "version") {
-                Some(version) => self.read_at(&tenant, ns, query(&req, "user"), &version),
-                None => self.read(&tenant, ns, query(&req, "user"), false),
-            },
-            (Method::Get, ["effective", ns]) => self.read(&tenant, ns, query(&req, "user"), true),
+            (Method::Get, [view @ ("layers" | "effective"), ns]) => {
+                let effective = *view == "effective";
+                match query(&req, "version") {
+                    Some(version) => {
+                        self.read_at(&tenant, ns, query(&req, "user"), &version, effective)
+                    }
+                    None => self.read(&tenant, ns, query(&req, "user"), effective),
+                }
+            }
             (Method::Put, ["layers", ns]) => {
                 let write: LayerWrite = req.json().await?;
                 let ns = (*ns).to_owned();

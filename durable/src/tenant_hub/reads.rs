@@ -4,10 +4,9 @@
 use crate::store::Meta;
 use cascade_engine::history::LayerKey;
 use cascade_engine::matching::NamespacePolicy;
-use cascade_engine::rollback::layer_at;
+use cascade_engine::rollback::{layer_at, layers_at};
 use cascade_engine::scope::{Namespace, Subject};
 use cascade_engine::state::NamespaceState;
-use cascade_engine::EngineError;
 use cascade_protocol::{room, StoredDocument, TenantSyncStatus};
 use serde_json::{Map, Value};
 use worker::{Response, Result};
@@ -15,11 +14,8 @@ use worker::{Response, Result};
 use super::{namespace, TenantHub};
 use crate::internal::{HubContext, HubStatus};
 use crate::tenant_store;
-use crate::{engine_error, reply, sockets};
-
-/// Most history entries of a namespace a read at an old version replays (each is read and
-/// parsed; the history is kept in full, so a read far back is refused rather than slow).
-pub const MAX_VERSIONS_REPLAYED: u64 = 1_000;
+use crate::versioned_read;
+use crate::{reply, sockets};
 
 /// Most open items (pending changes or conflicts) one listing returns.
 pub const MAX_OPEN_ITEMS_LISTED: u64 = 1_000;
@@ -87,41 +83,34 @@ impl TenantHub {
         })
     }
 
-    /// A layer's own values as they were at `version` (`?version=N`), replayed from the
-    /// retained history: 404 for a version the tenant has not reached, 410 for one older than
-    /// the retained history or more than [`MAX_VERSIONS_REPLAYED`] changes of the namespace
-    /// back.
+    /// A layer's own values (`effective: false`) or a subject's effective config (`true`) as
+    /// they were at `version` (`?version=N`), replayed from the retained history: 404 for a
+    /// version the tenant has not reached, 410 for one older than the retained history or
+    /// more than [`versioned_read::MAX_VERSIONS_REPLAYED`] changes of the namespace back. An effective config
+    /// is the layers of that version resolved under the rules of today.
     pub(super) fn read_at(
         &self,
         tenant: &str,
         ns: &str,
         user: Option<String>,
         version: &str,
+        effective: bool,
     ) -> Result<Response> {
         let namespace = match namespace(ns) {
             Ok(n) => n,
             Err(p) => return reply::problem_document(&p),
         };
-        let Some(version) = version.parse::<u64>().ok() else {
-            return reply::problem(
-                400,
-                "CASCADE:Request:BadQuery",
-                "Bad Request",
-                format!("query parameter 'version': must be a whole number, got '{version:.40}'"),
-            );
+        let version = match versioned_read::parse(version) {
+            Ok(v) => v,
+            Err(answer) => return answer,
         };
         let store = &self.core.store;
         let latest = store.seq()?;
-        let later = tenant_store::history_count_after(store, &namespace, version)?;
-        if version <= latest && later > MAX_VERSIONS_REPLAYED {
-            return reply::problem(
-                410,
-                "CASCADE:Config:VersionNotRetained",
-                "Gone",
-                format!(
-                    "version {version} of '{namespace}' is {later} changes back; reads reach at most {MAX_VERSIONS_REPLAYED} (roll back in steps, or read the history's patches)"
-                ),
-            );
+        if version <= latest {
+            let later = tenant_store::history_count_after(store, &namespace, version)?;
+            if let Some(answer) = versioned_read::too_far_back(&namespace, version, later) {
+                return answer;
+            }
         }
         let subject = user.clone().map_or(Subject::Tenant, Subject::User);
         let mut ns_state = self
@@ -131,30 +120,21 @@ impl TenantHub {
             ns_state.history.entries =
                 tenant_store::load_history_after(store, &namespace, version)?;
         }
-        let layer = match &subject {
-            Subject::User(id) => LayerKey::User(id.clone()),
-            _ => LayerKey::Tenant,
+        let replayed = if effective {
+            let context = self.last_context()?;
+            layers_at(&ns_state, version, latest)
+                .map(|then| effective_config(&then, &namespace, &subject, &context))
+        } else {
+            let layer = match &subject {
+                Subject::User(id) => LayerKey::User(id.clone()),
+                _ => LayerKey::Tenant,
+            };
+            layer_at(&ns_state, &layer, version, latest)
         };
-        let config = match layer_at(&ns_state, &layer, version, latest) {
+        let config = match replayed {
             Ok(Value::Object(map)) => map,
             Ok(_) => Map::new(),
-            Err(EngineError::VersionInFuture { current, .. }) => {
-                return reply::problem(
-                    404,
-                    "CASCADE:Config:VersionNotFound",
-                    "Not Found",
-                    format!("'{namespace}' has no version {version} yet: the tenant is at {current}"),
-                )
-            }
-            Err(EngineError::VersionUnreachable { floor, .. }) => {
-                return reply::problem(
-                    410,
-                    "CASCADE:Config:VersionNotRetained",
-                    "Gone",
-                    format!("version {version} of '{namespace}' is no longer retained: the oldest readable version is {floor}"),
-                )
-            }
-            Err(e) => return reply::problem_document(&engine_error::problem(&e)),
+            Err(e) => return versioned_read::refusal(&namespace, version, &e),
         };
         reply::json(&StoredDocument {
             scope: if user.is_some() {
