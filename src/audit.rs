@@ -4,7 +4,10 @@
 //! `If-Match`, 422 a change the engine cannot take, 429 over the write budget) takes no seq
 //! and no version, so it is not a history entry; it is recorded here, in D1's
 //! `audit_refusals` (migration `0007_audit.sql`), with the caller's subject, role and the
-//! request's id, and served newest first by `GET /v1/tenants/{tenant}/refusals`.
+//! request's id, and served newest first by `GET /v1/tenants/{tenant}/refusals`. Refused
+//! platform writes (platform layers, sync rules, and events of a caller without a tenant) are
+//! recorded the same way under [`PLATFORM_AUDIT_ID`] and served by
+//! `GET /v1/platform/refusals`.
 //!
 //! Refusals cannot grow storage without bound: they are coalesced per tenant, subject, code
 //! and minute (one row counting the repeats, keeping the first request's id and detail), so a
@@ -31,6 +34,9 @@ pub const X_REQUEST_ID_HEADER: &str = "x-request-id";
 pub const MAX_REQUEST_ID_LEN: usize = 128;
 /// Refusals of one tenant, subject and code within this many milliseconds share one row.
 pub const COALESCE_WINDOW_MS: u64 = 60_000;
+/// Where refused platform writes are recorded in `audit_refusals.tenant_id`: not a valid
+/// tenant id (`*` is outside the id alphabet), so it never meets a tenant's rows.
+pub const PLATFORM_AUDIT_ID: &str = "*platform";
 /// Page size when `limit` is not given.
 pub const DEFAULT_LIMIT: u32 = 50;
 /// Largest page.
@@ -91,20 +97,37 @@ fn role_name(principal: &Principal) -> String {
         .unwrap_or_default()
 }
 
-/// Whether `endpoint` writes a tenant's configuration (its refusals are audited).
-pub fn is_tenant_write(endpoint: Endpoint) -> bool {
-    matches!(
-        endpoint,
+/// Where the refusals of a write to `endpoint` are recorded: under the tenant it addresses
+/// (`tenant`, or for a batch of events the caller's own, `caller_tenant`), under
+/// [`PLATFORM_AUDIT_ID`] for platform writes, nowhere for reads and the registry.
+pub fn audit_log(
+    endpoint: Endpoint,
+    tenant: Option<&str>,
+    caller_tenant: Option<&str>,
+) -> Option<String> {
+    match endpoint {
         Endpoint::PutTenantConfig
-            | Endpoint::PatchTenantConfig
-            | Endpoint::PutUserConfig
-            | Endpoint::PatchUserConfig
-            | Endpoint::PostEvents
-            | Endpoint::AcceptPending
-            | Endpoint::RejectPending
-            | Endpoint::ResolveConflict
-            | Endpoint::Rollback
-    )
+        | Endpoint::PatchTenantConfig
+        | Endpoint::PutUserConfig
+        | Endpoint::PatchUserConfig
+        | Endpoint::AcceptPending
+        | Endpoint::RejectPending
+        | Endpoint::ResolveConflict
+        | Endpoint::Rollback => tenant.map(str::to_owned),
+        // A batch names its tenant in the body: its refusals go to the caller's own tenant,
+        // and a caller without one (a platform admin) writes at the platform.
+        Endpoint::PostEvents => Some(
+            tenant
+                .or(caller_tenant)
+                .unwrap_or(PLATFORM_AUDIT_ID)
+                .to_owned(),
+        ),
+        Endpoint::PutPlatformConfig
+        | Endpoint::PatchPlatformConfig
+        | Endpoint::PutRule
+        | Endpoint::DeleteRule => Some(PLATFORM_AUDIT_ID.to_owned()),
+        _ => None,
+    }
 }
 
 /// Whether a write refused with `status` is audited: refused on its merits (access,
@@ -127,7 +150,8 @@ pub struct Refusal<'a> {
     pub problem: &'a cascade_protocol::Problem,
 }
 
-/// Records a refusal in D1 (coalesced, see the module docs), only if the tenant exists.
+/// Records a refusal in D1 (coalesced, see the module docs), only if the tenant exists (or it
+/// is the platform's, [`PLATFORM_AUDIT_ID`]).
 pub async fn record(env: &Env, refusal: &Refusal<'_>, now: u64) -> Result<(), ApiError> {
     let window = now - now % COALESCE_WINDOW_MS;
     let opt = |s: Option<&str>| s.map_or(JsValue::NULL, JsValue::from_str);
@@ -137,7 +161,7 @@ pub async fn record(env: &Env, refusal: &Refusal<'_>, now: u64) -> Result<(), Ap
                (tenant_id, subject, role, code, status, detail, request, namespace, request_id,
                 window_start, created_at, last_at, count)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, 1
-             WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ?1)
+             WHERE ?1 = ?12 OR EXISTS (SELECT 1 FROM tenants WHERE id = ?1)
              ON CONFLICT (tenant_id, subject, code, window_start)
              DO UPDATE SET count = count + 1, last_at = excluded.last_at",
         )
@@ -153,6 +177,7 @@ pub async fn record(env: &Env, refusal: &Refusal<'_>, now: u64) -> Result<(), Ap
             JsValue::from_str(&refusal.caller.request_id),
             JsValue::from_f64(window as f64),
             JsValue::from_f64(now as f64),
+            JsValue::from_str(PLATFORM_AUDIT_ID),
         ])?
         .run()
         .await?;
@@ -207,8 +232,9 @@ struct Row {
     last_at: f64,
 }
 
-/// `GET /v1/tenants/{tenant}/refusals`: newest first, `limit` (1..=500), `before` (the
-/// previous page's `nextBefore`), `namespace`, `code`.
+/// `GET /v1/tenants/{tenant}/refusals` (or, with [`PLATFORM_AUDIT_ID`],
+/// `GET /v1/platform/refusals`): newest first, `limit` (1..=500), `before` (the previous
+/// page's `nextBefore`), `namespace`, `code`.
 pub async fn list(env: &Env, req: &Request, tenant: &str) -> Result<Response, ApiError> {
     let url = req.url()?;
     let bad = |name: &'static str, problem: String| ApiError::BadQuery { name, problem };
@@ -259,7 +285,9 @@ pub async fn list(env: &Env, req: &Request, tenant: &str) -> Result<Response, Ap
             }
         }
     }
-    tenants::require(env, tenant).await?;
+    if tenant != PLATFORM_AUDIT_ID {
+        tenants::require(env, tenant).await?;
+    }
     let mut sql = String::from(
         "SELECT id, status, code, detail, request, namespace, subject, role, request_id, count,
                 created_at, last_at

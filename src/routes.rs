@@ -94,6 +94,8 @@ pub enum Endpoint {
     TenantStatus,
     /// `GET /v1/tenants/{tenant}/refusals`: the tenant's refused writes.
     TenantRefusals,
+    /// `GET /v1/platform/refusals`: refused platform writes (layers, rules, events).
+    PlatformRefusals,
 }
 
 /// Method, path pattern and endpoint of every route.
@@ -128,6 +130,11 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
         Method::Get,
         "/v1/tenants/:tenant/refusals",
         Endpoint::TenantRefusals,
+    ),
+    (
+        Method::Get,
+        "/v1/platform/refusals",
+        Endpoint::PlatformRefusals,
     ),
     (
         Method::Get,
@@ -338,14 +345,16 @@ async fn handle(
         .map(|(_, v)| v.as_str());
     let caller = audit::caller(&principal, request_id);
     let request = format!("{} {}", req.method(), req.path());
-    let audited = audit::is_tenant_write(matched.endpoint);
-    // A batch of events names its tenant in the body: its refusals go to the caller's own.
-    let audited_tenant = tenant.clone().or_else(|| principal.tenant.clone());
+    let audit_log = audit::audit_log(
+        matched.endpoint,
+        tenant.as_deref(),
+        principal.tenant.as_deref(),
+    );
     let result = match auth::authorize(&principal, &matched, tenant.as_deref(), user) {
         Ok(()) => serve(req, env, ctx, &matched, &principal, &caller, tenant).await,
         Err(e) => Err(e),
     };
-    if let (Err(err), true, Some(tenant)) = (&result, audited, audited_tenant.as_deref()) {
+    if let (Err(err), Some(tenant)) = (&result, audit_log.as_deref()) {
         let problem = err.to_problem();
         if audit::is_audited_status(problem.status) {
             let refusal = audit::Refusal {
@@ -485,6 +494,7 @@ async fn serve(
         }
         Endpoint::TenantHistory => history::list(env, &req, &tenant()?).await,
         Endpoint::TenantRefusals => audit::list(env, &req, &tenant()?).await,
+        Endpoint::PlatformRefusals => audit::list(env, &req, audit::PLATFORM_AUDIT_ID).await,
         Endpoint::GetPlatformConfig => {
             let version = config::version_query(&req)?;
             config::get_platform(env, &ns()?, version).await

@@ -351,3 +351,65 @@ fn refused_writes_are_audited_with_who_role_and_request_id() {
     rt.request_as(&eve, "GET", "/v1/tenants/acme/refusals", None)
         .assert_problem(403, "CASCADE:Auth:Forbidden");
 }
+
+#[test]
+fn refused_platform_writes_are_audited_at_the_platform() {
+    let rt = Runtime::start();
+    rt.create_tenant("acme");
+    // 403: a tenant admin writing a platform layer.
+    let ann = token("tenant-admin", Some("acme"), "ann");
+    let forbidden = rt.request_with(
+        &[
+            ("authorization", &format!("Bearer {ann}")),
+            ("cascade-request-id", "ann-platform-1"),
+        ],
+        "PUT",
+        "/v1/platform/config/auth",
+        Some("{\"sso\": true}"),
+    );
+    forbidden.assert_problem(403, "CASCADE:Auth:Forbidden");
+    // 422: a platform admin's rule the engine refuses.
+    let bad_rule = rt.put_json(
+        "/v1/rules/broken",
+        &json!({"triggerEvents": ["auth..x"], "targetScopes": ["tenant"], "syncDirection": "down",
+                "conflictResolution": "platform-wins", "autoApply": true}),
+    );
+    assert_eq!(bad_rule.status, 422, "{bad_rule:?}");
+    let bad_rule_code = bad_rule.body["code"].as_str().unwrap().to_owned();
+
+    let listed = rt.get("/v1/platform/refusals");
+    assert_eq!(listed.status, 200, "{listed:?}");
+    let entries = listed.body["entries"].as_array().unwrap().clone();
+    let find = |code: &str| {
+        entries
+            .iter()
+            .find(|e| e["code"] == code)
+            .cloned()
+            .unwrap_or_else(|| panic!("{code} not in {entries:?}"))
+    };
+    let e403 = find("CASCADE:Auth:Forbidden");
+    assert_eq!(
+        (
+            &e403["subject"],
+            &e403["role"],
+            &e403["requestId"],
+            &e403["namespace"]
+        ),
+        (
+            &json!("ann"),
+            &json!("tenant-admin"),
+            &json!("ann-platform-1"),
+            &json!("auth")
+        ),
+        "{e403}"
+    );
+    assert_eq!(e403["request"], "PUT /v1/platform/config/auth");
+    let e422 = find(&bad_rule_code);
+    assert_eq!(e422["role"], "platform-admin", "{e422}");
+    assert_eq!(e422["request"], "PUT /v1/rules/broken");
+    // Platform refusals are not a tenant's, and only platform admins read them.
+    let tenant_refusals = rt.get("/v1/tenants/acme/refusals").body["entries"].clone();
+    assert_eq!(tenant_refusals, json!([]), "{tenant_refusals}");
+    rt.request_as(&ann, "GET", "/v1/platform/refusals", None)
+        .assert_problem(403, "CASCADE:Auth:Forbidden");
+}

@@ -41,7 +41,8 @@ pub fn rule(endpoint: Endpoint) -> Rule {
         | Endpoint::SyncAll
         | Endpoint::GetPlatformConfig
         | Endpoint::PutPlatformConfig
-        | Endpoint::PatchPlatformConfig => Rule::PlatformAdmin,
+        | Endpoint::PatchPlatformConfig
+        | Endpoint::PlatformRefusals => Rule::PlatformAdmin,
         Endpoint::ListRules | Endpoint::PutRule | Endpoint::DeleteRule => Rule::PlatformAdmin,
         Endpoint::GetTenant
         | Endpoint::GetTenantConfig
