@@ -202,11 +202,31 @@ pub async fn targeted_response(
     ack: &WriteAck,
     namespace: &str,
 ) -> Result<Response, ApiError> {
-    let mut body = serde_json::to_value(ack)?;
     let Ok(ns) = cascade_engine::scope::Namespace::new(namespace) else {
         return ack_response(ack);
     };
-    match crate::targeting::targeted(env, &ns).await {
+    let targeting = crate::targeting::targeted(env, &ns).await;
+    with_targeting(ack, targeting, namespace)
+}
+
+/// The answer to a platform batch of `events`: as [`targeted_response`], counted over the
+/// batch's events.
+pub async fn targeted_events_response(
+    env: &Env,
+    ack: &WriteAck,
+    events: &[cascade_engine::event::ChangeEvent],
+) -> Result<Response, ApiError> {
+    let targeting = crate::targeting::targeted_by(env, events).await;
+    with_targeting(ack, targeting, "a platform batch")
+}
+
+fn with_targeting(
+    ack: &WriteAck,
+    targeting: Result<crate::targeting::Targeting, ApiError>,
+    what: &str,
+) -> Result<Response, ApiError> {
+    let mut body = serde_json::to_value(ack)?;
+    match targeting {
         Ok(t) => {
             body["targetedTenants"] = t.tenants.into();
             if let Some(warning) = t.warning {
@@ -214,7 +234,7 @@ pub async fn targeted_response(
             }
         }
         Err(e) => worker::console_error!(
-            "targeted tenants of '{namespace}' not counted: {}",
+            "targeted tenants of {what} not counted: {}",
             e.to_problem().detail
         ),
     }

@@ -57,6 +57,8 @@ pub async fn post(
             ..p.event
         })
         .collect();
+    // A platform batch answers how many tenants it reaches: its events are kept to count.
+    let counted = hub.is_none().then(|| events.clone());
     let (hub, context) = match &hub {
         None => (Hub::platform(env)?, HubContext::default()),
         Some(tenant) => (
@@ -75,7 +77,11 @@ pub async fn post(
             }),
         )
         .await?;
-    ack_response(&ack)
+    match counted {
+        // A platform batch says how many tenants it reaches, as a platform layer write does.
+        Some(events) => crate::config::targeted_events_response(env, &ack, &events).await,
+        None => ack_response(&ack),
+    }
 }
 
 /// The hub all events go to (`None`: the platform hub), after checking the caller may write

@@ -2,14 +2,16 @@
 //! once that a change reaches nobody (no enabled rule delivers the namespace, or every
 //! tenant it could reach is filtered out or opted out).
 //!
-//! A tenant is targeted when some enabled rule that a whole-document platform write of the
-//! namespace triggers (`{namespace}.update`, see `cascade_engine::converge`) has a downward
-//! target, accepts the tenant's attributes (`tenantFilter`) and the tenant has not opted
-//! out. The count is one D1 query over the registry (the filters compiled to SQL), not a
-//! read of every tenant.
+//! A tenant is targeted when some event of the write triggers an enabled rule that has a
+//! downward target and accepts the tenant's attributes (`tenantFilter`), and the tenant has
+//! not opted out of that event's namespace. A whole-document platform write of a namespace is
+//! the event `{namespace}.update` (see `cascade_engine::converge`); `POST /v1/events` at the
+//! platform counts its own events. The count is one D1 query over the registry (the filters
+//! compiled to SQL), not a read of every tenant.
 
 use cascade_durable::registry;
 use cascade_engine::converge::whole_layer_event;
+use cascade_engine::event::ChangeEvent;
 use cascade_engine::rule::{SyncRule, TriggerPattern};
 use cascade_engine::scope::{Namespace, Scope};
 use serde_json::{Map, Value};
@@ -28,10 +30,9 @@ pub struct Targeting {
     pub warning: Option<String>,
 }
 
-/// Whether a platform write of `namespace` triggers `rule` with a downward target, whatever
-/// the tenant.
-fn delivers(rule: &SyncRule, namespace: &Namespace) -> bool {
-    let event = whole_layer_event(namespace, Value::Object(Map::new()), "");
+/// Whether the platform event `event` triggers `rule` with a downward target, whatever the
+/// tenant.
+fn delivers(rule: &SyncRule, event: &ChangeEvent) -> bool {
     let topic = event.topic();
     let segments: Vec<&str> = topic.split('.').collect();
     rule.sync_direction.goes_down()
@@ -42,7 +43,7 @@ fn delivers(rule: &SyncRule, namespace: &Namespace) -> bool {
         && rule
             .namespaces
             .as_ref()
-            .is_none_or(|list| list.contains(namespace))
+            .is_none_or(|list| list.contains(&event.kind))
         && rule
             .target_scopes
             .iter()
@@ -73,32 +74,59 @@ fn filter_sql(rule: &SyncRule, binds: &mut Vec<JsValue>) -> String {
     format!("({})", terms.join(" AND "))
 }
 
-/// Counts the tenants a platform write of `namespace` reaches; see the module docs.
+/// Counts the tenants a whole-document platform write of `namespace` reaches; see the
+/// module docs.
 pub async fn targeted(env: &Env, namespace: &Namespace) -> Result<Targeting, ApiError> {
+    targeted_by(
+        env,
+        &[whole_layer_event(namespace, Value::Object(Map::new()), "")],
+    )
+    .await
+}
+
+/// Counts the tenants a platform batch of `events` reaches; see the module docs.
+pub async fn targeted_by(env: &Env, events: &[ChangeEvent]) -> Result<Targeting, ApiError> {
     let db = tenants::db(env)?;
     let rules = registry::rules(&db).await?;
-    let delivering: Vec<&SyncRule> = rules.iter().filter(|r| delivers(r, namespace)).collect();
-    if delivering.is_empty() {
+    let topics: Vec<String> = events.iter().map(ChangeEvent::topic).collect();
+    let mut binds = Vec::new();
+    let mut reaches = Vec::new();
+    for event in events {
+        let delivering: Vec<&SyncRule> = rules.iter().filter(|r| delivers(r, event)).collect();
+        if delivering.is_empty() {
+            continue;
+        }
+        binds.push(JsValue::from_str(event.kind.as_str()));
+        let namespace = binds.len();
+        let filters: Vec<String> = delivering
+            .iter()
+            .map(|r| filter_sql(r, &mut binds))
+            .collect();
+        reaches.push(format!(
+            "(NOT EXISTS (SELECT 1 FROM json_each(opt_outs) WHERE value = ?{namespace}) AND ({}))",
+            filters.join(" OR ")
+        ));
+    }
+    let what = match events {
+        [one] if one.action == "update" => format!("'{}' ({})", one.kind, topics[0]),
+        _ => topics.join(", "),
+    };
+    if reaches.is_empty() {
         return Ok(Targeting {
             tenants: 0,
             warning: Some(format!(
-                "no enabled rule delivers platform writes of '{namespace}' ({namespace}.update) to tenants: no tenant receives this change; add a rule with a downward target to deliver it"
+                "no enabled rule delivers platform writes of {what} to tenants: no tenant receives this change; add a rule with a downward target to deliver it"
             )),
         });
     }
-    let mut binds = vec![JsValue::from_str(namespace.as_str())];
-    let filters: Vec<String> = delivering
-        .iter()
-        .map(|r| filter_sql(r, &mut binds))
-        .collect();
     let sql = format!(
-        "SELECT COUNT(*) AS n FROM tenants WHERE NOT EXISTS (SELECT 1 FROM json_each(opt_outs) WHERE value = ?1) AND ({})",
-        filters.join(" OR ")
+        "SELECT COUNT(*) AS n FROM tenants WHERE {}",
+        reaches.join(" OR ")
     );
     let count: Option<Value> = db.prepare(&sql).bind(&binds)?.first(Some("n")).await?;
     let tenants = count.and_then(|v| v.as_u64()).unwrap_or(0);
     let warning = (tenants == 0).then(|| {
-        format!("the rules that deliver '{namespace}' accept no registered tenant (tenant filters and opt-outs): no tenant receives this change")
+        format!("the rules that deliver {what} accept no registered tenant (tenant filters and opt-outs): no tenant receives this change")
     });
     Ok(Targeting { tenants, warning })
 }
@@ -113,7 +141,7 @@ mod tests {
     }
 
     #[test]
-    fn a_rule_delivers_a_namespace_its_trigger_and_targets_cover() {
+    fn a_rule_delivers_an_event_its_trigger_and_targets_cover() {
         let auth = Namespace::new("auth").expect("valid");
         let down = rule(
             json!({"triggerEvents": ["auth.*"], "targetScopes": ["tenant"], "syncDirection": "down", "conflictResolution": "merge", "autoApply": true}),
@@ -127,12 +155,22 @@ mod tests {
         let narrow = rule(
             json!({"triggerEvents": ["auth.provider.enable"], "targetScopes": ["tenant"], "syncDirection": "down", "conflictResolution": "merge", "autoApply": true}),
         );
-        assert!(delivers(&down, &auth));
-        assert!(!delivers(&other, &auth));
-        assert!(!delivers(&up, &auth));
+        let write = whole_layer_event(&auth, json!({}), "");
+        assert!(delivers(&down, &write));
+        assert!(!delivers(&other, &write));
+        assert!(!delivers(&up, &write));
         assert!(
-            !delivers(&narrow, &auth),
+            !delivers(&narrow, &write),
             "a plain write is auth.update, not an enable"
+        );
+        let enable: ChangeEvent = serde_json::from_value(json!({
+            "type": "auth", "action": "provider.enable", "scope": "platform",
+            "config": {}, "triggeredBy": "x"
+        }))
+        .expect("event");
+        assert!(
+            delivers(&narrow, &enable),
+            "an event counts by its own topic"
         );
     }
 }

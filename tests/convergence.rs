@@ -311,3 +311,51 @@ fn a_change_held_for_approval_is_pending_drift_and_is_not_held_twice() {
     assert_eq!(t5["state"], "partial", "{t5}");
     assert_eq!(pending(), 1);
 }
+
+#[test]
+fn a_platform_batch_of_events_answers_the_tenants_it_reaches() {
+    let rt = Runtime::start();
+    for t in ["e1", "e2", "e3"] {
+        rt.create_tenant(t);
+    }
+    let opted_out = rt.put_json("/v1/tenants/e3", &json!({"optOuts": ["auth"]}));
+    assert_eq!(opted_out.status, 200, "{opted_out:?}");
+    put_rule(
+        &rt,
+        "sso-enable",
+        &rule("auth.provider.enable", "platform-wins"),
+    );
+    let post = |batch: Value| {
+        let reply = rt.request("POST", "/v1/events", Some(&batch.to_string()));
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply
+    };
+
+    // The rule's own topic reaches every tenant not opted out of `auth`.
+    let enable = post(
+        json!({"type": "auth", "action": "provider.enable", "scope": "platform", "triggeredBy": "x",
+                             "config": {"sso": {"enabled": true}}}),
+    );
+    assert_eq!(enable.body["targetedTenants"], 2, "{enable:?}");
+    assert!(enable.body.get("warning").is_none(), "{enable:?}");
+    wait_for_effective(&rt, "e1", "auth", &json!({"sso": {"enabled": true}}));
+
+    // An event no rule delivers reaches nobody, and the answer says why.
+    let update = post(
+        json!({"type": "auth", "action": "provider.update", "scope": "platform", "triggeredBy": "x",
+                             "config": {"sso": {"provider": "okta"}}}),
+    );
+    assert_eq!(update.body["targetedTenants"], 0, "{update:?}");
+    let warning = update.body["warning"].as_str().unwrap_or_default();
+    assert!(
+        warning.contains("no enabled rule") && warning.contains("auth.provider.update"),
+        "{warning}"
+    );
+
+    // A batch counts a tenant once, whichever of its events reaches it.
+    let both = post(json!([
+        {"type": "auth", "action": "provider.enable", "scope": "platform", "triggeredBy": "x", "config": {"sso": {"enabled": false}}},
+        {"type": "billing", "action": "update", "scope": "platform", "triggeredBy": "x", "config": {"plan": "pro"}}
+    ]));
+    assert_eq!(both.body["targetedTenants"], 2, "{both:?}");
+}
