@@ -6,13 +6,13 @@
 // Usage: node scripts/serve.mjs --persist DIR [--port N] [--var NAME=VALUE]... [--seed-tenants N]
 //                               [--config PATH] [--no-assets]
 //
-// Reads wrangler.toml (bindings, Durable Objects, D1, assets) so one config serves wrangler
+// Reads wrangler.jsonc (bindings, Durable Objects, D1, assets) so one config serves wrangler
 // dev, this and production; applies the D1 migrations and, with --seed-tenants, creates
 // tenants t0000..; binds 127.0.0.1 (port 0 picks a free one); prints one JSON line
 // {"url": ..., "pid": ...} when ready; stops on SIGTERM, SIGINT or when stdin closes.
 // --no-assets leaves the static assets out (benchmarks: they add a routing hop locally).
 // /cdn-cgi/handler/scheduled?cron=... triggers the cron handler.
-// --config serves another Worker instead (its build/index.js beside its wrangler.toml): the
+// --config serves another Worker instead (its build/index.js beside its wrangler config): the
 // benchmark's bare reference hub (bench/bare-hub), which has no D1 database.
 import { readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
@@ -24,7 +24,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Command-line options. */
 function parseArgs(argv) {
-  const opts = { port: 0, persist: undefined, vars: {}, seedTenants: 0, config: join(root, 'wrangler.toml') };
+  const opts = { port: 0, persist: undefined, vars: {}, seedTenants: 0, config: join(root, 'wrangler.jsonc') };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {

@@ -11,9 +11,9 @@ use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
 use crate::problem::ApiError;
 
-/// Binding name of the `TenantHub` namespace in `wrangler.toml`.
+/// Binding name of the `TenantHub` namespace in `wrangler.jsonc`.
 pub const TENANT_HUB_BINDING: &str = "TENANT_HUB";
-/// Binding name of the `PlatformHub` namespace in `wrangler.toml`.
+/// Binding name of the `PlatformHub` namespace in `wrangler.jsonc`.
 pub const PLATFORM_HUB_BINDING: &str = "PLATFORM_HUB";
 
 /// A hub to call: its stub and the name it answers to.

@@ -35,7 +35,7 @@ pub fn root() -> PathBuf {
 impl Runtime {
     /// Starts workerd with `tenants` tenants (`t0000`..) and no write rate limit.
     pub fn start(tenants: usize) -> Result<Self, String> {
-        Self::serve("wrangler.toml", tenants)
+        Self::serve("wrangler.jsonc", tenants)
     }
 
     /// Starts workerd serving the bare reference hub (`bench/bare-hub`, built beforehand by

@@ -14,7 +14,7 @@
 //! slot, and a client that closes one socket and reconnects must get in.
 //!
 //! The caps come from the Worker variables [`PER_USER_VAR`] and [`PER_TENANT_VAR`]
-//! (`wrangler.toml` `[vars]`); a missing, zero or unreadable value means the default.
+//! (`wrangler.jsonc` `vars`); a missing, zero or unreadable value means the default.
 
 use cascade_protocol::{room, Problem};
 use worker::{Env, State, WebSocket};

@@ -187,34 +187,35 @@ fn build_worker_once() {
     }
 }
 
-/// Writes `wrangler.json` into `dir`: the repository's `wrangler.toml` without its `[build]`
-/// step and with absolute paths. The runtime then never rebuilds or restarts itself when a
-/// file changes (wrangler watches the build's sources), so what a test sees is what it did.
+/// Writes `wrangler.json` into `dir`: the local environment of the repository's
+/// `wrangler.jsonc` without its build step and deploy environments, with absolute paths (as
+/// `scripts/test-config.mjs` makes it for the client tests). The runtime then never rebuilds
+/// or restarts itself when a file changes (wrangler watches the build's sources), so what a
+/// test sees is what it did.
 pub fn write_test_config(dir: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(root().join("wrangler.toml")).unwrap();
-    let mut config: toml::Table = toml::from_str(&text).unwrap();
-    config.remove("build");
-    let absolute = |v: &toml::Value| {
-        toml::Value::String(root().join(v.as_str().unwrap()).display().to_string())
-    };
+    let text = std::fs::read_to_string(root().join("wrangler.jsonc")).unwrap();
+    let mut config: serde_json::Map<String, Value> =
+        serde_json::from_reader(json_comments::StripComments::new(text.as_bytes())).unwrap();
+    for local_only in ["build", "env", "$schema"] {
+        config.remove(local_only);
+    }
+    let absolute =
+        |v: &Value| Value::String(root().join(v.as_str().unwrap()).display().to_string());
     let main = absolute(&config["main"]);
     config.insert("main".into(), main);
-    if let Some(assets) = config.get_mut("assets").and_then(toml::Value::as_table_mut) {
+    if let Some(assets) = config.get_mut("assets").and_then(Value::as_object_mut) {
         let mut directory = absolute(&assets["directory"]);
         // The dashboard may not be built (`cargo test` alone): serve an empty folder then.
         if !Path::new(directory.as_str().unwrap()).is_dir() {
             let empty = dir.join("assets");
             std::fs::create_dir_all(&empty).unwrap();
-            directory = toml::Value::String(empty.display().to_string());
+            directory = Value::String(empty.display().to_string());
         }
         assets.insert("directory".into(), directory);
     }
-    if let Some(dbs) = config
-        .get_mut("d1_databases")
-        .and_then(toml::Value::as_array_mut)
-    {
-        for db in dbs.iter_mut().filter_map(toml::Value::as_table_mut) {
-            let default = toml::Value::String("migrations".into());
+    if let Some(dbs) = config.get_mut("d1_databases").and_then(Value::as_array_mut) {
+        for db in dbs.iter_mut().filter_map(Value::as_object_mut) {
+            let default = Value::String("migrations".into());
             let migrations = absolute(db.get("migrations_dir").unwrap_or(&default));
             db.insert("migrations_dir".into(), migrations);
         }

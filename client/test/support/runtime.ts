@@ -4,9 +4,10 @@
  * migrations applied to a fresh state folder, `wrangler dev` on 127.0.0.1 with free ports,
  * the whole process group stopped at the end.
  *
- * It runs the prebuilt Worker in `build/` through a derived config (the repository's
- * `wrangler.toml` without its `[build]` step, paths made absolute, assets pointed at the
- * dashboard build in `client/dist`), so starting it never compiles Rust.
+ * It runs the prebuilt Worker in `build/` through a derived config (the local environment
+ * of the repository's `wrangler.jsonc` without its build step, paths made absolute, assets
+ * pointed at the dashboard build in `client/dist`; made by `scripts/test-config.mjs`), so
+ * starting it never compiles Rust.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -14,12 +15,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'smol-toml';
 import { TEST_JWT_SECRET } from './secret.js';
 
 /** The client package's folder. */
 export const CLIENT_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-/** The repository root (the Rust Worker and its `wrangler.toml`). */
+/** The repository root (the Rust Worker and its `wrangler.jsonc`). */
 export const REPO_ROOT = resolve(CLIENT_ROOT, '..');
 
 const START_TIMEOUT_MS = 90_000;
@@ -46,22 +46,19 @@ function wrangler(): string {
 }
 
 /**
- * Writes `wrangler.json` into `dir`: the repository's `wrangler.toml` without `[build]`,
- * with absolute paths, and with `assetsDir` as the static assets folder.
+ * Writes `wrangler.json` into `dir`: the test configuration `scripts/test-config.mjs` derives
+ * from the repository's `wrangler.jsonc`, with `assetsDir` as the static assets folder.
  */
 export function writeTestConfig(dir: string, assetsDir: string): string {
-  const config = parse(readFileSync(join(REPO_ROOT, 'wrangler.toml'), 'utf8')) as Record<string, unknown>;
-  delete config.build;
-  config.main = resolve(REPO_ROOT, String(config.main));
-  const assets = (config.assets ?? {}) as Record<string, unknown>;
-  config.assets = { ...assets, directory: assetsDir };
-  const databases = (config.d1_databases ?? []) as Array<Record<string, unknown>>;
-  config.d1_databases = databases.map((db) => ({
-    ...db,
-    migrations_dir: resolve(REPO_ROOT, String(db.migrations_dir ?? 'migrations')),
-  }));
+  const made = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts/test-config.mjs'), assetsDir], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
+  if (made.status !== 0) {
+    throw new Error(`scripts/test-config.mjs failed (${made.status}): ${made.stderr}`);
+  }
   const file = join(dir, 'wrangler.json');
-  writeFileSync(file, JSON.stringify(config, null, 2));
+  writeFileSync(file, made.stdout);
   return file;
 }
 
