@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use worker::{Env, Request, Response, Result, State};
 
 use crate::internal::{HubStatus, LayerWrite, WriteAck, WriteGuard, HUB_NAME_HEADER};
-use crate::merge_diff::layer_merge_patch;
+use crate::layer_patch::layer_merge_patch;
 use crate::outbox::{self, HistoryRow};
 use crate::rate::{Exhausted, WriteLimiter, WriteRates};
 use crate::reply;

@@ -377,33 +377,41 @@ pub(crate) fn prune_empty(value: &mut Value) {
 #[must_use]
 pub fn merge_diff(old: &Value, new: &Value) -> Value {
     match (old, new) {
-        (Value::Object(o), Value::Object(n)) => {
-            let mut out = Map::new();
-            for (key, old_value) in o {
-                match n.get(key) {
-                    None => {
-                        out.insert(key.clone(), Value::Null);
-                    }
-                    Some(new_value) if new_value != old_value => {
-                        let inner = if new_value.is_object() && old_value.is_object() {
-                            merge_diff(old_value, new_value)
-                        } else {
-                            new_value.clone()
-                        };
-                        out.insert(key.clone(), inner);
-                    }
-                    Some(_) => {}
-                }
-            }
-            for (key, new_value) in n {
-                if !o.contains_key(key) {
-                    out.insert(key.clone(), new_value.clone());
-                }
-            }
-            Value::Object(out)
-        }
+        (Value::Object(o), Value::Object(n)) => Value::Object(merge_diff_objects(o, n)),
         _ => new.clone(),
     }
+}
+
+/// [`merge_diff`] of two objects: changed and added keys with their new values, removed keys
+/// as `null`, nested objects recursively; empty when the two are equal. (Written by hand:
+/// `json-patch` applies merge patches but does not make them.)
+#[must_use]
+pub fn merge_diff_objects(
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (key, old_value) in old {
+        match new.get(key) {
+            None => {
+                out.insert(key.clone(), Value::Null);
+            }
+            Some(new_value) if new_value != old_value => {
+                let inner = match (old_value, new_value) {
+                    (Value::Object(o), Value::Object(n)) => Value::Object(merge_diff_objects(o, n)),
+                    _ => new_value.clone(),
+                };
+                out.insert(key.clone(), inner);
+            }
+            Some(_) => {}
+        }
+    }
+    for (key, new_value) in new {
+        if !old.contains_key(key) {
+            out.insert(key.clone(), new_value.clone());
+        }
+    }
+    out
 }
 
 /// Nesting depth of a value: scalars 0, `{}`/`[]` 1, each level of containers one more.
@@ -542,6 +550,32 @@ mod tests {
         let mut layer = Layer::from_value(old).expect("object");
         layer.merge(&diff);
         assert_eq!(layer.as_value(), &new);
+    }
+
+    #[test]
+    fn a_merge_diff_applied_as_a_merge_patch_gives_the_new_document() {
+        let cases = [
+            (json!({}), json!({"a": 1})),
+            (json!({"a": 1, "b": 2}), json!({"a": 1})),
+            (
+                json!({"a": {"x": 1, "y": 2}}),
+                json!({"a": {"x": 1, "z": 3}}),
+            ),
+            (json!({"a": [1, 2]}), json!({"a": [2]})),
+            (json!({"a": {"x": 1}}), json!({"a": 5})),
+            (json!({"a": 1}), json!({"a": 1})),
+        ];
+        for (old, new) in cases {
+            let patch = merge_diff(&old, &new);
+            let mut doc = old.clone();
+            json_patch::merge(&mut doc, &patch);
+            assert_eq!(doc, new, "from {old}");
+        }
+        assert_eq!(
+            merge_diff(&json!({"a": {"b": 1}}), &json!({"a": {"b": 1}})),
+            json!({}),
+            "equal documents give an empty patch"
+        );
     }
 
     #[test]
