@@ -124,6 +124,7 @@ pub fn audit_log(
         ),
         Endpoint::PutPlatformConfig
         | Endpoint::PatchPlatformConfig
+        | Endpoint::PlatformRollback
         | Endpoint::PutRule
         | Endpoint::DeleteRule => Some(PLATFORM_AUDIT_ID.to_owned()),
         _ => None,

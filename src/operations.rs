@@ -2,7 +2,7 @@
 //! resolve conflicts, roll a namespace back to an earlier version. Each decision is a commit
 //! in the tenant's hub (its own `seq`, history row and broadcast).
 
-use cascade_durable::internal::{Caller, Operation, WriteAck, WriteGuard};
+use cascade_durable::internal::{Caller, HubContext, Operation, WriteAck, WriteGuard};
 use cascade_engine::conflict::ConflictAction;
 use serde::Deserialize;
 use serde_json::Value;
@@ -124,6 +124,38 @@ pub async fn rollback(
     }
     let op = operation(env, &req, caller, tenant, None, Some(body.version)).await?;
     send(env, tenant, &format!("/rollback/{namespace}"), &op, caller).await
+}
+
+/// `POST /v1/platform/rollback/{namespace}` with `{"version": N}`: restores the platform
+/// layer as it was at platform seq N, as a new platform update fanned out to every tenant its
+/// rules reach (answered with `targetedTenants`, as a platform write is).
+pub async fn platform_rollback(
+    env: &Env,
+    mut req: Request,
+    caller: &Caller,
+    namespace: &str,
+) -> Result<Response, ApiError> {
+    let body: Rollback = input::json_body(&mut req).await?;
+    if body.version > crate::config::MAX_VERSION {
+        return Err(ApiError::MalformedJson(format!(
+            "version must be a whole number from 0 to {}",
+            crate::config::MAX_VERSION
+        )));
+    }
+    let op = Operation {
+        by: caller.sub.clone(),
+        resolution: None,
+        version: Some(body.version),
+        guard: WriteGuard {
+            if_match: None,
+            ..write_guard(&req, caller)?
+        },
+        context: HubContext::default(),
+    };
+    let ack: WriteAck = Hub::platform(env)?
+        .call(Method::Post, &format!("/rollback/{namespace}"), Some(&op))
+        .await?;
+    crate::config::targeted_response(env, &ack, namespace).await
 }
 
 async fn operation(

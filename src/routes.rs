@@ -96,6 +96,8 @@ pub enum Endpoint {
     TenantRefusals,
     /// `GET /v1/platform/refusals`: refused platform writes (layers, rules, events).
     PlatformRefusals,
+    /// `POST /v1/platform/rollback/{namespace}`: restore a platform layer's version.
+    PlatformRollback,
 }
 
 /// Method, path pattern and endpoint of every route.
@@ -135,6 +137,11 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
         Method::Get,
         "/v1/platform/refusals",
         Endpoint::PlatformRefusals,
+    ),
+    (
+        Method::Post,
+        "/v1/platform/rollback/:namespace",
+        Endpoint::PlatformRollback,
     ),
     (
         Method::Get,
@@ -495,6 +502,7 @@ async fn serve(
         Endpoint::TenantHistory => history::list(env, &req, &tenant()?).await,
         Endpoint::TenantRefusals => audit::list(env, &req, &tenant()?).await,
         Endpoint::PlatformRefusals => audit::list(env, &req, audit::PLATFORM_AUDIT_ID).await,
+        Endpoint::PlatformRollback => operations::platform_rollback(env, req, caller, &ns()?).await,
         Endpoint::GetPlatformConfig => {
             let version = config::version_query(&req)?;
             config::get_platform(env, &ns()?, version).await

@@ -413,3 +413,71 @@ fn refused_platform_writes_are_audited_at_the_platform() {
     rt.request_as(&ann, "GET", "/v1/platform/refusals", None)
         .assert_problem(403, "CASCADE:Auth:Forbidden");
 }
+
+#[test]
+fn a_platform_layer_rolls_back_to_a_version_and_every_tenant_follows() {
+    let rt = Runtime::start();
+    let rule = rt.put_json(
+        "/v1/rules/notify-down",
+        &json!({"triggerEvents": ["notifications.*"], "targetScopes": ["tenant", "user"],
+                "syncDirection": "down", "conflictResolution": "platform-wins", "autoApply": true}),
+    );
+    assert!(rule.status == 200 || rule.status == 201, "{rule:?}");
+    rt.create_tenant("acme");
+    let platform = "/v1/platform/config/notifications";
+    assert_eq!(rt.put_json(platform, &json!({"email": true})).status, 200);
+    let v2 = rt.put_json(platform, &json!({"email": false, "digest": "daily"}));
+    assert_eq!(v2.status, 200, "{v2:?}");
+    let effective = "/v1/tenants/acme/effective/notifications";
+    eventually(Duration::from_secs(20), || {
+        (rt.get(effective).body["config"]["digest"] == "daily").then_some(())
+    });
+
+    let auth = format!("Bearer {}", rt.admin_token);
+    let rollback = |version: u64, key: &str| {
+        rt.request_with(
+            &[("authorization", auth.as_str()), ("idempotency-key", key)],
+            "POST",
+            "/v1/platform/rollback/notifications",
+            Some(&json!({"version": version}).to_string()),
+        )
+    };
+    let back = rollback(1, "rollback-1");
+    assert_eq!(back.status, 200, "{back:?}");
+    assert_eq!(
+        (&back.body["changed"], &back.body["targetedTenants"]),
+        (&json!(true), &json!(1)),
+        "{back:?}"
+    );
+    assert_eq!(rt.get(platform).body["config"], json!({"email": true}));
+    // Fanned out like any platform change: the tenant's copy follows.
+    eventually(Duration::from_secs(20), || {
+        (rt.get(effective).body["config"] == json!({"email": true})).then_some(())
+    });
+    // A retry is the first answer; rolling back to what the layer holds commits nothing.
+    let retried = rollback(1, "rollback-1");
+    assert_eq!(
+        retried.header("idempotent-replayed"),
+        Some("true"),
+        "{retried:?}"
+    );
+    assert_eq!(retried.body["seq"], back.body["seq"]);
+    let again = rollback(back.body["seq"].as_u64().unwrap(), "rollback-2");
+    assert_eq!(again.body["changed"], false, "{again:?}");
+    // The rolled-back version itself reads back, and a version not reached is refused.
+    assert_eq!(
+        rt.get(&format!("{platform}?version=2")).body["config"],
+        json!({"email": false, "digest": "daily"})
+    );
+    let future = rollback(99, "rollback-3");
+    assert!(future.status >= 400 && future.status < 500, "{future:?}");
+    // Only platform admins roll the platform back.
+    let ann = token("tenant-admin", Some("acme"), "ann");
+    rt.request_as(
+        &ann,
+        "POST",
+        "/v1/platform/rollback/notifications",
+        Some("{\"version\": 1}"),
+    )
+    .assert_problem(403, "CASCADE:Auth:Forbidden");
+}

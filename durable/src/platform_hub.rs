@@ -6,9 +6,13 @@
 
 use crate::store::Meta;
 use cascade_engine::event::ChangeEvent;
-use cascade_engine::platform::{apply_platform_changes, platform_layer_at, PlatformNamespace};
+use cascade_engine::platform::{
+    apply_platform_changes, platform_layer_at, rollback_platform, PlatformCommit, PlatformNamespace,
+};
 use cascade_engine::scope::{Namespace, Scope};
 use cascade_engine::validate::Limits;
+use cascade_engine::EngineError;
+use cascade_protocol::Problem;
 use cascade_protocol::{PlatformSyncStatus, StoredDocument};
 use serde_json::Map;
 use worker::{
@@ -17,7 +21,7 @@ use worker::{
 };
 
 use crate::core::{js_now, settle, version_mismatch, HubCore, WriteReply};
-use crate::internal::{ChangeSet, LayerWrite, WriteAck, WriteGuard};
+use crate::internal::{ChangeSet, LayerWrite, Operation, WriteAck, WriteGuard};
 use crate::{
     converge_walk, engine_error, engine_store, fanout, health_walk, history, lifecycle_steps,
     platform_room, reply, socket_expiry, versioned_read,
@@ -147,6 +151,11 @@ impl DurableObject for PlatformHub {
                 )
                 .await?
                 .response()
+            }
+            (Method::Post, ["rollback", ns]) => {
+                let op: Operation = req.json().await?;
+                let ns = (*ns).to_owned();
+                self.rollback(&hub, &ns, op).await?.response()
             }
             _ => reply::problem(
                 404,
@@ -320,14 +329,14 @@ impl PlatformHub {
         };
         let version = match versioned_read::parse(version) {
             Ok(v) => v,
-            Err(answer) => return answer,
+            Err(p) => return reply::problem_document(&p),
         };
         let store = &self.core.store;
         let latest = store.counter(Meta::Seq)?;
         if version <= latest {
             let later = engine_store::history_count_after(store, &namespace, version)?;
-            if let Some(answer) = versioned_read::too_far_back(&namespace, version, later) {
-                return answer;
+            if let Some(p) = versioned_read::too_far_back(&namespace, version, later) {
+                return reply::problem_document(&p);
             }
         }
         let state = engine_store::load_platform(store, std::slice::from_ref(&namespace))?;
@@ -340,7 +349,9 @@ impl PlatformHub {
         let config = match platform_layer_at(&ns_state, version, latest) {
             Ok(serde_json::Value::Object(map)) => map,
             Ok(_) => Map::new(),
-            Err(e) => return versioned_read::refusal(&namespace, version, &e),
+            Err(e) => {
+                return reply::problem_document(&versioned_read::refusal(&namespace, version, &e))
+            }
         };
         reply::json(&StoredDocument {
             scope: "platform".into(),
@@ -378,6 +389,62 @@ impl PlatformHub {
         }
     }
 
+    /// Rolls a platform namespace back to `op.version` as a new platform update, fanned out
+    /// like any other (`cascade_engine::platform::rollback_platform`). Rolling back to what
+    /// the layer already holds commits nothing.
+    async fn rollback(&self, hub: &str, ns: &str, op: Operation) -> Result<WriteReply> {
+        let namespace = match Namespace::new(ns) {
+            Ok(n) => n,
+            Err(e) => return Ok(WriteReply::Refused(engine_error::problem(&e))),
+        };
+        let Some(version) = op.version else {
+            return Ok(WriteReply::Refused(Problem::new(
+                400,
+                "CASCADE:Request:MalformedJson",
+                "Bad Request",
+                "a rollback needs a version",
+            )));
+        };
+        let request = ("rollback", ns, version);
+        let store = &self.core.store;
+        let later = engine_store::history_count_after(store, &namespace, version)?;
+        if let Some(p) = versioned_read::too_far_back(&namespace, version, later) {
+            return Ok(WriteReply::Refused(p));
+        }
+        let by = op.by.clone();
+        self.commit_with(
+            hub,
+            &request,
+            &op.guard,
+            std::slice::from_ref(&namespace),
+            |state, at| {
+                let mut state = state.clone();
+                if let Some(ns_state) = state.namespaces.get_mut(&namespace) {
+                    ns_state.history.entries = engine_store::load_history_after(
+                        store, &namespace, version,
+                    )
+                    .map_err(|e| EngineError::CorruptHistory {
+                        namespace: namespace.to_string(),
+                        reason: e.to_string(),
+                    })?;
+                }
+                let current = state
+                    .namespaces
+                    .get(&namespace)
+                    .map(|n| n.layer.as_value().clone());
+                let fresh = PlatformNamespace::new(namespace.clone());
+                let ns_state = state.namespaces.get(&namespace).unwrap_or(&fresh);
+                let restored = platform_layer_at(ns_state, version, state.seq)?;
+                if current.unwrap_or_else(|| serde_json::json!({})) == restored {
+                    return Ok(None);
+                }
+                rollback_platform(&state, &namespace, version, &Limits::default(), at, &by)
+                    .map(Some)
+            },
+        )
+        .await
+    }
+
     /// Commits platform events atomically, logs the update and queues its fan-out.
     async fn commit<R: serde::Serialize>(
         &self,
@@ -386,13 +453,40 @@ impl PlatformHub {
         events: Vec<ChangeEvent>,
         guard: &WriteGuard,
     ) -> Result<WriteReply> {
+        let namespaces = cascade_engine::apply::namespaces_touched(&events);
+        let nothing = events
+            .iter()
+            .all(|e| e.config.as_object().is_some_and(Map::is_empty));
+        self.commit_with(hub, request, guard, &namespaces, |state, at| {
+            if nothing {
+                return Ok(None);
+            }
+            apply_platform_changes(state, &events, &Limits::default(), at).map(Some)
+        })
+        .await
+    }
+
+    /// The commit pipeline of every platform change: guard (idempotency, rate), load the
+    /// namespaces, `If-Match` on the first, the engine (`make`: `None` when nothing changes),
+    /// then synchronously the state, the update log, the fan-out job, history and the
+    /// idempotency record, and the alarm that runs the fan-out.
+    async fn commit_with<R: serde::Serialize>(
+        &self,
+        hub: &str,
+        request: &R,
+        guard: &WriteGuard,
+        namespaces: &[Namespace],
+        make: impl FnOnce(
+            &cascade_engine::platform::PlatformState,
+            u64,
+        ) -> std::result::Result<Option<PlatformCommit>, EngineError>,
+    ) -> Result<WriteReply> {
         let admitted = match self.core.guard(hub, guard, request) {
             Ok(a) => a,
             Err(stopped) => return settle(Err(stopped)),
         };
         let started = js_now();
-        let namespaces = cascade_engine::apply::namespaces_touched(&events);
-        let state = engine_store::load_platform(&self.core.store, &namespaces)?;
+        let state = engine_store::load_platform(&self.core.store, namespaces)?;
         let first = namespaces.first();
         let version_of = |s: &cascade_engine::platform::PlatformState| {
             first
@@ -404,27 +498,27 @@ impl PlatformHub {
         {
             return Ok(WriteReply::Refused(problem));
         }
-        if events
-            .iter()
-            .all(|e| e.config.as_object().is_some_and(Map::is_empty))
-        {
-            let ack = WriteAck {
-                seq: state.seq,
-                version: version_of(&state),
-                changed: false,
-                ..WriteAck::default()
-            };
-            return self.core.answer(&admitted, ack);
-        }
-        let commit =
-            match apply_platform_changes(&state, &events, &Limits::default(), started as u64) {
-                Ok(commit) => commit,
-                Err(e) => return Ok(WriteReply::Refused(engine_error::problem(&e))),
-            };
+        let commit = match make(&state, started as u64) {
+            Ok(Some(commit)) => commit,
+            Ok(None) => {
+                let ack = WriteAck {
+                    seq: state.seq,
+                    version: version_of(&state),
+                    changed: false,
+                    ..WriteAck::default()
+                };
+                return self.core.answer(&admitted, ack);
+            }
+            Err(e) => return Ok(WriteReply::Refused(engine_error::problem(&e))),
+        };
         // Synchronous from here to the answer: state, update log, fan-out job, history and
         // idempotency record commit together.
         engine_store::save_platform(&self.core.store, &commit.state, &commit.update)?;
-        let event = &events[0];
+        let Some(event) = commit.update.events.first() else {
+            return Ok(WriteReply::Refused(engine_error::problem(
+                &EngineError::EmptyBatch,
+            )));
+        };
         let duration = js_now() - started;
         let row = history::history_row(hub, None, commit.seq, &commit.outcomes, event, duration)?;
         // The job carries the commit's time (the platform history row's) to every tenant,

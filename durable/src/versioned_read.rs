@@ -3,18 +3,18 @@
 
 use cascade_engine::scope::Namespace;
 use cascade_engine::EngineError;
-use worker::{Response, Result};
+use cascade_protocol::Problem;
 
-use crate::{engine_error, reply};
+use crate::engine_error;
 
 /// Most history entries of a namespace a read at an old version replays (each is read and
 /// parsed; the history is kept in full, so a read far back is refused rather than slow).
 pub const MAX_VERSIONS_REPLAYED: u64 = 1_000;
 
-/// The `version` query parameter as a number, or the 400 answer for one that is not.
-pub fn parse(version: &str) -> std::result::Result<u64, Result<Response>> {
+/// The `version` query parameter as a number, or the 400 problem for one that is not.
+pub fn parse(version: &str) -> Result<u64, Problem> {
     version.parse::<u64>().map_err(|_| {
-        reply::problem(
+        Problem::new(
             400,
             "CASCADE:Request:BadQuery",
             "Bad Request",
@@ -23,11 +23,11 @@ pub fn parse(version: &str) -> std::result::Result<u64, Result<Response>> {
     })
 }
 
-/// The 410 answer when reading `version` would replay `later` entries, more than
+/// The 410 problem when reaching `version` would replay `later` entries, more than
 /// [`MAX_VERSIONS_REPLAYED`]; `None` when the read may go on.
-pub fn too_far_back(namespace: &Namespace, version: u64, later: u64) -> Option<Result<Response>> {
+pub fn too_far_back(namespace: &Namespace, version: u64, later: u64) -> Option<Problem> {
     (later > MAX_VERSIONS_REPLAYED).then(|| {
-        reply::problem(
+        Problem::new(
             410,
             "CASCADE:Config:VersionNotRetained",
             "Gone",
@@ -38,17 +38,17 @@ pub fn too_far_back(namespace: &Namespace, version: u64, later: u64) -> Option<R
     })
 }
 
-/// The answer for an engine error of a read at `version`: 404 for a version not reached yet,
-/// 410 for one older than the retained history, the engine's problem otherwise.
-pub fn refusal(namespace: &Namespace, version: u64, error: &EngineError) -> Result<Response> {
+/// The problem for an engine error of a read at `version`: 404 for a version not reached
+/// yet, 410 for one older than the retained history, the engine's problem otherwise.
+pub fn refusal(namespace: &Namespace, version: u64, error: &EngineError) -> Problem {
     match error {
-        EngineError::VersionInFuture { current, .. } => reply::problem(
+        EngineError::VersionInFuture { current, .. } => Problem::new(
             404,
             "CASCADE:Config:VersionNotFound",
             "Not Found",
             format!("'{namespace}' has no version {version} yet: it is at {current}"),
         ),
-        EngineError::VersionUnreachable { floor, .. } => reply::problem(
+        EngineError::VersionUnreachable { floor, .. } => Problem::new(
             410,
             "CASCADE:Config:VersionNotRetained",
             "Gone",
@@ -56,6 +56,6 @@ pub fn refusal(namespace: &Namespace, version: u64, error: &EngineError) -> Resu
                 "version {version} of '{namespace}' is no longer retained: the oldest readable version is {floor}"
             ),
         ),
-        e => reply::problem_document(&engine_error::problem(e)),
+        e => engine_error::problem(e),
     }
 }

@@ -42,7 +42,8 @@ pub fn rule(endpoint: Endpoint) -> Rule {
         | Endpoint::GetPlatformConfig
         | Endpoint::PutPlatformConfig
         | Endpoint::PatchPlatformConfig
-        | Endpoint::PlatformRefusals => Rule::PlatformAdmin,
+        | Endpoint::PlatformRefusals
+        | Endpoint::PlatformRollback => Rule::PlatformAdmin,
         Endpoint::ListRules | Endpoint::PutRule | Endpoint::DeleteRule => Rule::PlatformAdmin,
         Endpoint::GetTenant
         | Endpoint::GetTenantConfig

@@ -102,14 +102,14 @@ impl TenantHub {
         };
         let version = match versioned_read::parse(version) {
             Ok(v) => v,
-            Err(answer) => return answer,
+            Err(p) => return reply::problem_document(&p),
         };
         let store = &self.core.store;
         let latest = store.seq()?;
         if version <= latest {
             let later = tenant_store::history_count_after(store, &namespace, version)?;
-            if let Some(answer) = versioned_read::too_far_back(&namespace, version, later) {
-                return answer;
+            if let Some(p) = versioned_read::too_far_back(&namespace, version, later) {
+                return reply::problem_document(&p);
             }
         }
         let subject = user.clone().map_or(Subject::Tenant, Subject::User);
@@ -134,7 +134,9 @@ impl TenantHub {
         let config = match replayed {
             Ok(Value::Object(map)) => map,
             Ok(_) => Map::new(),
-            Err(e) => return versioned_read::refusal(&namespace, version, &e),
+            Err(e) => {
+                return reply::problem_document(&versioned_read::refusal(&namespace, version, &e))
+            }
         };
         reply::json(&StoredDocument {
             scope: if user.is_some() {
