@@ -9,7 +9,7 @@ use cascade_engine::event::ChangeEvent;
 use cascade_engine::platform::apply_platform_changes;
 use cascade_engine::scope::{Namespace, Scope};
 use cascade_engine::validate::Limits;
-use cascade_protocol::{PlatformSyncStatus, StoredDocument};
+use cascade_protocol::{PlatformSyncStatus, StoredDocument, TenantSyncStatus};
 use serde_json::Map;
 use worker::{
     durable_object, wasm_bindgen, DurableObject, Env, Method, Request, Response, Result, State,
@@ -98,6 +98,11 @@ impl DurableObject for PlatformHub {
             (Method::Post, ["sync-status"]) => {
                 let status: PlatformSyncStatus = req.json().await?;
                 let sent = platform_room::broadcast(&self.core.state, &self.core.store, status)?;
+                reply::json(&serde_json::json!({ "sent": sent }))
+            }
+            (Method::Post, ["tenant-status"]) => {
+                let status: TenantSyncStatus = req.json().await?;
+                let sent = platform_room::broadcast_tenant(&self.core.state, status);
                 reply::json(&serde_json::json!({ "sent": sent }))
             }
             (Method::Get, ["updates"]) => {

@@ -1,11 +1,14 @@
 //! The platform admins' WebSocket room on the `PlatformHub`: sockets accepted with the
 //! Hibernation API and tagged `platform:admins`, greeted like a tenant socket, and sent a
-//! `sync-status` frame after each health check (posted by the Worker's cron handler).
+//! `sync-status` frame after each health check (posted by the Worker's cron handler), and a
+//! tenant's `sync-status` when that tenant's status changes (posted by its hub).
 //!
 //! The last status is kept in the hub's storage so that a client asking with
 //! `{"type":"status"}` gets it at once, even after the hub hibernated.
 
-use cascade_protocol::{room, PlatformSyncStatus, Resume, ServerFrame, SyncStatusReport};
+use cascade_protocol::{
+    room, PlatformSyncStatus, Resume, ServerFrame, SyncStatusReport, TenantSyncStatus,
+};
 use worker::{
     Request, Response, Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
     WebSocketRequestResponsePair,
@@ -59,6 +62,22 @@ pub(crate) fn broadcast(state: &State, store: &Store, status: PlatformSyncStatus
         }
     }
     Ok(sent)
+}
+
+/// Sends a tenant's changed sync status to every platform admin as a `sync-status` frame
+/// with `scope: "tenant"` (posted by the tenant hub, `crate::status_watch`). Not stored:
+/// the health check's summary is what `{"type":"status"}` answers. Returns how many sockets
+/// it was sent to.
+pub(crate) fn broadcast_tenant(state: &State, status: TenantSyncStatus) -> u64 {
+    let frame = ServerFrame::SyncStatus(SyncStatusReport::Tenant(status));
+    let mut sent = 0;
+    for ws in state.get_websockets_with_tag(room::PLATFORM_ADMINS) {
+        match ws.send(&frame) {
+            Ok(()) => sent += 1,
+            Err(e) => worker::console_warn!("tenant sync-status not sent to a platform admin: {e}"),
+        }
+    }
+    sent
 }
 
 /// Answers a platform admin's frame: `{"type":"status"}` gets the latest `sync-status` (an

@@ -42,7 +42,9 @@ pub fn rule(endpoint: Endpoint) -> Rule {
         | Endpoint::GetPlatformConfig
         | Endpoint::PutPlatformConfig
         | Endpoint::PatchPlatformConfig => Rule::PlatformAdmin,
-        Endpoint::ListRules | Endpoint::PutRule | Endpoint::DeleteRule => Rule::PlatformAdmin,
+        Endpoint::ListRules | Endpoint::PutRule | Endpoint::DeleteRule | Endpoint::PreviewRule => {
+            Rule::PlatformAdmin
+        }
         Endpoint::GetTenant
         | Endpoint::GetTenantConfig
         | Endpoint::PutTenantConfig
