@@ -1,4 +1,7 @@
-/** The dashboard: sign-in, then the health overview, the tenant table and the selected tenant. */
+/**
+ * The dashboard: sign-in, then the health overview, the tenant table (live from the platform
+ * admins' room), the platform editor, the sync rules and the selected tenant.
+ */
 import { useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { STATUS_QUERY_KEY } from '../src/react/queryKeys.js';
@@ -9,10 +12,12 @@ import { AllTenantsActivity } from './components/Activity.js';
 import { ConfigEditor } from './components/ConfigEditor.js';
 import { Connections } from './components/Connections.js';
 import { Overview } from './components/Overview.js';
+import { Rules } from './components/Rules.js';
 import { SignIn } from './components/SignIn.js';
 import { TenantTable } from './components/TenantTable.js';
 import { TenantView } from './components/TenantView.js';
 import { errorText } from './format.js';
+import { usePlatformRoom } from './platformRoom.js';
 import { loadSession, storeSession, type Session } from './session.js';
 
 const BASE_URL = window.location.origin;
@@ -56,7 +61,8 @@ function Shell(props: { onSignOut: () => void }) {
 }
 
 function PlatformDashboard() {
-  const { http } = useApi();
+  const { http, baseUrl, session } = useApi();
+  const room = usePlatformRoom(baseUrl, session.token);
   const status = useQuery({ queryKey: STATUS_QUERY_KEY, queryFn: () => http.status(), refetchInterval: 30_000 });
   const tenants = useQuery({ queryKey: ['tenants'], queryFn: () => http.listTenants(), refetchInterval: 30_000 });
   const [selected, setSelected] = useState<string>();
@@ -66,10 +72,11 @@ function PlatformDashboard() {
       {tenants.error ? (
         <p className="error">Tenants unavailable: {errorText(tenants.error)}</p>
       ) : (
-        <TenantTable tenants={tenants.data ?? []} status={status.data} selected={selected} onSelect={setSelected} />
+        <TenantTable tenants={tenants.data ?? []} status={status.data} selected={selected} onSelect={setSelected} live={room.live} />
       )}
       <Connections status={status.data} />
       <ConfigEditor scope={PLATFORM} namespaces={KNOWN_NAMESPACES} />
+      <Rules />
       <AllTenantsActivity />
       {selected ? <TenantView key={selected} tenant={selected} /> : <p className="muted">Select a tenant to follow its events live, resolve its pending changes and conflicts, and edit its configuration.</p>}
     </>

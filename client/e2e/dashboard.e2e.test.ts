@@ -3,7 +3,7 @@
  * driven by playwright-core: sign in, see the tenants, watch a change made through the API
  * appear live, edit a config, and meet a 412 conflict; then the operator views: manual sync
  * (one tenant and all), module states, activity charts, connections by role, and resolving
- * a merge conflict and pending changes made through the API.
+ * a merge conflict and pending changes made through the API (oldest first).
  *
  * The second part writes platform config, which every tenant receives (and every tenant
  * created later catches up on): it runs after the first, in the same file. The third edits
@@ -45,11 +45,10 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1360, height: 1000 } });
   page.setDefaultTimeout(10_000);
   page.on('console', (msg) => {
-    // The 412, 409 and 404 this test provokes on purpose are logged by Chromium as failed resources.
+    // The 412 and 404 this test provokes on purpose are logged by Chromium as failed resources.
     const url = msg.location().url;
     const expected =
       /status of 412/.test(msg.text()) ||
-      (/status of 409/.test(msg.text()) && /\/pending\//.test(url)) ||
       (/status of 404/.test(msg.text()) && /\/v1\/sync$/.test(url));
     if (msg.type() === 'error' && !expected) consoleErrors.push(`${msg.text()} (${url})`);
   });
@@ -277,28 +276,41 @@ describe('operator views in Chromium', () => {
     await page.getByTestId('event-log').locator('tr.live', { hasText: 'dashrbac' }).first().waitFor();
   });
 
-  it('shows the problem when a newer pending change is accepted first, then accepts and rejects in order', async () => {
+  it('accepts pending changes oldest first: a newer Accept is disabled and says why', async () => {
     await adminHttp().putPlatformConfig('dashmods', { billing: { enabled: false } });
     const pending = await eventually(async () => {
       const items = await adminHttp().listPending(tenant);
       return items.length === 2 ? items : undefined;
     }, 'a second pending change');
     const [older, newer] = [...pending].sort((a, b) => a.createdSeq - b.createdSeq);
-    // A held change sends no frame; the list polls, or reloads on demand.
+    // A held change sends the tenant's admins a sync-status frame; Reload also works.
     await page.getByRole('region', { name: 'Pending changes' }).getByRole('button', { name: 'Reload' }).click();
-    await page.getByTestId(`pending-${newer!.id}`).waitFor();
-    await page.getByTestId(`pending-${newer!.id}`).getByRole('button', { name: 'Accept' }).click();
-    const feedback = page.getByTestId('pending-feedback');
-    await feedback.waitFor();
-    expect(await feedback.getAttribute('role')).toBe('alert');
-    expect(await feedback.textContent()).toBe(
-      `pending change ${newer!.id} cannot be accepted before ${older!.id}: accept or reject the oldest first (409 CASCADE:Pending:OutOfOrder)`,
+    const newerAccept = page.getByTestId(`pending-${newer!.id}`).getByRole('button', { name: 'Accept' });
+    await newerAccept.waitFor();
+    expect(await newerAccept.isDisabled()).toBe(true);
+    const reason = `Accept or reject ${older!.id} first: dashmods changes are accepted oldest first.`;
+    expect(await newerAccept.getAttribute('title')).toBe(reason);
+    const describedBy = (await newerAccept.getAttribute('aria-describedby')) ?? '';
+    expect(await page.locator(`[id="${describedBy}"]`).textContent()).toBe(reason);
+    expect(await page.getByTestId(`pending-${older!.id}`).getByRole('button', { name: 'Accept' }).isDisabled()).toBe(false);
+    // Rejecting stays open for every change, newest included.
+    expect(await page.getByTestId(`pending-${newer!.id}`).getByRole('button', { name: 'Reject' }).isDisabled()).toBe(false);
+    // The server enforces the same order: a newer accept is 409 with the reason.
+    const refused = await adminHttp().raw('POST', `/v1/tenants/${tenant}/pending/dashmods/${newer!.id}/accept`);
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { detail: string }).detail).toBe(
+      `pending change ${newer!.id} cannot be accepted before ${older!.id}: accept or reject the oldest first`,
     );
     expect((await adminHttp().getEffective(tenant, 'dashmods')).config).toEqual({});
 
     await page.getByTestId(`pending-${older!.id}`).getByRole('button', { name: 'Accept' }).click();
     await page.getByText(`Accepted dashmods change ${older!.id}`).waitFor();
     expect((await adminHttp().getEffective(tenant, 'dashmods')).config).toEqual({ billing: { enabled: true } });
+    // Now the oldest, it can be accepted; it is rejected here.
+    await page.waitForFunction(
+      (id) => !(document.querySelector(`[data-testid="pending-${id}"] button`) as HTMLButtonElement | null)?.disabled,
+      newer!.id,
+    );
     await page.getByTestId(`pending-${newer!.id}`).getByRole('button', { name: 'Reject' }).click();
     await page.getByText(`Rejected dashmods change ${newer!.id}`).waitFor();
     await page.getByText('No platform change waits for a decision.').waitFor();

@@ -1,6 +1,8 @@
 /**
- * One tenant, live: its connection and manual sync, module states, open items (pending
- * changes, conflicts), activity charts, the event log and the config editor.
+ * One tenant, live: its connection and manual sync, its notifications (in the page's flow,
+ * under the header, so they never cover a button), module states, open items (pending
+ * changes, conflicts), history with diffs and rollback, activity charts, the event log and
+ * the config editor.
  */
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
@@ -15,6 +17,7 @@ import { ConfigEditor } from './ConfigEditor.js';
 import { Conflicts } from './Conflicts.js';
 import { ConnectionBadge } from './ConnectionBadge.js';
 import { EventLog } from './EventLog.js';
+import { History } from './History.js';
 import { ModuleState } from './ModuleState.js';
 import { PendingChanges } from './PendingChanges.js';
 import { SyncButton } from './SyncButton.js';
@@ -67,6 +70,7 @@ export function TenantView(props: { tenant: string }) {
         <span className="spacer" />
         <SyncButton tenant={props.tenant} />
       </div>
+      <Toasts notifications={sync.notifications} dismiss={sync.dismiss} />
       <div className="columns">
         <ModuleState tenant={props.tenant} extra={liveNamespaces} />
         <div className="stack">
@@ -74,12 +78,12 @@ export function TenantView(props: { tenant: string }) {
           <Conflicts tenant={props.tenant} />
         </div>
       </div>
+      <History tenant={props.tenant} />
       <Activity tenant={props.tenant} live={liveEvents} />
       <div className="columns">
         <EventLog tenant={props.tenant} live={live} />
         <ConfigEditor scope={{ kind: 'tenant', tenant: props.tenant }} namespaces={namespaces} />
       </div>
-      <Toasts notifications={sync.notifications} dismiss={sync.dismiss} />
     </div>
   );
 }
