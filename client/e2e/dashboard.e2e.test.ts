@@ -65,10 +65,16 @@ afterAll(async () => {
 
 describe('dashboard in Chromium', () => {
   let tenant: string;
+  /**
+   * The version of the tenant's first write: a tenant created after platform writes (another
+   * e2e file's, when it ran first) catches up on them first, each taking a seq.
+   */
+  let base: number;
+  const v = (n: number) => `version ${base + n}`;
 
   it('refuses a malformed token and signs in with a platform admin token', async () => {
     tenant = await freshTenant('acme');
-    await adminHttp().putConfig(tenant, 'notifications', { email: { enabled: true } });
+    base = (await adminHttp().putConfig(tenant, 'notifications', { email: { enabled: true } })).version;
     const run = await fetch(`${baseUrl()}/__scheduled?cron=${encodeURIComponent('*/5 * * * *')}`);
     expect(run.status).toBe(200);
 
@@ -88,7 +94,7 @@ describe('dashboard in Chromium', () => {
     const row = page.getByTestId(`tenant-row-${tenant}`);
     await row.waitFor();
     expect(await row.locator('.state').textContent()).toContain('success');
-    expect(await row.locator('td.num').first().textContent()).toBe('1');
+    expect(await row.locator('td.num').first().textContent()).toBe(String(base));
     await shot('1-overview');
   });
 
@@ -109,21 +115,21 @@ describe('dashboard in Chromium', () => {
     const card = page.getByRole('region', { name: 'Config editor', exact: true });
     await card.getByLabel('Namespace to edit').fill('notifications');
     await card.getByRole('button', { name: 'Open' }).click();
-    await card.getByTestId('editor-version').getByText('version 2').waitFor();
+    await card.getByTestId('editor-version').getByText(v(1)).waitFor();
     const editor = card.getByLabel('Document JSON');
     await editor.fill(JSON.stringify({ email: { enabled: true }, digest: 'daily' }, null, 2));
-    await page.getByRole('button', { name: 'Save (if still version 2)' }).click();
-    await page.getByText('Saved as version 3.').waitFor();
+    await page.getByRole('button', { name: `Save (if still ${v(1)})` }).click();
+    await page.getByText(`Saved as ${v(2)}.`).waitFor();
     expect((await adminHttp().getConfig(tenant, 'notifications')).config).toEqual({ email: { enabled: true }, digest: 'daily' });
 
     // Someone else writes while this draft is open: the save must not overwrite them blindly.
     await editor.fill(JSON.stringify({ email: { enabled: true }, digest: 'weekly' }, null, 2));
     await adminHttp().putConfig(tenant, 'notifications', { email: { enabled: true }, digest: 'hourly' });
-    await page.getByText('This document changed on the server (now version 4)').waitFor();
-    await page.getByRole('button', { name: 'Save (if still version 3)' }).click();
+    await page.getByText(`This document changed on the server (now ${v(3)})`).waitFor();
+    await page.getByRole('button', { name: `Save (if still ${v(2)})` }).click();
     const conflict = page.getByTestId('conflict');
     await conflict.getByText('CASCADE:Config:VersionMismatch').waitFor();
-    expect(await conflict.textContent()).toContain('Server, version 4');
+    expect(await conflict.textContent()).toContain(`Server, ${v(3)}`);
     expect((await adminHttp().getConfig(tenant, 'notifications')).config).toMatchObject({ digest: 'hourly' });
 
     // The operator action runs the health check; the table then counts this page's socket.
@@ -131,16 +137,16 @@ describe('dashboard in Chromium', () => {
     await page.getByText('Health check ran; status updated.').waitFor();
     const cells = page.getByTestId(`tenant-row-${tenant}`).locator('td.num');
     await page.waitForFunction(
-      (id) => document.querySelector(`[data-testid="tenant-row-${id}"] td.num`)?.textContent === '4',
-      tenant,
+      ([id, seq]) => document.querySelector(`[data-testid="tenant-row-${id}"] td.num`)?.textContent === seq,
+      [tenant, String(base + 3)] as const,
     );
     expect(await cells.nth(1).textContent()).toBe('1');
     const dismiss = page.getByRole('button', { name: 'Dismiss' });
     while ((await dismiss.count()) > 0) await dismiss.first().click();
     await shot('3-conflict');
 
-    await conflict.getByRole('button', { name: 'Overwrite version 4 with my draft' }).click();
-    await page.getByText('Saved as version 5.').waitFor();
+    await conflict.getByRole('button', { name: `Overwrite ${v(3)} with my draft` }).click();
+    await page.getByText(`Saved as ${v(4)}.`).waitFor();
     expect((await adminHttp().getConfig(tenant, 'notifications')).config).toEqual({ email: { enabled: true }, digest: 'weekly' });
     await shot('4-saved');
     expect(consoleErrors).toEqual([]);
