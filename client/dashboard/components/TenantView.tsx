@@ -44,15 +44,15 @@ export function TenantView(props: { tenant: string }) {
       setLive((list) => [{ ...event, at: Date.now() }, ...list].slice(0, MAX_LIVE));
       refreshItems();
     });
-    // `sync-status` frames (newer servers): the tenant's open items or the platform's health moved.
-    const offFrame = sync.client.on('frame', (frame) => {
-      if (frame.type !== 'unknown' || frame.raw.type !== 'sync-status') return;
-      if (frame.raw.scope === 'platform') void queryClient.invalidateQueries({ queryKey: STATUS_QUERY_KEY });
+    // `sync-status` (admins, after every commit): a held platform change or a decision moves
+    // the open items without any change frame; the platform's report moves the health.
+    const offStatus = sync.client.on('sync-status', (status) => {
+      if (status.scope === 'platform') void queryClient.invalidateQueries({ queryKey: STATUS_QUERY_KEY });
       else refreshItems();
     });
     return () => {
       offChange();
-      offFrame();
+      offStatus();
     };
   }, [sync.client, props.tenant, queryClient]);
 
