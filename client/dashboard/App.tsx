@@ -66,13 +66,14 @@ function PlatformDashboard() {
   const status = useQuery({ queryKey: STATUS_QUERY_KEY, queryFn: () => http.status(), refetchInterval: 30_000 });
   const tenants = useQuery({ queryKey: ['tenants'], queryFn: () => http.listTenants(), refetchInterval: 30_000 });
   const [selected, setSelected] = useState<string>();
+  const snapshotSeenAt = useFirstSeen(status.data?.takenAt);
   return (
     <>
       <Overview status={status.data} loading={status.isLoading} error={status.error} />
       {tenants.error ? (
         <p className="error">Tenants unavailable: {errorText(tenants.error)}</p>
       ) : (
-        <TenantTable tenants={tenants.data ?? []} status={status.data} selected={selected} onSelect={setSelected} live={room.live} />
+        <TenantTable tenants={tenants.data ?? []} status={status.data} selected={selected} onSelect={setSelected} live={room.live} snapshotSeenAt={snapshotSeenAt} />
       )}
       <Connections status={status.data} />
       <ConfigEditor scope={PLATFORM} namespaces={KNOWN_NAMESPACES} />
@@ -81,6 +82,17 @@ function PlatformDashboard() {
       {selected ? <TenantView key={selected} tenant={selected} /> : <p className="muted">Select a tenant to follow its events live, resolve its pending changes and conflicts, and edit its configuration.</p>}
     </>
   );
+}
+
+/** When (by this browser's clock) `key` first took its current value; 0 while undefined. */
+function useFirstSeen(key: number | undefined): number {
+  const [seen, setSeen] = useState<{ key: number | undefined; at: number }>({ key: undefined, at: 0 });
+  if (seen.key !== key) {
+    const next = { key, at: key === undefined ? 0 : Date.now() };
+    setSeen(next);
+    return next.at;
+  }
+  return seen.at;
 }
 
 function TenantDashboard() {

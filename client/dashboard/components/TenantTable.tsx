@@ -7,9 +7,13 @@ import { driftText } from '../format.js';
 import type { LiveTenantStatus } from '../platformRoom.js';
 import { SyncButton } from './SyncButton.js';
 
-/** A tenant's row: the snapshot's line, overlaid with a live status reported after it. */
-export function rowHealth(h: TenantHealth | undefined, live: LiveTenantStatus | undefined, takenAt: number): TenantHealth | undefined {
-  if (!live || live.at <= takenAt) return h;
+/**
+ * A tenant's row: the snapshot's line, overlaid with a live status that arrived after this
+ * browser first saw the snapshot (both times by the browser's clock, so a server clock that
+ * differs does not matter).
+ */
+export function rowHealth(h: TenantHealth | undefined, live: LiveTenantStatus | undefined, snapshotSeenAt: number): TenantHealth | undefined {
+  if (!live || live.at <= snapshotSeenAt) return h;
   // The hub knows pending changes, conflicts and failures; lag and drift only the check does.
   const kept = h && live.status === 'success' && (h.state === 'drifted' || h.state === 'pending');
   const state = kept ? h.state : (live.status as SyncState);
@@ -40,9 +44,11 @@ export function TenantTable(props: {
   onSelect: (tenant: string) => void;
   /** Statuses the platform admins' room reported, by tenant. */
   live?: Record<string, LiveTenantStatus>;
+  /** When this browser first saw the snapshot (its own clock, as `live[..].at` is). */
+  snapshotSeenAt?: number;
 }) {
   const health = new Map(props.status?.tenants.map((t) => [t.tenant, t]) ?? []);
-  const takenAt = props.status?.takenAt ?? 0;
+  const seenAt = props.snapshotSeenAt ?? 0;
   return (
     <section className="card">
       <h2>Tenants</h2>
@@ -68,7 +74,7 @@ export function TenantTable(props: {
           <tbody>
             {props.tenants.map((t) => {
               const live = props.live?.[t.id];
-              const h = rowHealth(health.get(t.id), live, takenAt);
+              const h = rowHealth(health.get(t.id), live, seenAt);
               const isLive = h !== health.get(t.id);
               const error = h?.error ?? h?.hub?.lastError ?? h?.resyncError;
               const selected = props.selected === t.id ? ' selected' : '';
