@@ -56,6 +56,10 @@ pub async fn list(env: &Env) -> Result<Response, ApiError> {
     Ok(Response::from_json(&rules)?)
 }
 
+/// Most attributes a rule's `tenantFilter` may name: each is a condition of the registry
+/// queries that count and list the tenants a rule reaches (`crate::targeting`).
+pub const MAX_TENANT_FILTER_ATTRIBUTES: usize = 32;
+
 /// A field's check: parses the field's value as its type, or says why it does not.
 type FieldCheck = fn(&Value) -> Result<(), String>;
 
@@ -105,6 +109,16 @@ pub fn parse(mut body: Value) -> Result<(SyncRule, bool), ApiError> {
     };
     if let Some(err) = field_error(object) {
         return Err(err);
+    }
+    let filtered = object
+        .get("tenantFilter")
+        .and_then(Value::as_object)
+        .map_or(0, Map::len);
+    if filtered > MAX_TENANT_FILTER_ATTRIBUTES {
+        return Err(ApiError::InvalidRuleField {
+            field: "tenantFilter".to_owned(),
+            problem: format!("at most {MAX_TENANT_FILTER_ATTRIBUTES} attributes, got {filtered}"),
+        });
     }
     let enabled = !matches!(object.remove("enabled"), Some(Value::Bool(false)));
     let rule: SyncRule =

@@ -58,19 +58,21 @@ fn filter_sql(rule: &SyncRule, binds: &mut Vec<JsValue>) -> String {
     }
     let mut terms = Vec::new();
     for (key, wanted) in &rule.tenant_filter {
-        binds.push(JsValue::from_str(&format!(
-            "$.\"{}\"",
-            key.replace('"', "\\\"")
-        )));
-        let path = binds.len();
+        // The attribute is found by its key through `json_each`, never spliced into a JSON
+        // path: any key (quotes, backslashes, dots) is compared as the plain string it is.
+        binds.push(JsValue::from_str(key));
+        let key_at = binds.len();
         binds.push(JsValue::from_str(&wanted.to_string()));
         let value = binds.len();
-        terms.push(match wanted {
+        let matches = match wanted {
             Value::Array(_) => format!(
-                "(json_extract(attributes, ?{path}) = json_extract(?{value}, '$') OR json_extract(attributes, ?{path}) IN (SELECT value FROM json_each(?{value})))"
+                "(a.value = json_extract(?{value}, '$') OR a.value IN (SELECT value FROM json_each(?{value})))"
             ),
-            _ => format!("json_extract(attributes, ?{path}) = json_extract(?{value}, '$')"),
-        });
+            _ => format!("a.value = json_extract(?{value}, '$')"),
+        };
+        terms.push(format!(
+            "EXISTS (SELECT 1 FROM json_each(attributes) AS a WHERE a.key = ?{key_at} AND {matches})"
+        ));
     }
     format!("({})", terms.join(" AND "))
 }

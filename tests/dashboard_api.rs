@@ -97,6 +97,34 @@ fn a_rule_preview_counts_and_pages_the_tenants_it_reaches_among_10000() {
         .unwrap()
         .contains("delivers nothing to tenants"));
 
+    // An array means one of.
+    let either = post_json(
+        &rt,
+        "/v1/platform/rules/preview?limit=1",
+        &rule(json!({"plan": ["gold", "pro"]}), &["promo.*"]),
+    );
+    assert_eq!(either.body["targetedTenants"], 2500, "{either:?}");
+    // Any attribute name is compared as the string it is: quotes, backslashes, dots.
+    let odd = post_json(
+        &rt,
+        "/v1/platform/rules/preview",
+        &rule(
+            json!({"a\"b\\": "x", "plan.x": "pro", "$": 1}),
+            &["promo.*"],
+        ),
+    );
+    assert_eq!(odd.status, 200, "{odd:?}");
+    assert_eq!(odd.body["targetedTenants"], 0);
+    let many: serde_json::Map<String, Value> =
+        (0..33).map(|i| (format!("k{i}"), json!(i))).collect();
+    let too_many = post_json(
+        &rt,
+        "/v1/platform/rules/preview",
+        &rule(Value::Object(many), &["promo.*"]),
+    );
+    too_many.assert_problem(422, "CASCADE:Rule:Invalid");
+    assert_eq!(too_many.body["pointer"], "/tenantFilter");
+
     // Bad input: the invalid field is named; bad queries are 400; tenant admins may not.
     let mut sideways = pro.clone();
     sideways["syncDirection"] = json!("sideways");
