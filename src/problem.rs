@@ -101,6 +101,14 @@ pub enum ApiError {
     /// A sync rule does not parse or validate.
     #[error("invalid sync rule: {0}")]
     InvalidRule(String),
+    /// One field of a sync rule is missing or does not parse; named in the problem's `pointer`.
+    #[error("invalid sync rule: {field}: {problem}")]
+    InvalidRuleField {
+        /// The field, as the body names it (`syncDirection`).
+        field: String,
+        /// Why it is refused.
+        problem: String,
+    },
     /// No sync rule with this id.
     #[error("no sync rule '{0}'")]
     RuleNotFound(String),
@@ -135,7 +143,9 @@ impl ApiError {
         match self {
             Self::Unauthenticated(_) => (401, "CASCADE:Auth:Unauthenticated", "Unauthorized"),
             Self::Forbidden(_) => (403, "CASCADE:Auth:Forbidden", "Forbidden"),
-            Self::InvalidRule(_) => (422, "CASCADE:Rule:Invalid", "Unprocessable Content"),
+            Self::InvalidRule(_) | Self::InvalidRuleField { .. } => {
+                (422, "CASCADE:Rule:Invalid", "Unprocessable Content")
+            }
             Self::RuleNotFound(_) => (404, "CASCADE:Rule:NotFound", "Not Found"),
             Self::InvalidEvents(_) => (422, "CASCADE:Event:Invalid", "Unprocessable Content"),
             Self::TenantChanged { .. } => {
@@ -187,7 +197,19 @@ impl ApiError {
         if let Self::Internal(detail) = &self {
             worker::console_error!("internal error: {detail}");
         }
-        let mut resp = problem_response(&self.to_problem())?;
+        let problem = self.to_problem();
+        let mut resp = match &self {
+            // The invalid field, as a JSON Pointer into the body, beside the problem's members.
+            Self::InvalidRuleField { field, .. } => {
+                let mut body = serde_json::to_value(&problem)?;
+                body["pointer"] = serde_json::Value::String(format!("/{field}"));
+                let mut resp = Response::from_json(&body)?.with_status(problem.status);
+                resp.headers_mut()
+                    .set("content-type", PROBLEM_CONTENT_TYPE)?;
+                resp
+            }
+            _ => problem_response(&problem)?,
+        };
         if matches!(self, Self::Unauthenticated(_)) {
             resp.headers_mut()
                 .set("www-authenticate", "Bearer realm=\"cascade\"")?;

@@ -70,6 +70,8 @@ pub enum Endpoint {
     PutRule,
     /// `DELETE /v1/rules/{rule}`.
     DeleteRule,
+    /// `POST /v1/platform/rules/preview`: the tenants a rule would reach, before saving it.
+    PreviewRule,
     /// `POST /v1/events`: the seed's `triggerConfigChange`.
     PostEvents,
     /// `PATCH /v1/tenants/{tenant}/config/{namespace}`.
@@ -183,6 +185,11 @@ pub const ROUTES: &[(Method, &str, Endpoint)] = &[
     (Method::Get, "/v1/rules", Endpoint::ListRules),
     (Method::Put, "/v1/rules/:rule", Endpoint::PutRule),
     (Method::Delete, "/v1/rules/:rule", Endpoint::DeleteRule),
+    (
+        Method::Post,
+        "/v1/platform/rules/preview",
+        Endpoint::PreviewRule,
+    ),
     (Method::Post, "/v1/events", Endpoint::PostEvents),
     (
         Method::Patch,
@@ -529,6 +536,11 @@ async fn serve(
             rules::put(env, &matched.name("rule")?, body).await
         }
         Endpoint::DeleteRule => rules::delete(env, &matched.name("rule")?).await,
+        Endpoint::PreviewRule => {
+            let mut req = req;
+            let body = input::json_body(&mut req).await?;
+            rules::preview(env, &req, body).await
+        }
         Endpoint::PostEvents => events::post(env, req, principal, caller).await,
         Endpoint::ListPending => {
             operations::list(env, &tenant()?, operations::Items::Pending).await

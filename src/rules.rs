@@ -1,14 +1,21 @@
 //! Sync rules in D1: list, create or replace, delete. A rule is validated by the engine's own
-//! parser before it is stored, so the hubs never meet a rule they cannot read.
+//! parser before it is stored, so the hubs never meet a rule they cannot read; an invalid
+//! field is named in the problem's `pointer`. A rule can be previewed before it is saved:
+//! which tenants it would reach.
 
-use cascade_engine::rule::SyncRule;
+use std::collections::BTreeMap;
+
+use cascade_engine::path::PathPattern;
+use cascade_engine::rule::{ConflictResolution, SyncDirection, SyncRule, TriggerPattern};
+use cascade_engine::scope::{Namespace, Scope};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use worker::wasm_bindgen::JsValue;
-use worker::{Env, Response};
+use worker::{Env, Request, Response};
 
 use crate::problem::ApiError;
-use crate::tenants;
+use crate::{targeting, tenants};
 
 /// A stored rule as returned.
 #[derive(Debug, Serialize)]
@@ -49,20 +56,80 @@ pub async fn list(env: &Env) -> Result<Response, ApiError> {
     Ok(Response::from_json(&rules)?)
 }
 
+/// Most attributes a rule's `tenantFilter` may name: each is a condition of the registry
+/// queries that count and list the tenants a rule reaches (`crate::targeting`).
+pub const MAX_TENANT_FILTER_ATTRIBUTES: usize = 32;
+
+/// A field's check: parses the field's value as its type, or says why it does not.
+type FieldCheck = fn(&Value) -> Result<(), String>;
+
+fn check<T: DeserializeOwned>(value: &Value) -> Result<(), String> {
+    serde_json::from_value::<T>(value.clone())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Every field of a rule body: its name, whether it is required, and its check.
+const FIELDS: &[(&str, bool, FieldCheck)] = &[
+    ("triggerEvents", true, check::<Vec<TriggerPattern>>),
+    ("targetScopes", true, check::<Vec<Scope>>),
+    ("syncDirection", true, check::<SyncDirection>),
+    ("conflictResolution", true, check::<ConflictResolution>),
+    ("autoApply", true, check::<bool>),
+    ("namespaces", false, check::<Option<Vec<Namespace>>>),
+    ("tenantFilter", false, check::<BTreeMap<String, Value>>),
+    ("lockedPaths", false, check::<Vec<PathPattern>>),
+    ("priority", false, check::<i32>),
+    ("enabled", false, check::<bool>),
+];
+
+/// The first field of `body` that is missing or does not parse, with why: so a client (the
+/// dashboard's rule editor) can show the error beside the field (`pointer` in the problem).
+fn field_error(body: &Map<String, Value>) -> Option<ApiError> {
+    FIELDS.iter().find_map(|(field, required, check)| {
+        let problem = match body.get(*field) {
+            None if *required => "required".to_owned(),
+            None => return None,
+            Some(value) => check(value).err()?,
+        };
+        Some(ApiError::InvalidRuleField {
+            field: (*field).to_owned(),
+            problem,
+        })
+    })
+}
+
+/// Parses a rule body in the seed's shape (plus optional `enabled`, default true), as the
+/// engine reads it; an invalid field is named (`InvalidRuleField`).
+pub fn parse(mut body: Value) -> Result<(SyncRule, bool), ApiError> {
+    let Some(object) = body.as_object_mut() else {
+        return Err(ApiError::InvalidRule(format!(
+            "the rule must be a JSON object, got {body:.40}"
+        )));
+    };
+    if let Some(err) = field_error(object) {
+        return Err(err);
+    }
+    let filtered = object
+        .get("tenantFilter")
+        .and_then(Value::as_object)
+        .map_or(0, Map::len);
+    if filtered > MAX_TENANT_FILTER_ATTRIBUTES {
+        return Err(ApiError::InvalidRuleField {
+            field: "tenantFilter".to_owned(),
+            problem: format!("at most {MAX_TENANT_FILTER_ATTRIBUTES} attributes, got {filtered}"),
+        });
+    }
+    let enabled = !matches!(object.remove("enabled"), Some(Value::Bool(false)));
+    let rule: SyncRule =
+        serde_json::from_value(body).map_err(|e| ApiError::InvalidRule(e.to_string()))?;
+    Ok((rule, enabled))
+}
+
 /// Creates or replaces rule `id` from a body in the seed's shape (plus optional `enabled`).
 /// Answers 201 on creation, 200 on replacement.
-pub async fn put(env: &Env, id: &str, mut body: Value) -> Result<Response, ApiError> {
-    let enabled = match body.as_object_mut().and_then(|o| o.remove("enabled")) {
-        None => true,
-        Some(Value::Bool(b)) => b,
-        Some(other) => {
-            return Err(ApiError::InvalidRule(format!(
-                "enabled must be a boolean, got {other}"
-            )))
-        }
-    };
-    let mut rule: SyncRule =
-        serde_json::from_value(body).map_err(|e| ApiError::InvalidRule(e.to_string()))?;
+pub async fn put(env: &Env, id: &str, body: Value) -> Result<Response, ApiError> {
+    let (mut rule, enabled) = parse(body)?;
     // Stored and answered as the engine reads it (defaults dropped, `null`s gone), never as
     // the raw body: what a client reads back always matches the documented rule shape.
     rule.id = None;
@@ -97,6 +164,54 @@ pub async fn put(env: &Env, id: &str, mut body: Value) -> Result<Response, ApiEr
     // Tenants this rule now governs converge with the platform layers it delivers.
     crate::convergence::queue(env, crate::convergence::RULE_CHANGED, None).await;
     Ok(Response::from_json(&stored)?.with_status(if existed { 200 } else { 201 }))
+}
+
+/// Serves `POST /v1/platform/rules/preview[?namespace=&after=&limit=]`: which tenants the
+/// rule in the body would reach, without saving it (see [`crate::targeting::preview`]).
+pub async fn preview(env: &Env, req: &Request, body: Value) -> Result<Response, ApiError> {
+    let (rule, _) = parse(body)?;
+    let url = req.url()?;
+    let mut namespace = None;
+    let mut after = String::new();
+    let mut limit = targeting::DEFAULT_PREVIEW_PAGE;
+    for (key, value) in url.query_pairs() {
+        match key.as_ref() {
+            "namespace" => {
+                let name = crate::input::namespace("namespace", &value)?;
+                namespace = Some(Namespace::new(&name).map_err(|e| ApiError::BadQuery {
+                    name: "namespace",
+                    problem: e.to_string(),
+                })?);
+            }
+            "after" => {
+                after = crate::input::name("after", &value).map_err(|_| ApiError::BadQuery {
+                    name: "after",
+                    problem: format!("must be a tenant id, got '{value:.40}'"),
+                })?;
+            }
+            "limit" => {
+                limit = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=targeting::MAX_PREVIEW_PAGE).contains(n))
+                    .ok_or_else(|| ApiError::BadQuery {
+                        name: "limit",
+                        problem: format!(
+                            "must be 1..={}, got '{value:.40}'",
+                            targeting::MAX_PREVIEW_PAGE
+                        ),
+                    })?;
+            }
+            _ => {
+                return Err(ApiError::BadQuery {
+                    name: "query",
+                    problem: format!("unknown parameter '{key:.40}' (use namespace, after, limit)"),
+                })
+            }
+        }
+    }
+    let preview = targeting::preview(env, &rule, namespace.as_ref(), &after, limit).await?;
+    Ok(Response::from_json(&preview)?)
 }
 
 /// Deletes rule `id` (404 when there is none).

@@ -3,7 +3,7 @@
  * driven by playwright-core: sign in, see the tenants, watch a change made through the API
  * appear live, edit a config, and meet a 412 conflict; then the operator views: manual sync
  * (one tenant and all), module states, activity charts, connections by role, and resolving
- * a merge conflict and pending changes made through the API.
+ * a merge conflict and pending changes made through the API (oldest first).
  *
  * The second part writes platform config, which every tenant receives (and every tenant
  * created later catches up on): it runs after the first, in the same file. The third edits
@@ -45,11 +45,10 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1360, height: 1000 } });
   page.setDefaultTimeout(10_000);
   page.on('console', (msg) => {
-    // The 412, 409 and 404 this test provokes on purpose are logged by Chromium as failed resources.
+    // The 412 and 404 this test provokes on purpose are logged by Chromium as failed resources.
     const url = msg.location().url;
     const expected =
       /status of 412/.test(msg.text()) ||
-      (/status of 409/.test(msg.text()) && /\/pending\//.test(url)) ||
       (/status of 404/.test(msg.text()) && /\/v1\/sync$/.test(url));
     if (msg.type() === 'error' && !expected) consoleErrors.push(`${msg.text()} (${url})`);
   });
@@ -66,10 +65,16 @@ afterAll(async () => {
 
 describe('dashboard in Chromium', () => {
   let tenant: string;
+  /**
+   * The version of the tenant's first write: a tenant created after platform writes (another
+   * e2e file's, when it ran first) catches up on them first, each taking a seq.
+   */
+  let base: number;
+  const v = (n: number) => `version ${base + n}`;
 
   it('refuses a malformed token and signs in with a platform admin token', async () => {
     tenant = await freshTenant('acme');
-    await adminHttp().putConfig(tenant, 'notifications', { email: { enabled: true } });
+    base = (await adminHttp().putConfig(tenant, 'notifications', { email: { enabled: true } })).version;
     const run = await fetch(`${baseUrl()}/__scheduled?cron=${encodeURIComponent('*/5 * * * *')}`);
     expect(run.status).toBe(200);
 
@@ -89,7 +94,7 @@ describe('dashboard in Chromium', () => {
     const row = page.getByTestId(`tenant-row-${tenant}`);
     await row.waitFor();
     expect(await row.locator('.state').textContent()).toContain('success');
-    expect(await row.locator('td.num').first().textContent()).toBe('1');
+    expect(await row.locator('td.num').first().textContent()).toBe(String(base));
     await shot('1-overview');
   });
 
@@ -110,21 +115,21 @@ describe('dashboard in Chromium', () => {
     const card = page.getByRole('region', { name: 'Config editor', exact: true });
     await card.getByLabel('Namespace to edit').fill('notifications');
     await card.getByRole('button', { name: 'Open' }).click();
-    await card.getByTestId('editor-version').getByText('version 2').waitFor();
+    await card.getByTestId('editor-version').getByText(v(1)).waitFor();
     const editor = card.getByLabel('Document JSON');
     await editor.fill(JSON.stringify({ email: { enabled: true }, digest: 'daily' }, null, 2));
-    await page.getByRole('button', { name: 'Save (if still version 2)' }).click();
-    await page.getByText('Saved as version 3.').waitFor();
+    await page.getByRole('button', { name: `Save (if still ${v(1)})` }).click();
+    await page.getByText(`Saved as ${v(2)}.`).waitFor();
     expect((await adminHttp().getConfig(tenant, 'notifications')).config).toEqual({ email: { enabled: true }, digest: 'daily' });
 
     // Someone else writes while this draft is open: the save must not overwrite them blindly.
     await editor.fill(JSON.stringify({ email: { enabled: true }, digest: 'weekly' }, null, 2));
     await adminHttp().putConfig(tenant, 'notifications', { email: { enabled: true }, digest: 'hourly' });
-    await page.getByText('This document changed on the server (now version 4)').waitFor();
-    await page.getByRole('button', { name: 'Save (if still version 3)' }).click();
+    await page.getByText(`This document changed on the server (now ${v(3)})`).waitFor();
+    await page.getByRole('button', { name: `Save (if still ${v(2)})` }).click();
     const conflict = page.getByTestId('conflict');
     await conflict.getByText('CASCADE:Config:VersionMismatch').waitFor();
-    expect(await conflict.textContent()).toContain('Server, version 4');
+    expect(await conflict.textContent()).toContain(`Server, ${v(3)}`);
     expect((await adminHttp().getConfig(tenant, 'notifications')).config).toMatchObject({ digest: 'hourly' });
 
     // The operator action runs the health check; the table then counts this page's socket.
@@ -132,16 +137,16 @@ describe('dashboard in Chromium', () => {
     await page.getByText('Health check ran; status updated.').waitFor();
     const cells = page.getByTestId(`tenant-row-${tenant}`).locator('td.num');
     await page.waitForFunction(
-      (id) => document.querySelector(`[data-testid="tenant-row-${id}"] td.num`)?.textContent === '4',
-      tenant,
+      ([id, seq]) => document.querySelector(`[data-testid="tenant-row-${id}"] td.num`)?.textContent === seq,
+      [tenant, String(base + 3)] as const,
     );
     expect(await cells.nth(1).textContent()).toBe('1');
     const dismiss = page.getByRole('button', { name: 'Dismiss' });
     while ((await dismiss.count()) > 0) await dismiss.first().click();
     await shot('3-conflict');
 
-    await conflict.getByRole('button', { name: 'Overwrite version 4 with my draft' }).click();
-    await page.getByText('Saved as version 5.').waitFor();
+    await conflict.getByRole('button', { name: `Overwrite ${v(3)} with my draft` }).click();
+    await page.getByText(`Saved as ${v(4)}.`).waitFor();
     expect((await adminHttp().getConfig(tenant, 'notifications')).config).toEqual({ email: { enabled: true }, digest: 'weekly' });
     await shot('4-saved');
     expect(consoleErrors).toEqual([]);
@@ -277,28 +282,41 @@ describe('operator views in Chromium', () => {
     await page.getByTestId('event-log').locator('tr.live', { hasText: 'dashrbac' }).first().waitFor();
   });
 
-  it('shows the problem when a newer pending change is accepted first, then accepts and rejects in order', async () => {
+  it('accepts pending changes oldest first: a newer Accept is disabled and says why', async () => {
     await adminHttp().putPlatformConfig('dashmods', { billing: { enabled: false } });
     const pending = await eventually(async () => {
       const items = await adminHttp().listPending(tenant);
       return items.length === 2 ? items : undefined;
     }, 'a second pending change');
     const [older, newer] = [...pending].sort((a, b) => a.createdSeq - b.createdSeq);
-    // A held change sends no frame; the list polls, or reloads on demand.
+    // A held change sends the tenant's admins a sync-status frame; Reload also works.
     await page.getByRole('region', { name: 'Pending changes' }).getByRole('button', { name: 'Reload' }).click();
-    await page.getByTestId(`pending-${newer!.id}`).waitFor();
-    await page.getByTestId(`pending-${newer!.id}`).getByRole('button', { name: 'Accept' }).click();
-    const feedback = page.getByTestId('pending-feedback');
-    await feedback.waitFor();
-    expect(await feedback.getAttribute('role')).toBe('alert');
-    expect(await feedback.textContent()).toBe(
-      `pending change ${newer!.id} cannot be accepted before ${older!.id}: accept or reject the oldest first (409 CASCADE:Pending:OutOfOrder)`,
+    const newerAccept = page.getByTestId(`pending-${newer!.id}`).getByRole('button', { name: 'Accept' });
+    await newerAccept.waitFor();
+    expect(await newerAccept.isDisabled()).toBe(true);
+    const reason = `Accept or reject ${older!.id} first: dashmods changes are accepted oldest first.`;
+    expect(await newerAccept.getAttribute('title')).toBe(reason);
+    const describedBy = (await newerAccept.getAttribute('aria-describedby')) ?? '';
+    expect(await page.locator(`[id="${describedBy}"]`).textContent()).toBe(reason);
+    expect(await page.getByTestId(`pending-${older!.id}`).getByRole('button', { name: 'Accept' }).isDisabled()).toBe(false);
+    // Rejecting stays open for every change, newest included.
+    expect(await page.getByTestId(`pending-${newer!.id}`).getByRole('button', { name: 'Reject' }).isDisabled()).toBe(false);
+    // The server enforces the same order: a newer accept is 409 with the reason.
+    const refused = await adminHttp().raw('POST', `/v1/tenants/${tenant}/pending/dashmods/${newer!.id}/accept`);
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { detail: string }).detail).toBe(
+      `pending change ${newer!.id} cannot be accepted before ${older!.id}: accept or reject the oldest first`,
     );
     expect((await adminHttp().getEffective(tenant, 'dashmods')).config).toEqual({});
 
     await page.getByTestId(`pending-${older!.id}`).getByRole('button', { name: 'Accept' }).click();
     await page.getByText(`Accepted dashmods change ${older!.id}`).waitFor();
     expect((await adminHttp().getEffective(tenant, 'dashmods')).config).toEqual({ billing: { enabled: true } });
+    // Now the oldest, it can be accepted; it is rejected here.
+    await page.waitForFunction(
+      (id) => !(document.querySelector(`[data-testid="pending-${id}"] button`) as HTMLButtonElement | null)?.disabled,
+      newer!.id,
+    );
     await page.getByTestId(`pending-${newer!.id}`).getByRole('button', { name: 'Reject' }).click();
     await page.getByText(`Rejected dashmods change ${newer!.id}`).waitFor();
     await page.getByText('No platform change waits for a decision.').waitFor();

@@ -18,6 +18,7 @@
 //! | `POST /rollback/{ns}`                | tenant   | [`Operation`] (`version`) → [`WriteAck`]   |
 //! | `GET /connect`                       | both     | WebSocket upgrade ([`MEMBER_HEADER`]); platform: admins only |
 //! | `POST /sync-status`                  | platform | `PlatformSyncStatus` → `{sent}` (broadcast to `platform:admins`) |
+//! | `POST /tenant-status`                | platform | `TenantSyncStatus` → `{sent}` (a tenant's changed status to `platform:admins`) |
 //! | `GET /status`                        | both     | → [`HubStatus`]                            |
 //! | `POST /erase`                        | tenant   | `{idempotencyKey?}` → [`Erased`] (wipes the hub) |
 //! | `GET /erasure?key=K`                 | tenant   | → [`Erased`] if key K erased it, else 404  |

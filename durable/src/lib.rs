@@ -40,6 +40,7 @@ mod reply;
 pub mod socket_caps;
 pub mod socket_expiry;
 pub mod sockets;
+pub mod status_watch;
 pub mod store;
 mod tenant_hub;
 pub mod tenant_store;

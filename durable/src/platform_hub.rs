@@ -13,7 +13,7 @@ use cascade_engine::scope::{Namespace, Scope};
 use cascade_engine::validate::Limits;
 use cascade_engine::EngineError;
 use cascade_protocol::Problem;
-use cascade_protocol::{PlatformSyncStatus, StoredDocument};
+use cascade_protocol::{PlatformSyncStatus, StoredDocument, TenantSyncStatus};
 use serde_json::Map;
 use worker::{
     durable_object, wasm_bindgen, DurableObject, Env, Method, Request, Response, Result, State,
@@ -117,6 +117,12 @@ impl DurableObject for PlatformHub {
             (Method::Post, ["sync-status"]) => {
                 let status: PlatformSyncStatus = req.json().await?;
                 let sent = platform_room::broadcast(&self.core.state, &self.core.store, status)?;
+                reply::json(&serde_json::json!({ "sent": sent }))
+            }
+            (Method::Post, ["tenant-status"]) => {
+                let status: TenantSyncStatus = req.json().await?;
+                let sent =
+                    platform_room::broadcast_tenant(&self.core.state, &self.core.store, status)?;
                 reply::json(&serde_json::json!({ "sent": sent }))
             }
             (Method::Get, ["updates"]) => {

@@ -1,6 +1,7 @@
 //! The platform admins' WebSocket room on the `PlatformHub`: sockets accepted with the
 //! Hibernation API and tagged `platform:admins`, greeted like a tenant socket, and sent a
-//! `sync-status` frame after each health check (posted by the Worker's cron handler).
+//! `sync-status` frame after each health check (posted by the Worker's cron handler), and a
+//! tenant's `sync-status` when that tenant's status changes (posted by its hub).
 //!
 //! The last status is kept in the hub's storage so that a client asking with
 //! `{"type":"status"}` gets it at once, even after the hub hibernated.
@@ -10,7 +11,9 @@
 //! expired platform admin's socket gets no status after its token's end
 //! ([`crate::socket_expiry`]).
 
-use cascade_protocol::{room, PlatformSyncStatus, Resume, ServerFrame, SyncStatusReport};
+use cascade_protocol::{
+    room, PlatformSyncStatus, Resume, ServerFrame, SyncStatusReport, TenantSyncStatus,
+};
 use worker::{
     Request, Response, Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
     WebSocketRequestResponsePair,
@@ -71,17 +74,43 @@ pub(crate) fn accept(state: &State, store: &Store, req: &Request) -> Result<(Res
 /// Returns how many sockets it was sent to; a socket that cannot take it is skipped.
 pub(crate) fn broadcast(state: &State, store: &Store, status: PlatformSyncStatus) -> Result<u64> {
     store.set_meta(Meta::PlatformSyncStatus, &serde_json::to_string(&status)?)?;
+    send_to_room(
+        state,
+        store,
+        &ServerFrame::SyncStatus(SyncStatusReport::Platform(status)),
+    )
+}
+
+/// Sends a tenant's changed sync status to every platform admin as a `sync-status` frame
+/// with `scope: "tenant"` (posted by the tenant hub, `crate::status_watch`). Not stored:
+/// the health check's summary is what `{"type":"status"}` answers. Returns how many sockets
+/// it was sent to.
+pub(crate) fn broadcast_tenant(
+    state: &State,
+    store: &Store,
+    status: TenantSyncStatus,
+) -> Result<u64> {
+    send_to_room(
+        state,
+        store,
+        &ServerFrame::SyncStatus(SyncStatusReport::Tenant(status)),
+    )
+}
+
+/// Sends `frame` to every open platform admin socket, after closing those whose token expired
+/// (so an expired admin never gets it). Returns how many sockets it was sent to; a socket
+/// that cannot take it is logged and skipped.
+fn send_to_room(state: &State, store: &Store, frame: &ServerFrame) -> Result<u64> {
     let now = worker::js_sys::Date::now();
     if socket_expiry::due(store, now)? {
         socket_expiry::close_expired(state, store, now)?;
     }
-    let frame = ServerFrame::SyncStatus(SyncStatusReport::Platform(status));
     let mut sent = 0;
     for ws in state.get_websockets_with_tag(room::PLATFORM_ADMINS) {
         if !crate::sockets::is_open(&ws) {
             continue;
         }
-        match ws.send(&frame) {
+        match ws.send(frame) {
             Ok(()) => sent += 1,
             Err(e) => worker::console_warn!("sync-status not sent to a platform admin: {e}"),
         }

@@ -61,6 +61,9 @@ pub enum Meta {
     /// Set at the platform hub while a tenant registration or deletion may be unfinished: its
     /// alarm then finishes them ([`crate::lifecycle_steps::sweep`]).
     LifecycleWatch,
+    /// A tenant hub's status as last reported to the platform admins' room
+    /// ([`crate::status_watch::status_key`]).
+    ReportedStatus,
 }
 
 impl Meta {
@@ -82,6 +85,7 @@ impl Meta {
             Self::NextSocketExpiry => "next_socket_expiry",
             Self::Incarnation => "incarnation",
             Self::LifecycleWatch => "lifecycle_watch",
+            Self::ReportedStatus => "reported_status",
         }
     }
 }

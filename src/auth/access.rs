@@ -44,7 +44,9 @@ pub fn rule(endpoint: Endpoint) -> Rule {
         | Endpoint::PatchPlatformConfig
         | Endpoint::PlatformRefusals
         | Endpoint::PlatformRollback => Rule::PlatformAdmin,
-        Endpoint::ListRules | Endpoint::PutRule | Endpoint::DeleteRule => Rule::PlatformAdmin,
+        Endpoint::ListRules | Endpoint::PutRule | Endpoint::DeleteRule | Endpoint::PreviewRule => {
+            Rule::PlatformAdmin
+        }
         Endpoint::GetTenant
         | Endpoint::GetTenantConfig
         | Endpoint::PutTenantConfig

@@ -1,4 +1,9 @@
-/** Platform changes held for a decision (`autoApply: false` rules): accept or reject each. */
+/**
+ * Platform changes held for a decision (`autoApply: false` rules): accept or reject each.
+ * The hub accepts a namespace's changes oldest first (a newer one is refused with 409
+ * `CASCADE:Pending:OutOfOrder`), so a newer change's Accept is disabled and says why; any
+ * change may be rejected.
+ */
 import type { PendingChange } from '../../src/types.js';
 import { useApi } from '../api.js';
 import { errorText, formatTime, shortJson } from '../format.js';
@@ -12,6 +17,7 @@ export function PendingChanges(props: { tenant: string }) {
   const refresh = useRefreshTenant();
   const { busy, feedback, run } = useOperation();
   const items = [...(pending.data ?? [])].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.createdSeq - b.createdSeq);
+  const oldest = oldestPerNamespace(items);
 
   const decide = (item: PendingChange, decision: 'accept' | 'reject') =>
     run(`${item.id}:${decision}`, async () => {
@@ -35,7 +41,12 @@ export function PendingChanges(props: { tenant: string }) {
       {pending.error && <p className="error">Pending changes unavailable: {errorText(pending.error)}</p>}
       {items.length === 0 && !pending.isLoading && <p className="muted">No platform change waits for a decision.</p>}
       <ul className="items" data-testid="pending-list">
-        {items.map((item) => (
+        {items.map((item) => {
+          const first = oldest.get(item.namespace);
+          const blocked = first !== undefined && first.id !== item.id;
+          const reason = blocked ? `Accept or reject ${first.id} first: ${item.namespace} changes are accepted oldest first.` : undefined;
+          const reasonId = `pending-reason-${item.id}`;
+          return (
           <li key={item.id} data-testid={`pending-${item.id}`}>
             <div>
               <strong>{item.namespace}</strong> <span className="muted">#{item.id} · rule {item.rule} · {formatTime(item.createdAt)}</span>
@@ -43,17 +54,35 @@ export function PendingChanges(props: { tenant: string }) {
             </div>
             <code className="value">{shortJson(item.event.config, 120)}</code>
             <div className="toolbar">
-              <button onClick={() => void decide(item, 'accept')} disabled={busy !== undefined}>
+              <button
+                onClick={() => void decide(item, 'accept')}
+                disabled={busy !== undefined || blocked}
+                title={reason}
+                aria-describedby={blocked ? reasonId : undefined}
+              >
                 {busy === `${item.id}:accept` ? 'Accepting…' : 'Accept'}
               </button>
               <button className="secondary" onClick={() => void decide(item, 'reject')} disabled={busy !== undefined}>
                 {busy === `${item.id}:reject` ? 'Rejecting…' : 'Reject'}
               </button>
             </div>
+            {reason && (
+              <p className="muted small-text" id={reasonId} data-testid="pending-order">
+                {reason}
+              </p>
+            )}
           </li>
-        ))}
+          );
+        })}
       </ul>
       <FeedbackLine feedback={feedback} testId="pending-feedback" />
     </section>
   );
+}
+
+/** The oldest pending change of each namespace (`items` sorted oldest first per namespace). */
+function oldestPerNamespace(items: readonly PendingChange[]): Map<string, PendingChange> {
+  const oldest = new Map<string, PendingChange>();
+  for (const item of items) if (!oldest.has(item.namespace)) oldest.set(item.namespace, item);
+  return oldest;
 }

@@ -1,7 +1,40 @@
-/** Tenant status table: registry entries joined with the latest health snapshot. */
-import type { StatusSnapshot, Tenant } from '../../src/types.js';
+/**
+ * Tenant status table: registry entries joined with the latest health snapshot, and with
+ * the tenant statuses the platform admins' room reported since (live).
+ */
+import type { StatusSnapshot, SyncState, Tenant, TenantHealth } from '../../src/types.js';
 import { driftText } from '../format.js';
+import type { LiveTenantStatus } from '../platformRoom.js';
 import { SyncButton } from './SyncButton.js';
+
+/**
+ * A tenant's row: the snapshot's line, overlaid with a live status that arrived after this
+ * browser first saw the snapshot (both times by the browser's clock, so a server clock that
+ * differs does not matter).
+ */
+export function rowHealth(h: TenantHealth | undefined, live: LiveTenantStatus | undefined, snapshotSeenAt: number): TenantHealth | undefined {
+  if (!live || live.at <= snapshotSeenAt) return h;
+  // The hub knows pending changes, conflicts and failures; lag and drift only the check does.
+  const kept = h && live.status === 'success' && (h.state === 'drifted' || h.state === 'pending');
+  const state = kept ? h.state : (live.status as SyncState);
+  return {
+    tenant: live.tenant,
+    state,
+    error: h?.error ?? null,
+    drift: h?.drift,
+    hub: {
+      hub: live.tenant,
+      connections: 0,
+      outboxPending: 0,
+      wakes: 0,
+      ...h?.hub,
+      seq: live.seq,
+      platformSeq: live.platformSeq,
+      pendingChanges: live.pendingChanges,
+      openConflicts: live.openConflicts,
+    },
+  };
+}
 
 /** One row per tenant, tinted by its state; clicking a row selects it. */
 export function TenantTable(props: {
@@ -9,14 +42,20 @@ export function TenantTable(props: {
   status: StatusSnapshot | null | undefined;
   selected: string | undefined;
   onSelect: (tenant: string) => void;
+  /** Statuses the platform admins' room reported, by tenant. */
+  live?: Record<string, LiveTenantStatus>;
+  /** When this browser first saw the snapshot (its own clock, as `live[..].at` is). */
+  snapshotSeenAt?: number;
 }) {
   const health = new Map(props.status?.tenants.map((t) => [t.tenant, t]) ?? []);
+  const seenAt = props.snapshotSeenAt ?? 0;
   return (
     <section className="card">
       <h2>Tenants</h2>
       {props.tenants.length === 0 ? (
         <p className="muted">No tenants registered yet (PUT /v1/tenants/&#123;tenant&#125;).</p>
       ) : (
+        <div className="table-scroll">
         <table className="tenants">
           <thead>
             <tr>
@@ -34,7 +73,9 @@ export function TenantTable(props: {
           </thead>
           <tbody>
             {props.tenants.map((t) => {
-              const h = health.get(t.id);
+              const live = props.live?.[t.id];
+              const h = rowHealth(health.get(t.id), live, seenAt);
+              const isLive = h !== health.get(t.id);
               const error = h?.error ?? h?.hub?.lastError ?? h?.resyncError;
               const selected = props.selected === t.id ? ' selected' : '';
               return (
@@ -43,6 +84,7 @@ export function TenantTable(props: {
                   className={`row-${h?.state ?? 'unknown'}${selected}`}
                   onClick={() => props.onSelect(t.id)}
                   data-testid={`tenant-row-${t.id}`}
+                  data-live={isLive ? 'true' : undefined}
                 >
                   <td>
                     <button className="link" onClick={() => props.onSelect(t.id)}>
@@ -54,6 +96,7 @@ export function TenantTable(props: {
                     {h ? (
                       <span className={`state state-${h.state}`}>
                         <i className="dot" /> {h.state}
+                        {isLive && <span className="tag" title="reported by the tenant's hub since the last health check">live</span>}
                         {h.resynced ? <span className="muted"> (resynced {h.resynced})</span> : null}
                         {h.drift?.length ? (
                           <span className="muted" data-testid={`drift-${t.id}`}>
@@ -81,6 +124,7 @@ export function TenantTable(props: {
             })}
           </tbody>
         </table>
+        </div>
       )}
     </section>
   );

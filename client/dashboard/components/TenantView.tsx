@@ -1,6 +1,8 @@
 /**
- * One tenant, live: its connection and manual sync, module states, open items (pending
- * changes, conflicts), activity charts, the event log and the config editor.
+ * One tenant, live: its connection and manual sync, its notifications (in the page's flow,
+ * under the header, so they never cover a button), module states, open items (pending
+ * changes, conflicts), history with diffs and rollback, activity charts, the event log and
+ * the config editor.
  */
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
@@ -15,6 +17,7 @@ import { ConfigEditor } from './ConfigEditor.js';
 import { Conflicts } from './Conflicts.js';
 import { ConnectionBadge } from './ConnectionBadge.js';
 import { EventLog } from './EventLog.js';
+import { History } from './History.js';
 import { ModuleState } from './ModuleState.js';
 import { PendingChanges } from './PendingChanges.js';
 import { SyncButton } from './SyncButton.js';
@@ -41,15 +44,15 @@ export function TenantView(props: { tenant: string }) {
       setLive((list) => [{ ...event, at: Date.now() }, ...list].slice(0, MAX_LIVE));
       refreshItems();
     });
-    // `sync-status` frames (newer servers): the tenant's open items or the platform's health moved.
-    const offFrame = sync.client.on('frame', (frame) => {
-      if (frame.type !== 'unknown' || frame.raw.type !== 'sync-status') return;
-      if (frame.raw.scope === 'platform') void queryClient.invalidateQueries({ queryKey: STATUS_QUERY_KEY });
+    // `sync-status` (admins, after every commit): a held platform change or a decision moves
+    // the open items without any change frame; the platform's report moves the health.
+    const offStatus = sync.client.on('sync-status', (status) => {
+      if (status.scope === 'platform') void queryClient.invalidateQueries({ queryKey: STATUS_QUERY_KEY });
       else refreshItems();
     });
     return () => {
       offChange();
-      offFrame();
+      offStatus();
     };
   }, [sync.client, props.tenant, queryClient]);
 
@@ -67,6 +70,7 @@ export function TenantView(props: { tenant: string }) {
         <span className="spacer" />
         <SyncButton tenant={props.tenant} />
       </div>
+      <Toasts notifications={sync.notifications} dismiss={sync.dismiss} />
       <div className="columns">
         <ModuleState tenant={props.tenant} extra={liveNamespaces} />
         <div className="stack">
@@ -74,12 +78,12 @@ export function TenantView(props: { tenant: string }) {
           <Conflicts tenant={props.tenant} />
         </div>
       </div>
+      <History tenant={props.tenant} />
       <Activity tenant={props.tenant} live={liveEvents} />
       <div className="columns">
         <EventLog tenant={props.tenant} live={live} />
         <ConfigEditor scope={{ kind: 'tenant', tenant: props.tenant }} namespaces={namespaces} />
       </div>
-      <Toasts notifications={sync.notifications} dismiss={sync.dismiss} />
     </div>
   );
 }

@@ -1,4 +1,8 @@
-/** Change notifications from useRealtimeSync, shown as toasts that fade after a while. */
+/**
+ * Change notifications from useRealtimeSync, shown for a while under the tenant's header. They
+ * take their own place in the page's flow rather than floating over it, so they never cover
+ * the buttons they refer to (or any other).
+ */
 import { useEffect } from 'react';
 import type { ChangeNotification } from '../../src/notifications.js';
 
@@ -10,7 +14,7 @@ export function Toasts(props: { notifications: ChangeNotification[]; dismiss: (i
     return () => timers.forEach(clearTimeout);
   }, [notifications, dismiss, ttlMs]);
   return (
-    <div className="toasts" aria-live="polite">
+    <div className="toasts" aria-live="polite" data-testid="notifications">
       {notifications.slice(0, 4).map((n) => (
         <div key={n.id} className="toast" role="status">
           <strong>{n.title}</strong>

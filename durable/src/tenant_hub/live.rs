@@ -48,7 +48,12 @@ impl TenantHub {
         // cost more, on the writer's path, than three small queries. Sent after every commit
         // so an admin's view of the tenant's seq never lags (a change-only rule measured no
         // gain in time-to-all; docs/BENCHMARKS.md).
-        let report = SyncStatusReport::Tenant(self.sync_status(tenant)?);
+        let current = self.sync_status(tenant)?;
+        // The platform admins hear of it only when the status class or a count moved.
+        if crate::status_watch::take_change(&self.core.store, &current)? {
+            crate::status_watch::report(&self.core.state, self.core.env.clone(), current.clone());
+        }
+        let report = SyncStatusReport::Tenant(current);
         let status = (
             room::tenant_admins(tenant),
             serde_json::to_string(&ServerFrame::SyncStatus(report))?,
