@@ -1,5 +1,5 @@
 /** Platform changes held for a decision (`autoApply: false` rules): accept or reject each. */
-import type { PendingChange } from '../../src/types.js';
+import type { PendingChange } from '@cascade/client';
 import { useApi } from '../api.js';
 import { errorText, formatTime, shortJson } from '../format.js';
 import { FeedbackLine, useOperation } from '../operation.js';

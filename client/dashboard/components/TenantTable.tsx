@@ -1,5 +1,5 @@
 /** Tenant status table: registry entries joined with the latest health snapshot. */
-import type { StatusSnapshot, Tenant } from '../../src/types.js';
+import type { StatusSnapshot, Tenant } from '@cascade/client';
 import { driftText } from '../format.js';
 import { SyncButton } from './SyncButton.js';
 

@@ -1,6 +1,6 @@
 /** Change notifications from useRealtimeSync, shown as toasts that fade after a while. */
 import { useEffect } from 'react';
-import type { ChangeNotification } from '../../src/notifications.js';
+import type { ChangeNotification } from '@cascade/client';
 
 /** Shows each notification for `ttlMs`. */
 export function Toasts(props: { notifications: ChangeNotification[]; dismiss: (id: string) => void; ttlMs?: number }) {
