@@ -1,6 +1,10 @@
 /** Type-level tests of `client.get`: checked by `tsc --noEmit -p .` (part of `npm run build`). */
 import { CascadeClient } from '@cascade/client';
-type NS = { notifications: { email: { enabled: boolean; from?: string }; tags: string[] }; modules: Record<string, { enabled: boolean }> };
+// An interface, as users declare them (no index signature).
+interface NS {
+  notifications: { email: { enabled: boolean; from?: string }; tags: string[] };
+  modules: Record<string, { enabled: boolean }>;
+}
 const c = new CascadeClient<NS>({ baseUrl: 'x', tenant: 't', token: 'x' });
 const a: boolean = c.get('notifications', 'email.enabled', false);
 const b: string = c.get('notifications', 'email.from', 'me');

@@ -9,8 +9,11 @@
  */
 import type { JsonObject } from './types.js';
 
-/** The shape of a namespace map: namespace name to the type of its config object. */
-export type NamespaceMap = { [namespace: string]: object };
+/**
+ * The shape of a namespace map: an object type (an interface will do) from namespace name to
+ * the type of its config object, e.g. `{ notifications: { email: { enabled: boolean } } }`.
+ */
+export type NamespaceMap = object;
 
 /** What a client knows without a declared map: every namespace is a JSON object. */
 export type UntypedNamespaces = Record<string, JsonObject>;
