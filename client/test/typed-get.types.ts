@@ -18,3 +18,6 @@ const u = new CascadeClient({ baseUrl: 'x', tenant: 't', token: 'x' });
 const f: boolean = u.get('anything', 'a.b', false);
 const g: string[] = u.get('anything', '/a/b', ['x']);
 void [a, b, d, e, f, g];
+// A literal fallback reads as its value type.
+const h: string = u.get('anything', 'theme', '');
+if (h === 'light') void h;

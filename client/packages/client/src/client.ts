@@ -29,7 +29,7 @@ import {
   type WebSocketConstructor,
   type WebSocketLike,
 } from './socket.js';
-import type { DeclaredValue, DottedPath, NamespaceMap, UndeclaredPath, UntypedNamespaces } from './path.js';
+import type { DeclaredValue, DottedPath, NamespaceMap, UndeclaredPath, UntypedNamespaces, Widen } from './path.js';
 import { valueAt } from './path.js';
 import { resolveToken, type TokenSource } from './token.js';
 import type {
@@ -275,7 +275,7 @@ export class CascadeClient<N extends NamespaceMap = UntypedNamespaces> {
    * the fallback's type.
    */
   get<K extends keyof N & string, P extends DottedPath<N[K]>>(namespace: K, path: P, fallback: DeclaredValue<N[K], P>): DeclaredValue<N[K], P>;
-  get<K extends keyof N & string, P extends string, T>(namespace: K, path: P & UndeclaredPath<N[K], P>, fallback: T): T;
+  get<K extends keyof N & string, P extends string, T>(namespace: K, path: P & UndeclaredPath<N[K], P>, fallback: T): Widen<T>;
   get(namespace: string, path: string, fallback: unknown): unknown {
     const value = valueAt(this.store.get({ namespace })?.config, path);
     return value === undefined ? fallback : value;

@@ -50,6 +50,9 @@ export type UndeclaredPath<T, P extends string> = unknown extends PathValue<T, P
  */
 export type DeclaredValue<T, P extends string> = unknown extends PathValue<T, P> ? never : Exclude<PathValue<T, P>, undefined>;
 
+/** A fallback's type as a value type: `''` reads as `string`, `false` as `boolean`, `3` as `number`. */
+export type Widen<T> = T extends string ? string : T extends number ? number : T extends boolean ? boolean : T;
+
 /** Splits a path into its segments; see the module documentation for the two forms. */
 export function pathSegments(path: string): string[] {
   if (path === '') return [];

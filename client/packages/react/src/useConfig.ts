@@ -14,6 +14,7 @@ import {
   type JsonObject,
   type NamespaceMap,
   type UndeclaredPath,
+  type Widen,
 } from '@cascade/client';
 import { useCallback, useRef, useSyncExternalStore } from 'react';
 import { useOptionalCascadeClient } from './context.js';
@@ -44,7 +45,7 @@ export function useConfig<T>(
   selector: ConfigSelector<JsonObject, T>,
   fallback: T,
   options: UseConfigOptions = {},
-): T {
+): Widen<T> {
   const provided = useOptionalCascadeClient();
   const client = options.client ?? provided;
   const last = useRef<Selected<T> | undefined>(undefined);
@@ -78,13 +79,13 @@ export function useConfig<T>(
     return value;
   };
 
-  return useSyncExternalStore(subscribe, read, read);
+  return useSyncExternalStore(subscribe, read, read) as Widen<T>;
 }
 
 /** {@link useConfig} typed by a namespace map, as `CascadeClient<N>.get` is. */
 export interface TypedUseConfig<N extends NamespaceMap> {
   <K extends keyof N & string, P extends DottedPath<N[K]>>(namespace: K, path: P, fallback: DeclaredValue<N[K], P>, options?: UseConfigOptions): DeclaredValue<N[K], P>;
-  <K extends keyof N & string, P extends string, T>(namespace: K, path: P & UndeclaredPath<N[K], P>, fallback: T, options?: UseConfigOptions): T;
+  <K extends keyof N & string, P extends string, T>(namespace: K, path: P & UndeclaredPath<N[K], P>, fallback: T, options?: UseConfigOptions): Widen<T>;
   <K extends keyof N & string, T>(namespace: K, selector: (config: N[K]) => T | undefined, fallback: T, options?: UseConfigOptions): T;
 }
 

@@ -9,7 +9,8 @@
  * change of one of them makes a new client. A token function, the handlers, the query client
  * and the transport options are read through a ref, so a new function on every render
  * (`token: () => jwt`) never reconnects. The view is an external store
- * (`useSyncExternalStore`): one change re-renders the component once.
+ * (`useSyncExternalStore`): one change re-renders the component once, and only when it
+ * changed a field the component read (the returned fields are getters that record it).
  */
 import {
   CascadeClient,
@@ -22,7 +23,7 @@ import {
   type SyncStatusFrame,
 } from '@cascade/client';
 import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
-import { RealtimeStore, type QueryInvalidator, type StoreCallbacks } from './store.js';
+import { RealtimeStore, type QueryInvalidator, type RealtimeSnapshot, type StoreCallbacks } from './store.js';
 
 /** Options of {@link useRealtimeSync}. */
 export interface UseRealtimeSyncOptions
@@ -124,13 +125,53 @@ export function useRealtimeSync(options: UseRealtimeSyncOptions): RealtimeSync {
     return () => store.stop();
   }, [store, enabled]);
 
-  const view = useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot);
+  // Like SWR, re-render only for what this component reads: the fields it touched last
+  // render are compared, the rest (e.g. an admin's sync-status after each change) is not.
+  const accessed = useRef(new Set<keyof RealtimeSnapshot>());
+  const rendered = useRef<RealtimeSnapshot | undefined>(undefined);
+  const getSnapshot = useCallback((): RealtimeSnapshot => {
+    const next = store.getSnapshot();
+    const previous = rendered.current;
+    if (!previous || previous === next) return next;
+    for (const field of accessed.current) if (!Object.is(previous[field], next[field])) return next;
+    return previous;
+  }, [store]);
+  const view = useSyncExternalStore(store.subscribe, getSnapshot, getSnapshot);
+  rendered.current = view;
   const requestStatus = useCallback(() => store.client.requestStatus(), [store]);
 
+  const track = <K extends keyof RealtimeSnapshot>(field: K): RealtimeSnapshot[K] => {
+    accessed.current.add(field);
+    return view[field];
+  };
   return {
-    ...view,
-    isConnected: view.state === 'open',
-    isReconnecting: view.state === 'reconnecting',
+    get state() {
+      return track('state');
+    },
+    get isConnected() {
+      return track('state') === 'open';
+    },
+    get isReconnecting() {
+      return track('state') === 'reconnecting';
+    },
+    get lastSeq() {
+      return track('lastSeq');
+    },
+    get documents() {
+      return track('documents');
+    },
+    get notifications() {
+      return track('notifications');
+    },
+    get lastEvent() {
+      return track('lastEvent');
+    },
+    get syncStatus() {
+      return track('syncStatus');
+    },
+    get error() {
+      return track('error');
+    },
     requestStatus,
     dismiss: store.dismiss,
     client: enabled ? store.client : undefined,
