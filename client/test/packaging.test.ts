@@ -1,6 +1,6 @@
 /**
- * The packages as a user installs them: `npm pack` of @cascade/client and @cascade/react,
- * installed into a scratch project from the tarballs, then used from plain Node ESM,
+ * The packages as a user installs them: `npm pack` of @cascade/client, @cascade/react and
+ * @cascade/openfeature, installed into a scratch project from the tarballs, then used from plain Node ESM,
  * type-checked by `tsc` (NodeNext and Bundler resolution), and bundled by Vite. A package
  * whose `exports` point at TypeScript sources fails the same Node check.
  */
@@ -14,11 +14,14 @@ import { attempt, installProject, must, packWorkspaces, pinned, tempDir, writeFi
 
 const TSC = join(CLIENT_ROOT, 'node_modules/.bin/tsc');
 
-/** Plain Node: follow a tenant with the ws package, read one value, print it. */
+/** Plain Node: bootstrap, follow a tenant with the ws package, read one value and one flag, print them. */
 const NODE_SCRIPT = `
 import { CascadeClient, fetchBootstrap } from '@cascade/client';
 import * as react from '@cascade/react';
 import * as query from '@cascade/react/query';
+import { CascadeServerProvider } from '@cascade/openfeature/server';
+import { CascadeWebProvider } from '@cascade/openfeature/web';
+import { OpenFeature } from '@openfeature/server-sdk';
 import WebSocket from 'ws';
 
 const [baseUrl, tenant, token] = process.argv.slice(2);
@@ -26,7 +29,12 @@ const bootstrap = await fetchBootstrap({ baseUrl, tenant, token, WebSocket, name
 const client = new CascadeClient({ baseUrl, tenant, token, WebSocket, namespaces: ['notifications'], bootstrap });
 const before = client.get('notifications', 'email.enabled', 'no value');
 await new Promise((resolve) => { client.on('synced', resolve); client.connect(); });
+await OpenFeature.setProviderAndWait(new CascadeServerProvider(new CascadeClient({ baseUrl, tenant, token, WebSocket })));
+const flag = await OpenFeature.getClient().getBooleanValue('notifications/email.enabled', false);
+await OpenFeature.close();
 console.log(JSON.stringify({
+  flag,
+  web: typeof CascadeWebProvider,
   before,
   after: client.get('notifications', '/email/enabled', 'no value'),
   seq: client.lastSeq,
@@ -41,6 +49,8 @@ const CONSUMER_TSX = `
 import { CascadeClient, memoryStorage, type Bootstrap } from '@cascade/client';
 import { CascadeProvider, typedUseConfig, useConfig, useRealtimeSync } from '@cascade/react';
 import { useRealtimeSync as useRealtimeSyncWithQuery } from '@cascade/react/query';
+import { CascadeWebProvider } from '@cascade/openfeature/web';
+import { OpenFeature } from '@openfeature/web-sdk';
 
 interface Namespaces {
   notifications: { email: { enabled: boolean; from?: string } };
@@ -51,6 +61,8 @@ export const enabled: boolean = client.get('notifications', 'email.enabled', fal
 // @ts-expect-error the fallback must have the declared type
 client.get('notifications', 'email.enabled', 'yes');
 const useAppConfig = typedUseConfig<Namespaces>();
+OpenFeature.setProvider(new CascadeWebProvider(client));
+export const flag: boolean = OpenFeature.getClient().getBooleanValue('notifications/email.enabled', false);
 
 export function View() {
   const sync = useRealtimeSync({ baseUrl: 'https://cascade.example', tenant: 'acme', token: () => 'jwt' });
@@ -97,21 +109,23 @@ createRoot(document.getElementById('root')!).render(<CascadeProvider client={cli
 `,
 };
 
-describe('packaging', () => {
+// tsc and npm on a shared two-core machine: generous timeouts.
+describe('packaging', { timeout: 180_000 }, () => {
   const temp = tempDir('cascade-pack-');
   const scratch = join(temp.path, 'scratch');
 
   beforeAll(async () => {
-    const tarballs = await packWorkspaces(['packages/client', 'packages/react'], temp.path);
+    const tarballs = await packWorkspaces(['packages/client', 'packages/react', 'packages/openfeature'], temp.path);
     await installProject(scratch, [
       ...tarballs,
       ...['react', 'react-dom', '@tanstack/react-query', '@types/react', '@types/react-dom', 'ws', '@types/ws', '@types/node'].map(pinned),
+      ...['@openfeature/core', '@openfeature/web-sdk', '@openfeature/server-sdk'].map(pinned),
     ]);
   }, 240_000);
   afterAll(() => temp.remove());
 
   it('packs built JavaScript and declarations, no tests or configs', async () => {
-    for (const name of ['client', 'react']) {
+    for (const name of ['client', 'react', 'openfeature']) {
       const root = join(scratch, 'node_modules/@cascade', name);
       const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, Record<string, string>>; private?: boolean };
       expect(manifest.private).toBeUndefined();
@@ -129,7 +143,7 @@ describe('packaging', () => {
     await adminHttp().putConfig(tenant, 'notifications', { email: { enabled: true } });
     writeFileSync(join(scratch, 'use.mjs'), NODE_SCRIPT);
     const out = await must(process.execPath, ['use.mjs', baseUrl(), tenant, adminToken()], scratch);
-    expect(JSON.parse(out)).toEqual({ before: true, after: true, seq: 1, react: 'function', query: 'function' });
+    expect(JSON.parse(out)).toEqual({ flag: true, web: 'function', before: true, after: true, seq: 1, react: 'function', query: 'function' });
   });
 
   it('type-checks a consumer of both packages with tsc (NodeNext and Bundler resolution)', async () => {
