@@ -134,7 +134,7 @@ describe('packaging', { timeout: 180_000 }, () => {
         expect(existsSync(join(root, entry.default!))).toBe(true);
         expect(existsSync(join(root, entry.types!))).toBe(true);
       }
-      expect(readdirSync(root).sort()).toEqual(['dist', 'package.json', 'src']);
+      expect(readdirSync(root).sort()).toEqual(['README.md', 'dist', 'package.json', 'src']);
     }
   });
 
