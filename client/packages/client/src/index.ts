@@ -48,3 +48,5 @@ export type { ChangeNotification } from './notifications.js';
 export { resolveToken } from './token.js';
 export type { TokenSource } from './token.js';
 export * from './types.js';
+/** The wire types as generated from the Rust protocol types (ts-rs). */
+export type * as wire from './generated/protocol.js';
