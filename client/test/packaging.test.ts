@@ -29,8 +29,12 @@ const bootstrap = await fetchBootstrap({ baseUrl, tenant, token, WebSocket, name
 const client = new CascadeClient({ baseUrl, tenant, token, WebSocket, namespaces: ['notifications'], bootstrap });
 const before = client.get('notifications', 'email.enabled', 'no value');
 await new Promise((resolve) => { client.on('synced', resolve); client.connect(); });
+// A write over the package's HTTP wrapper; its change frame is applied as a JSON Patch.
+const changed = new Promise((resolve) => client.on('change', resolve));
+await client.http.putConfig(tenant, 'notifications', { email: { enabled: false } });
+await changed;
 await OpenFeature.setProviderAndWait(new CascadeServerProvider(new CascadeClient({ baseUrl, tenant, token, WebSocket })));
-const flag = await OpenFeature.getClient().getBooleanValue('notifications/email.enabled', false);
+const flag = await OpenFeature.getClient().getBooleanValue('notifications/email.enabled', true);
 await OpenFeature.close();
 console.log(JSON.stringify({
   flag,
@@ -138,12 +142,12 @@ describe('packaging', { timeout: 180_000 }, () => {
     }
   });
 
-  it('runs in plain Node ESM: bootstrap on the "server", resume, typed read', async () => {
+  it('runs in plain Node ESM: bootstrap on the "server", resume, a patched change, typed read, a flag', async () => {
     const tenant = await freshTenant('pack');
     await adminHttp().putConfig(tenant, 'notifications', { email: { enabled: true } });
     writeFileSync(join(scratch, 'use.mjs'), NODE_SCRIPT);
     const out = await must(process.execPath, ['use.mjs', baseUrl(), tenant, adminToken()], scratch);
-    expect(JSON.parse(out)).toEqual({ flag: true, web: 'function', before: true, after: true, seq: 1, react: 'function', query: 'function' });
+    expect(JSON.parse(out)).toEqual({ flag: false, web: 'function', before: true, after: false, seq: 2, react: 'function', query: 'function' });
   });
 
   it('type-checks a consumer of both packages with tsc (NodeNext and Bundler resolution)', async () => {
