@@ -1,6 +1,14 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
+// Tests import the workspace packages from their sources (the "@cascade/source" export
+// condition), so they need no build; test/packaging.test.ts checks the built, packed packages.
+// jsdom tests run in Node too: the Node conditions (`ws` must not resolve to its browser stub).
+const conditions = ['@cascade/source', ...defaultServerConditions];
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     globalSetup: ['test/support/globalSetup.ts'],
     environment: 'node',

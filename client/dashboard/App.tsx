@@ -4,8 +4,8 @@
  */
 import { useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
-import { STATUS_QUERY_KEY } from '../src/react/queryKeys.js';
-import type { Tenant } from '../src/types.js';
+import { STATUS_QUERY_KEY } from '@cascade/react';
+import type { Tenant } from '@cascade/client';
 import { ApiContext, apiFor, useApi } from './api.js';
 import { KNOWN_NAMESPACES, type EditorScope } from './configScope.js';
 import { AllTenantsActivity } from './components/Activity.js';

@@ -3,8 +3,8 @@
  * new server endpoint (a manual resync, say) becomes a new button without touching the UI.
  */
 import type { QueryClient } from '@tanstack/react-query';
-import { STATUS_QUERY_KEY } from '../src/react/queryKeys.js';
-import type { SyncAllResult } from '../src/types.js';
+import { STATUS_QUERY_KEY } from '@cascade/react';
+import type { SyncAllResult } from '@cascade/client';
 import type { ApiContextValue } from './api.js';
 
 /** What an action can use. */

@@ -1,6 +1,6 @@
 /** The dashboard's access to the API: one CascadeHttp per session, shared by context. */
 import { createContext, useContext } from 'react';
-import { CascadeHttp } from '../src/http.js';
+import { CascadeHttp } from '@cascade/client';
 import type { Session } from './session.js';
 
 /** What every signed-in component can reach. */

@@ -3,9 +3,9 @@
  * what differs between the two: the API calls, the query key, the labels, and what a save
  * reports (a platform write also says how many tenants it reaches, or why none).
  */
-import { configQueryKey } from '../src/react/queryKeys.js';
-import type { CascadeHttp, WriteOptions } from '../src/http.js';
-import type { ConfigDocument, JsonObject, WriteAck } from '../src/types.js';
+import { configQueryKey } from '@cascade/react';
+import type { CascadeHttp, WriteOptions } from '@cascade/client';
+import type { ConfigDocument, JsonObject, WriteAck } from '@cascade/client';
 
 /** The layer an editor reads and writes. */
 export type EditorScope = { kind: 'tenant'; tenant: string } | { kind: 'platform' };

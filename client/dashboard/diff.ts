@@ -3,7 +3,7 @@
  * value before and after. The entry carries, per layer, the RFC 6902 `patch` (before → after)
  * and `replaced` (the patch back); a path's value before is what `replaced` puts back there.
  */
-import type { HistoryEntry, JsonObject, LayerChangeEntry } from '../src/types.js';
+import type { HistoryEntry, JsonObject, LayerChangeEntry } from '@cascade/client';
 
 /** One changed path of one layer. */
 export interface DiffLine {

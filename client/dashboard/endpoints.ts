@@ -4,9 +4,9 @@
  * is. Rule writes and previews keep the problem's `pointer` (the invalid field), which the
  * rule editor shows beside that field.
  */
-import { CascadeApiError } from '../src/errors.js';
-import type { CascadeHttp } from '../src/http.js';
-import type { ConfigDocument, JsonObject, Problem, WriteAck } from '../src/types.js';
+import { CascadeApiError } from '@cascade/client';
+import type { CascadeHttp } from '@cascade/client';
+import type { ConfigDocument, JsonObject, Problem, WriteAck } from '@cascade/client';
 
 const enc = encodeURIComponent;
 

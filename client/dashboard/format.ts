@@ -1,6 +1,6 @@
 /** Formatting helpers for the dashboard. */
-import { CascadeApiError } from '../src/errors.js';
-import type { HistoryEntry, NamespaceDrift } from '../src/types.js';
+import { CascadeApiError } from '@cascade/client';
+import type { HistoryEntry, NamespaceDrift } from '@cascade/client';
 
 /** "14:03:12" today, else "2026-11-25 14:03". */
 export function formatTime(ms: number): string {

@@ -6,8 +6,8 @@
  */
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { STATUS_QUERY_KEY } from '../src/react/queryKeys.js';
-import { authProtocols } from '../src/socket.js';
+import { STATUS_QUERY_KEY } from '@cascade/react';
+import { authProtocols } from '@cascade/client';
 
 /** A tenant's status as its hub last reported it to the room. */
 export interface LiveTenantStatus {

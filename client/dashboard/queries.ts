@@ -1,7 +1,7 @@
 /** Query keys and queries for a tenant's open items, shared by the views that list and count them. */
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useCallback } from 'react';
-import { STATUS_QUERY_KEY } from '../src/react/queryKeys.js';
+import { STATUS_QUERY_KEY } from '@cascade/react';
 import { useApi } from './api.js';
 
 /** `['pending', tenant]`. */

@@ -18,7 +18,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adminHttp, adminToken, baseUrl, freshTenant } from '../test/support/harness.js';
 import { eventually, runHealthCheck, setUpOpenItems, type OpenItems } from './support/openItems.js';
 import { CLIENT_ROOT, REPO_ROOT } from '../test/support/runtime.js';
-import type { JsonObject, WriteAck } from '../src/types.js';
+import type { JsonObject, WriteAck } from '@cascade/client';
 import { driftText } from '../dashboard/format.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Tests the TypeScript client, its React hook and the dashboard against a real `wrangler dev`:
-#   1. npm ci in client/ (skipped when node_modules was installed from this very lockfile),
+# Tests the TypeScript packages (client, React, OpenFeature) and the dashboard against a real
+# `wrangler dev`:
+#   1. npm ci in client/, the workspace root (skipped when node_modules was installed from this
+#      very lockfile),
 #   2. Debian's Chromium (apt-get only when /usr/bin/chromium is missing),
-#   3. type-check and build the dashboard into client/dist,
-#   4. vitest: client + hook tests and the Chromium test of the dashboard (one runtime, started
-#      and stopped by test/support/globalSetup.ts).
+#   3. build the packages (tsc -b), type-check everything, build the dashboard into client/dist,
+#   4. vitest: client, React, OpenFeature and packaging tests (npm pack, install in a scratch
+#      project) and the Chromium test of the dashboard (one runtime, started and stopped by
+#      test/support/globalSetup.ts).
 # Ends with exactly one line "N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
 CLIENT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,13 +48,13 @@ if [ ! -f "$REPO/build/index.js" ]; then
   say "building the Worker (scripts/build)"
   (cd "$REPO" && bash scripts/build >&2) || give_up "scripts/build failed"
 fi
-say "type-check and build the dashboard"
-npm run --silent build >&2 || give_up "dashboard build failed"
+say "build the packages, type-check, build the dashboard"
+npm run --silent build >&2 || give_up "build failed"
 
 # 4. Tests, counted from vitest's JSON report.
 report="$(mktemp)"
 trap 'rm -f "$report"' EXIT
-say "vitest (client, hook, dashboard in Chromium)"
+say "vitest (client, React, OpenFeature, packaging, dashboard in Chromium)"
 node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json="$report" >&2
 status=$?
 counts="$(node -e '

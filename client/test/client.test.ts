@@ -8,10 +8,10 @@ import {
   type ResyncEvent,
   type SnapshotEvent,
   type SyncedEvent,
-} from '../src/client.js';
-import { CascadeApiError, CascadeFrameError } from '../src/errors.js';
-import { changeStream } from '../src/stream.js';
-import type { HelloFrame, ServerFrame, SyncStatusFrame } from '../src/types.js';
+} from '@cascade/client';
+import { CascadeApiError, CascadeFrameError } from '@cascade/client';
+import { changeStream } from '@cascade/client';
+import type { HelloFrame, ServerFrame, SyncStatusFrame } from '@cascade/client';
 import { adminHttp, adminToken, baseUrl, freshTenant, instrumentedWebSocket, NodeWebSocket, until } from './support/harness.js';
 import { mintToken } from './support/token.js';
 

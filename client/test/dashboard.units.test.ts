@@ -5,7 +5,7 @@ import { busiestTenants, mergeEvents, mergeTenantEvents, propagationPoints, quan
 import { niceMax } from '../dashboard/charts/svg.js';
 import { describeSave, scopeLabel, scopeQueryKey, scopeTitle, tenantCount } from '../dashboard/configScope.js';
 import { driftText } from '../dashboard/format.js';
-import type { HistoryEntry, StatusSnapshot, Tenant } from '../src/types.js';
+import type { HistoryEntry, StatusSnapshot, Tenant } from '@cascade/client';
 
 const entry = (seq: number, createdAt: number, outcome: string, propagationMs: number | null = null): HistoryEntry => ({
   seq, type: 'rbac', action: 'update', scope: 'platform', targetId: null, outcome, triggeredBy: 'a', durationMs: 1, propagationMs, error: null, createdAt,

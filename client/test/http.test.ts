@@ -1,7 +1,7 @@
 /** The HTTP wrapper against the running Worker. */
 import { describe, expect, it } from 'vitest';
-import { CascadeApiError } from '../src/errors.js';
-import { CascadeHttp } from '../src/http.js';
+import { CascadeApiError } from '@cascade/client';
+import { CascadeHttp } from '@cascade/client';
 import { adminHttp, baseUrl, freshTenant } from './support/harness.js';
 import { mintToken } from './support/token.js';
 

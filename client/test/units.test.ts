@@ -1,13 +1,13 @@
 /** Pure parts of the client: backoff, frame parsing, patching, notification text. */
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../src/backoff.js';
-import { CascadeClient } from '../src/client.js';
-import { DocumentStore } from '../src/documents.js';
-import { parseServerFrame } from '../src/frames.js';
-import { describeChange, describePatch } from '../src/notifications.js';
-import { connectUrl, type WebSocketConstructor, type WebSocketLike } from '../src/socket.js';
+import { backoffDelay } from '@cascade/client';
+import { CascadeClient } from '@cascade/client';
+import { DocumentStore } from '@cascade/client';
+import { parseServerFrame } from '@cascade/client';
+import { describeChange, describePatch } from '@cascade/client';
+import { connectUrl, type WebSocketConstructor, type WebSocketLike } from '@cascade/client';
 import { until } from './support/harness.js';
-import type { ChangeFrame } from '../src/types.js';
+import type { ChangeFrame } from '@cascade/client';
 
 const frame = (over: Partial<ChangeFrame>): ChangeFrame => ({
   type: 'config-updated', seq: 2, tenant: 'acme', scope: 'tenant', namespace: 'notifications', version: 2, patch: [], ...over,

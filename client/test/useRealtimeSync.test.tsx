@@ -3,10 +3,10 @@
 import { QueryClient, QueryClientProvider, useQuery } from '@tanstack/react-query';
 import { act, cleanup, configure, render, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChangeEvent } from '../src/client.js';
-import type { ChangeNotification } from '../src/notifications.js';
-import { configQueryKey } from '../src/react/queryKeys.js';
-import { useRealtimeSync, type UseRealtimeSyncOptions } from '../src/react/useRealtimeSync.js';
+import type { ChangeEvent } from '@cascade/client';
+import type { ChangeNotification } from '@cascade/client';
+import { configQueryKey } from '@cascade/react';
+import { useRealtimeSync, type UseRealtimeSyncOptions } from '@cascade/react/query';
 import { adminHttp, adminToken, baseUrl, freshTenant, instrumentedWebSocket, NodeWebSocket } from './support/harness.js';
 
 afterEach(cleanup);

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 /// One configuration change as a client receives it: an RFC 6902 patch that turns the
 /// document at the previous version into the one at `version`.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigChange {
@@ -21,6 +22,7 @@ pub struct ConfigChange {
     /// Version of the namespace document after the change (equals `seq` of its last write).
     pub version: u64,
     /// RFC 6902 JSON Patch from the previous document to the new one.
+    #[cfg_attr(test, ts(type = "Array<JsonPatchOperation>"))]
     pub patch: json_patch::Patch,
     /// Who made the change, as given by the writer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -28,6 +30,7 @@ pub struct ConfigChange {
 }
 
 /// How a hub brings a connecting client up to date, announced in `hello`.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Resume {
@@ -42,15 +45,18 @@ pub enum Resume {
 }
 
 /// One namespace in a [`ServerFrame::Snapshot`].
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotDocument {
     /// The namespace's version (the `seq` of its last write; 0 when never written).
     pub version: u64,
     /// The subject's effective config of the namespace.
+    #[cfg_attr(test, ts(type = "JsonObject"))]
     pub config: Map<String, Value>,
 }
 
 /// What a `sync-status` frame reports.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "scope", rename_all = "kebab-case")]
 pub enum SyncStatusReport {
@@ -61,6 +67,7 @@ pub enum SyncStatusReport {
 }
 
 /// A tenant's sync state as its hub sees it.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantSyncStatus {
@@ -80,6 +87,7 @@ pub struct TenantSyncStatus {
 }
 
 /// The platform-wide view of the last health check.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlatformSyncStatus {
@@ -97,6 +105,7 @@ pub struct PlatformSyncStatus {
 }
 
 /// A frame a client may send. Anything else is answered with an `error` frame.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ClientFrame {
@@ -108,6 +117,7 @@ pub enum ClientFrame {
 }
 
 /// A frame sent by a hub to a connected client.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ServerFrame {
@@ -190,6 +200,7 @@ impl ServerFrame {
 }
 
 /// A namespace document as stored by a hub and returned by `GET .../config/{namespace}`.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredDocument {
@@ -203,6 +214,7 @@ pub struct StoredDocument {
     /// Version of the document: the hub `seq` of its last write, 0 when never written.
     pub version: u64,
     /// The layer's own values.
+    #[cfg_attr(test, ts(type = "JsonObject"))]
     pub config: Map<String, Value>,
     /// Tenant and user documents: the platform seq the tenant has applied (the hub always
     /// says; the API answers it only beside `platform_behind`).

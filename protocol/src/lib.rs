@@ -10,6 +10,8 @@
 mod frames;
 mod names;
 mod problem;
+#[cfg(test)]
+mod typescript;
 
 pub use frames::{
     ClientFrame, ConfigChange, PlatformSyncStatus, Resume, ServerFrame, SnapshotDocument,

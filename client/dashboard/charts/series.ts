@@ -2,7 +2,7 @@
  * Turns history rows and live frames into chart series: event-rate buckets and propagation
  * latency points, for one tenant or merged across tenants.
  */
-import type { HistoryEntry, StatusSnapshot, Tenant } from '../../src/types.js';
+import type { HistoryEntry, StatusSnapshot, Tenant } from '@cascade/client';
 import { outcomeClass, type OutcomeClass } from '../format.js';
 import type { Bucket, Point } from './svg.js';
 

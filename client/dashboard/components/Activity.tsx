@@ -4,7 +4,7 @@
  */
 import { useQueries, useQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
-import { STATUS_QUERY_KEY } from '../../src/react/queryKeys.js';
+import { STATUS_QUERY_KEY } from '@cascade/react';
 import { ALL_TENANTS_MAX, busiestTenants, mergeEvents, mergeTenantEvents, propagationPoints, quantile, rateBuckets, widthLabel, type TimedEvent } from '../charts/series.js';
 import { PointLine, StackedBars } from '../charts/svg.js';
 import { useApi } from '../api.js';

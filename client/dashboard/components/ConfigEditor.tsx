@@ -6,8 +6,8 @@
  */
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useId, useMemo, useState } from 'react';
-import { CascadeApiError } from '../../src/errors.js';
-import type { ConfigDocument, JsonObject } from '../../src/types.js';
+import { CascadeApiError } from '@cascade/client';
+import type { ConfigDocument, JsonObject } from '@cascade/client';
 import { useApi } from '../api.js';
 import { describeSave, scopeDocuments, scopeLabel, scopeQueryKey, scopeTitle, type EditorScope, type SaveOutcome } from '../configScope.js';
 import { errorText } from '../format.js';

@@ -1,6 +1,6 @@
 /** Open merge conflicts: take the upper value, keep the lower one, or set a new value. */
 import { useState } from 'react';
-import type { Conflict, ConflictResolution } from '../../src/types.js';
+import type { Conflict, ConflictResolution } from '@cascade/client';
 import { useApi } from '../api.js';
 import { errorText, formatTime, shortJson } from '../format.js';
 import { FeedbackLine, useOperation } from '../operation.js';

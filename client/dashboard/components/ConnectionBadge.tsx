@@ -1,5 +1,5 @@
 /** The live connection's state, with a "reconnecting…" indicator. */
-import type { ConnectionState } from '../../src/client.js';
+import type { ConnectionState } from '@cascade/client';
 
 const LABELS: Record<ConnectionState, string> = {
   connecting: 'Connecting…',

@@ -1,5 +1,5 @@
 /** Connections by role and tenant, as the hubs reported them to the latest health check. */
-import type { StatusSnapshot } from '../../src/types.js';
+import type { StatusSnapshot } from '@cascade/client';
 
 /** The roles hubs count (`connectionsByRole`), in column order. */
 const ROLES = ['admins', 'users'] as const;

@@ -4,10 +4,10 @@
  */
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
-import type { ChangeEvent } from '../../src/client.js';
-import { describePatch } from '../../src/notifications.js';
-import { historyQueryKey } from '../../src/react/queryKeys.js';
-import type { HistoryEntry } from '../../src/types.js';
+import type { ChangeEvent } from '@cascade/client';
+import { describePatch } from '@cascade/client';
+import { historyQueryKey } from '@cascade/react';
+import type { HistoryEntry } from '@cascade/client';
 import { useApi } from '../api.js';
 import { errorText, formatTime, outcomeClass, type OutcomeClass } from '../format.js';
 

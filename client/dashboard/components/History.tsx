@@ -6,8 +6,8 @@
  */
 import { useQuery } from '@tanstack/react-query';
 import { useId, useState } from 'react';
-import { historyQueryKey } from '../../src/react/queryKeys.js';
-import type { HistoryEntry } from '../../src/types.js';
+import { historyQueryKey } from '@cascade/react';
+import type { HistoryEntry } from '@cascade/client';
 import { useApi } from '../api.js';
 import { changedNamespaces, diffValue, entryDiff } from '../diff.js';
 import { configAt, rollback } from '../endpoints.js';

@@ -4,7 +4,7 @@
  */
 import { useQueries } from '@tanstack/react-query';
 import { useMemo } from 'react';
-import type { HistoryEntry } from '../../src/types.js';
+import type { HistoryEntry } from '@cascade/client';
 import { useApi } from '../api.js';
 import { formatTime, outcomeClass } from '../format.js';
 import { useConflicts, usePending, useRecentHistory } from '../queries.js';

@@ -1,7 +1,7 @@
 /** System health overview: health %, tenants by status, live connections, operator actions. */
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import type { StatusSnapshot, SyncState } from '../../src/types.js';
+import type { StatusSnapshot, SyncState } from '@cascade/client';
 import { ACTIONS, type ActionResult } from '../actions.js';
 import { roleTotals } from './Connections.js';
 import { useApi } from '../api.js';

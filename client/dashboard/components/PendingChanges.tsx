@@ -4,7 +4,7 @@
  * `CASCADE:Pending:OutOfOrder`), so a newer change's Accept is disabled and says why; any
  * change may be rejected.
  */
-import type { PendingChange } from '../../src/types.js';
+import type { PendingChange } from '@cascade/client';
 import { useApi } from '../api.js';
 import { errorText, formatTime, shortJson } from '../format.js';
 import { FeedbackLine, useOperation } from '../operation.js';

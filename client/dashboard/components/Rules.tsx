@@ -6,7 +6,7 @@
  */
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
-import type { JsonObject } from '../../src/types.js';
+import type { JsonObject } from '@cascade/client';
 import { useApi } from '../api.js';
 import { deleteRule, listRules, previewRule, RuleError, saveRule, type RulePreview, type StoredRule } from '../endpoints.js';
 import { errorText, problemText } from '../format.js';

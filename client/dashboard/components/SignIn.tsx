@@ -1,6 +1,6 @@
 /** Sign-in with a pasted JWT. */
 import { useState, type FormEvent } from 'react';
-import { CascadeHttp } from '../../src/http.js';
+import { CascadeHttp } from '@cascade/client';
 import { errorText } from '../format.js';
 import { sessionFromToken, type Session } from '../session.js';
 

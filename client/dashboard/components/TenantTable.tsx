@@ -2,7 +2,7 @@
  * Tenant status table: registry entries joined with the latest health snapshot, and with
  * the tenant statuses the platform admins' room reported since (live).
  */
-import type { StatusSnapshot, SyncState, Tenant, TenantHealth } from '../../src/types.js';
+import type { StatusSnapshot, SyncState, Tenant, TenantHealth } from '@cascade/client';
 import { driftText } from '../format.js';
 import type { LiveTenantStatus } from '../platformRoom.js';
 import { SyncButton } from './SyncButton.js';

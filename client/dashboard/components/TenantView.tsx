@@ -6,9 +6,9 @@
  */
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
-import type { ChangeEvent } from '../../src/client.js';
-import { STATUS_QUERY_KEY } from '../../src/react/queryKeys.js';
-import { useRealtimeSync } from '../../src/react/useRealtimeSync.js';
+import type { ChangeEvent } from '@cascade/client';
+import { STATUS_QUERY_KEY } from '@cascade/react';
+import { useRealtimeSync } from '@cascade/react/query';
 import { useApi } from '../api.js';
 import { KNOWN_NAMESPACES } from '../configScope.js';
 import { conflictsKey, pendingKey } from '../queries.js';

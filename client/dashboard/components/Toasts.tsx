@@ -4,7 +4,7 @@
  * the buttons they refer to (or any other).
  */
 import { useEffect } from 'react';
-import type { ChangeNotification } from '../../src/notifications.js';
+import type { ChangeNotification } from '@cascade/client';
 
 /** Shows each notification for `ttlMs`. */
 export function Toasts(props: { notifications: ChangeNotification[]; dismiss: (id: string) => void; ttlMs?: number }) {

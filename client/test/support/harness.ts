@@ -1,8 +1,8 @@
 /** Helpers shared by the tests that talk to the running Worker. */
 import { inject } from 'vitest';
 import WebSocket from 'ws';
-import { CascadeHttp } from '../../src/http.js';
-import type { WebSocketConstructor, WebSocketLike } from '../../src/socket.js';
+import { CascadeHttp } from '@cascade/client';
+import type { WebSocketConstructor, WebSocketLike } from '@cascade/client';
 import { mintToken } from './token.js';
 
 /** URL of the shared runtime. */

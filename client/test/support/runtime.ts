@@ -64,7 +64,7 @@ export function writeTestConfig(dir: string, assetsDir: string): string {
 
 /** Options for {@link startRuntime}. */
 export interface RuntimeOptions {
-  /** Static assets the Worker serves (default: `client/dist`, else `client/public`). */
+  /** Static assets the Worker serves (default: `client/dist`, else `client/dashboard/public`). */
   assetsDir?: string;
 }
 
@@ -89,7 +89,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   const stateDir = mkdtempSync(join(tmpdir(), 'cascade-client-'));
   const distDir = join(CLIENT_ROOT, 'dist');
   const assetsDir =
-    options.assetsDir ?? (existsSync(join(distDir, 'index.html')) ? distDir : join(CLIENT_ROOT, 'public'));
+    options.assetsDir ?? (existsSync(join(distDir, 'index.html')) ? distDir : join(CLIENT_ROOT, 'dashboard', 'public'));
   const config = writeTestConfig(stateDir, assetsDir);
   const migrate = spawnSync(
     wrangler(),

@@ -1,5 +1,7 @@
 /** The documents a client holds, kept current by applying change frames' patches. */
-import { applyPatch, deepClone } from 'fast-json-patch';
+// fast-json-patch is CommonJS (its "module" build is for bundlers only): Node's ESM loader
+// cannot see its named exports, so take the default export, which every loader provides.
+import jsonPatch from 'fast-json-patch';
 import type { ChangeFrame, ConfigDocument, JsonObject, Scope } from './types.js';
 
 /**
@@ -71,7 +73,7 @@ export class DocumentStore {
     if (!current) return { kind: 'not-held' };
     if (frame.version <= current.version) return { kind: 'included', document: current };
     try {
-      const result = applyPatch(deepClone(current.config) as JsonObject, frame.patch, true, true);
+      const result = jsonPatch.applyPatch(jsonPatch.deepClone(current.config) as JsonObject, frame.patch, true, true);
       const config = result.newDocument;
       if (typeof config !== 'object' || config === null || Array.isArray(config)) {
         throw new Error('the patch did not leave a JSON object');

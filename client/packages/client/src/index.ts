@@ -2,9 +2,11 @@
  * Cascade's TypeScript client for browsers and Node: real-time configuration over one
  * WebSocket per tenant, and a typed wrapper of the HTTP API.
  */
-export { CascadeClient } from './client.js';
+export { CascadeClient, MAX_NAMESPACES } from './client.js';
 export type {
   CascadeClientOptions,
+  AnyCascadeClient,
+  StartingPoint,
   ChangeEvent,
   ClientEvents,
   ConnectionState,
@@ -13,6 +15,12 @@ export type {
   SnapshotEvent,
   SyncedEvent,
 } from './client.js';
+export { fetchBootstrap } from './ssr.js';
+export type { FetchBootstrapOptions } from './ssr.js';
+export { browserStorage, memoryStorage, parseBootstrap } from './bootstrap.js';
+export type { Bootstrap, CacheOptions, CacheStorage } from './bootstrap.js';
+export { jsonEqual, pathSegments, valueAt } from './path.js';
+export type { DeclaredValue, DottedPath, NamespaceMap, PathValue, UndeclaredPath, UntypedNamespaces, Widen } from './path.js';
 export { CascadeHttp } from './http.js';
 export type { CascadeHttpOptions, HistoryOptions, WriteOptions } from './http.js';
 export { CascadeApiError, CascadeFrameError, problemFromResponse } from './errors.js';
@@ -37,5 +45,8 @@ export { authProtocols, connectUrl, SUBPROTOCOL } from './socket.js';
 export type { ConnectQuery, WebSocketConstructor, WebSocketLike } from './socket.js';
 export { describeChange, describePatch, describePath } from './notifications.js';
 export type { ChangeNotification } from './notifications.js';
+export { resolveToken } from './token.js';
 export type { TokenSource } from './token.js';
 export * from './types.js';
+/** The wire types as generated from the Rust protocol types (ts-rs). */
+export type * as wire from './generated/protocol.js';

@@ -7,6 +7,7 @@
 import { jwtDecode } from 'jwt-decode';
 import mitt, { type Emitter } from 'mitt';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { covers, defaultCacheKey, parseBootstrap, type Bootstrap, type CacheOptions } from './bootstrap.js';
 import { DocumentStore } from './documents.js';
 import { CascadeApiError, CascadeFrameError } from './errors.js';
 import {
@@ -28,6 +29,8 @@ import {
   type WebSocketConstructor,
   type WebSocketLike,
 } from './socket.js';
+import type { DeclaredValue, DottedPath, NamespaceMap, UndeclaredPath, UntypedNamespaces, Widen } from './path.js';
+import { valueAt } from './path.js';
 import { resolveToken, type TokenSource } from './token.js';
 import type {
   ChangeEventType,
@@ -149,10 +152,35 @@ export interface CascadeClientOptions {
   openTimeoutMs?: number;
   /** Random source for the backoff jitter (tests pass a fixed one). */
   random?: () => number;
+  /**
+   * Documents to start from, e.g. taken on the server with {@link fetchBootstrap} and
+   * embedded in the page: held at once (first paint needs no socket), and the first
+   * connection resumes with `since=bootstrap.seq`, so the hub replays only what changed
+   * since. Ignored when it is another tenant's or does not cover `namespaces`.
+   */
+  bootstrap?: Bootstrap;
+  /**
+   * Persist the held documents (after each catch-up and change) and start from them next
+   * time, like a bootstrap, when no `bootstrap` is given. `{ storage: localStorage }` in
+   * browsers; documents of another subject (token `sub`) are dropped at connect.
+   */
+  cache?: CacheOptions;
 }
 
-/** Keeps a tenant's configuration documents current over one WebSocket. */
-export class CascadeClient {
+/** A client of any namespace map (what code that takes every client accepts). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyCascadeClient = CascadeClient<any>;
+
+/** Where the held documents came from before the first snapshot or replay. */
+export type StartingPoint = 'bootstrap' | 'cache' | 'none';
+
+/**
+ * Keeps a tenant's configuration documents current over one WebSocket. `N` declares the
+ * config type of each namespace (`CascadeClient<{ notifications: { email: { enabled:
+ * boolean } } }>`) for typed {@link CascadeClient.get}; it is a declaration, not checked
+ * against what the server holds.
+ */
+export class CascadeClient<N extends NamespaceMap = UntypedNamespaces> {
   /** The HTTP API wrapper this client uses (same base URL and token). */
   readonly http: CascadeHttp;
   /** The tenant this client follows. */
@@ -182,11 +210,20 @@ export class CascadeClient {
   private stopped = true;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private openTimer: ReturnType<typeof setTimeout> | undefined;
+  /** `sub` of the token the held documents belong to, when known. */
+  private subject: string | undefined;
+  private readonly cacheKey: string | undefined;
+  /** Where the held documents came from (before the first connection replaced or resumed them). */
+  readonly startedFrom: StartingPoint = 'none';
 
   constructor(options: CascadeClientOptions) {
     this.options = options;
     this.tenant = options.tenant;
     this.subscription = options.namespaces ? [...new Set(options.namespaces)] : undefined;
+    if (options.cache) this.cacheKey = options.cache.key ?? defaultCacheKey(options.baseUrl, options.tenant, this.subscription);
+    const cached = options.cache && this.cacheKey ? parseBootstrap(safeRead(options.cache.storage, this.cacheKey)) : undefined;
+    if (options.bootstrap && this.adopt(options.bootstrap)) this.startedFrom = 'bootstrap';
+    else if (cached && this.adopt(cached)) this.startedFrom = 'cache';
     this.http = new CascadeHttp({ baseUrl: options.baseUrl, token: options.token, fetch: options.fetch });
     if (options.heartbeat !== false) {
       this.heartbeat = new Heartbeat(
@@ -226,8 +263,66 @@ export class CascadeClient {
   }
 
   /** The held effective document of a namespace. */
-  document(namespace: string): ConfigDocument | undefined {
+  document(namespace: keyof N & string): ConfigDocument | undefined {
     return this.store.get({ namespace });
+  }
+
+  /**
+   * One value of a namespace's held effective config, or `fallback` when the namespace is not
+   * held or has nothing at `path`. `path` is dotted (`email.enabled`) or a JSON Pointer
+   * (`/email/enabled`); `''` is the whole config. Dotted paths are typed by the namespace
+   * map `N` (the fallback must have the declared type); pointers and undeclared paths take
+   * the fallback's type.
+   */
+  get<K extends keyof N & string, P extends DottedPath<N[K]>>(namespace: K, path: P, fallback: DeclaredValue<N[K], P>): DeclaredValue<N[K], P>;
+  get<K extends keyof N & string, P extends string, T>(namespace: K, path: P & UndeclaredPath<N[K], P>, fallback: T): Widen<T>;
+  get(namespace: string, path: string, fallback: unknown): unknown {
+    const value = valueAt(this.store.get({ namespace })?.config, path);
+    return value === undefined ? fallback : value;
+  }
+
+  /**
+   * The held documents and the resume point as a {@link Bootstrap} (JSON): what a server
+   * embeds in a page for another client to start from. Undefined before anything is held.
+   */
+  toBootstrap(): Bootstrap | undefined {
+    if (this.seq === undefined) return undefined;
+    const bootstrap: Bootstrap = {
+      tenant: this.tenant,
+      seq: this.seq,
+      documents: this.store.all(),
+      namespaces: this.subscription ? [...this.subscription] : null,
+    };
+    if (this.subject !== undefined) bootstrap.subject = this.subject;
+    return bootstrap;
+  }
+
+  /** Holds a bootstrap's documents and resumes from its seq; false when it does not fit this client. */
+  private adopt(bootstrap: Bootstrap): boolean {
+    if (bootstrap.tenant !== this.tenant || !covers(bootstrap, this.subscription)) return false;
+    for (const document of bootstrap.documents) {
+      if (this.follows(document.namespace)) this.store.set(document);
+    }
+    for (const namespace of this.subscription ?? []) {
+      if (!this.store.get({ namespace })) this.store.set(this.emptyDocument(namespace));
+    }
+    const scope = bootstrap.documents[0]?.scope;
+    if (scope === 'user') this.scope = 'user';
+    this.seq = bootstrap.seq;
+    this.subject = bootstrap.subject;
+    return true;
+  }
+
+  /** Writes the held documents to the cache, when one is configured. */
+  private persist(): void {
+    const cache = this.options.cache;
+    const bootstrap = this.toBootstrap();
+    if (!cache || !this.cacheKey || !bootstrap) return;
+    try {
+      cache.storage.setItem(this.cacheKey, JSON.stringify(bootstrap));
+    } catch (error) {
+      this.emitError(new Error(`could not persist the documents to the cache: ${toError(error).message}`));
+    }
   }
 
   /** Every held document. */
@@ -357,6 +452,14 @@ export class CascadeClient {
     }
     if (generation !== this.generation || this.stopped) return;
     this.scope = subjectScope(token);
+    // Documents held for another subject (a cache or bootstrap of another user) must not be
+    // resumed: drop them and ask for a snapshot.
+    const subject = tokenSubject(token);
+    if (this.subject !== undefined && subject !== this.subject) {
+      this.store.clear();
+      this.seq = undefined;
+    }
+    this.subject = subject;
     // The hub refuses a bad list with 400 during the handshake, which neither browsers nor
     // the HTTP probe (it stops at 426) can read: check it here, by the hub's rules.
     const badSubscription = subscriptionProblem(this.subscription);
@@ -580,6 +683,7 @@ export class CascadeClient {
   private caughtUp(seq: number): void {
     this.seq = Math.max(this.seq ?? 0, seq);
     this.attempt = 0;
+    this.persist();
     this.setState('open');
     for (const resolve of this.syncedWaiters.splice(0)) resolve();
   }
@@ -610,6 +714,7 @@ export class CascadeClient {
   }
 
   private emitChange(event: ChangeEvent): void {
+    if (this.connection === 'open') this.persist();
     this.emitter.emit('change', event);
     this.emitter.emit(event.type, event);
   }
@@ -630,6 +735,25 @@ function subscriptionProblem(namespaces: readonly string[] | undefined): Cascade
   }
   if (detail === undefined) return undefined;
   return new CascadeApiError({ type: 'about:blank', title: 'Bad Request', status: 400, code: 'CASCADE:Connect:BadQuery', detail });
+}
+
+/** The token's `sub`, when it has one. */
+function tokenSubject(token: string): string | undefined {
+  try {
+    const { sub } = jwtDecode<{ sub?: unknown }>(token);
+    return typeof sub === 'string' ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads a storage item; a storage that throws (disabled, corrupt) counts as empty. */
+function safeRead(storage: { getItem(key: string): string | null }, key: string): string | null {
+  try {
+    return storage.getItem(key);
+  } catch {
+    return null;
+  }
 }
 
 /** `user` for a user's token (the hub sends that user's effective config), else `tenant`. */
