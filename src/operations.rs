@@ -106,6 +106,18 @@ struct Rollback {
     version: u64,
 }
 
+/// The version a rollback's body names, within what hubs read exactly.
+async fn rollback_version(req: &mut Request) -> Result<u64, ApiError> {
+    let body: Rollback = input::json_body(req).await?;
+    if body.version > crate::config::MAX_VERSION {
+        return Err(ApiError::MalformedJson(format!(
+            "version must be a whole number from 0 to {}",
+            crate::config::MAX_VERSION
+        )));
+    }
+    Ok(body.version)
+}
+
 /// `POST /v1/tenants/{tenant}/rollback/{namespace}` with `{"version": N}`: restores the
 /// namespace's layers as they were at version N, as a new forward change.
 pub async fn rollback(
@@ -115,14 +127,8 @@ pub async fn rollback(
     tenant: &str,
     namespace: &str,
 ) -> Result<Response, ApiError> {
-    let body: Rollback = input::json_body(&mut req).await?;
-    if body.version > crate::config::MAX_VERSION {
-        return Err(ApiError::MalformedJson(format!(
-            "version must be a whole number from 0 to {}",
-            crate::config::MAX_VERSION
-        )));
-    }
-    let op = operation(env, &req, caller, tenant, None, Some(body.version)).await?;
+    let version = rollback_version(&mut req).await?;
+    let op = operation(env, &req, caller, tenant, None, Some(version)).await?;
     send(env, tenant, &format!("/rollback/{namespace}"), &op, caller).await
 }
 
@@ -135,17 +141,11 @@ pub async fn platform_rollback(
     caller: &Caller,
     namespace: &str,
 ) -> Result<Response, ApiError> {
-    let body: Rollback = input::json_body(&mut req).await?;
-    if body.version > crate::config::MAX_VERSION {
-        return Err(ApiError::MalformedJson(format!(
-            "version must be a whole number from 0 to {}",
-            crate::config::MAX_VERSION
-        )));
-    }
+    let version = rollback_version(&mut req).await?;
     let op = Operation {
         by: caller.sub.clone(),
         resolution: None,
-        version: Some(body.version),
+        version: Some(version),
         guard: WriteGuard {
             if_match: None,
             ..write_guard(&req, caller)?

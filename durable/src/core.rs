@@ -345,6 +345,16 @@ impl HubCore {
         }
     }
 
+    /// Arms the alarm for the earliest token expiry among the hub's sockets, if any (unless
+    /// one is set earlier; see [`crate::socket_expiry`]).
+    pub(crate) async fn arm_expiry_alarm(&self) -> Result<()> {
+        if let Some(at) = crate::socket_expiry::next(&self.store)? {
+            let after = (at - js_now()).max(0.0);
+            self.arm_alarm(Duration::from_millis(after as u64)).await?;
+        }
+        Ok(())
+    }
+
     /// Flushes the outbox to D1 until it is empty. On failure the error is kept for the status
     /// report and the alarm is armed again, so history always reaches D1 in the end. Returns
     /// whether the outbox is empty.

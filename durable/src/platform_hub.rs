@@ -82,7 +82,7 @@ impl DurableObject for PlatformHub {
                 let (response, earliest) =
                     platform_room::accept(&self.core.state, &self.core.store, &req)?;
                 if earliest {
-                    self.arm_expiry_alarm().await?;
+                    self.core.arm_expiry_alarm().await?;
                 }
                 Ok(response)
             }
@@ -177,7 +177,7 @@ impl DurableObject for PlatformHub {
         if socket_expiry::due(&self.core.store, now)? {
             socket_expiry::close_expired(&self.core.state, &self.core.store, now)?;
         }
-        self.arm_expiry_alarm().await?;
+        self.core.arm_expiry_alarm().await?;
         self.finish_lifecycles().await?;
         self.core.flush_outbox().await?;
         // One kind of walk per run, so a run's subrequests stay within one walk's bound:
@@ -262,19 +262,24 @@ impl DurableObject for PlatformHub {
     }
 }
 
-impl PlatformHub {
-    /// Arms the alarm for the earliest token expiry among the platform admins' sockets, if
-    /// any (unless one is set earlier).
-    async fn arm_expiry_alarm(&self) -> Result<()> {
-        if let Some(at) = socket_expiry::next(&self.core.store)? {
-            let after = (at - js_now()).max(0.0);
-            self.core
-                .arm_alarm(std::time::Duration::from_millis(after as u64))
-                .await?;
-        }
-        Ok(())
+/// A platform layer as answered to a read.
+fn platform_document(
+    namespace: &Namespace,
+    version: u64,
+    config: Map<String, serde_json::Value>,
+) -> StoredDocument {
+    StoredDocument {
+        scope: "platform".into(),
+        tenant: None,
+        namespace: namespace.as_str().to_owned(),
+        version,
+        config,
+        platform_seq: None,
+        platform_behind: None,
     }
+}
 
+impl PlatformHub {
     /// While watching, finishes the tenant registrations and deletions a crash cut short, and
     /// comes back until none is left (see [`lifecycle_steps`]).
     async fn finish_lifecycles(&self) -> Result<()> {
@@ -314,15 +319,7 @@ impl PlatformHub {
                     n.layer.as_value().as_object().cloned().unwrap_or_default(),
                 )
             });
-        reply::json(&StoredDocument {
-            scope: "platform".into(),
-            tenant: None,
-            namespace: namespace.as_str().to_owned(),
-            version,
-            config,
-            platform_seq: None,
-            platform_behind: None,
-        })
+        reply::json(&platform_document(&namespace, version, config))
     }
 
     /// A platform layer as it was at `version` (`?version=N`, any platform seq up to the
@@ -359,15 +356,7 @@ impl PlatformHub {
                 return reply::problem_document(&versioned_read::refusal(&namespace, version, &e))
             }
         };
-        reply::json(&StoredDocument {
-            scope: "platform".into(),
-            tenant: None,
-            namespace: namespace.as_str().to_owned(),
-            version,
-            config,
-            platform_seq: None,
-            platform_behind: None,
-        })
+        reply::json(&platform_document(&namespace, version, config))
     }
 
     /// A whole-document write of a platform layer, turned into the merge patch the engine

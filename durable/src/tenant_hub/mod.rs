@@ -120,7 +120,7 @@ impl DurableObject for TenantHub {
             (Method::Get, ["connect"]) => {
                 let (resp, earliest) = self.accept_socket(&tenant, &req)?;
                 if earliest {
-                    self.arm_expiry_alarm().await?;
+                    self.core.arm_expiry_alarm().await?;
                 }
                 Ok(resp)
             }
@@ -306,7 +306,7 @@ impl DurableObject for TenantHub {
         if socket_expiry::due(&self.core.store, now)? {
             socket_expiry::close_expired(&self.core.state, &self.core.store, now)?;
         }
-        self.arm_expiry_alarm().await?;
+        self.core.arm_expiry_alarm().await?;
         self.core.flush_outbox().await?;
         Response::ok("ok")
     }
@@ -432,18 +432,6 @@ impl TenantHub {
     }
 
     /// The tenant this hub serves, as learnt from its first request.
-    /// Arms the alarm for the earliest token expiry among the sockets, if any (unless one is
-    /// set earlier).
-    async fn arm_expiry_alarm(&self) -> Result<()> {
-        if let Some(at) = socket_expiry::next(&self.core.store)? {
-            let after = (at - js_now()).max(0.0);
-            self.core
-                .arm_alarm(std::time::Duration::from_millis(after as u64))
-                .await?;
-        }
-        Ok(())
-    }
-
     fn tenant_name(&self) -> Result<String> {
         self.core
             .store
