@@ -102,145 +102,61 @@ pub enum Endpoint {
     PlatformRollback,
 }
 
-/// Method, path pattern and endpoint of every route.
-pub const ROUTES: &[(Method, &str, Endpoint)] = &[
-    (Method::Get, "/v1/health", Endpoint::Health),
-    (Method::Get, "/v1/status", Endpoint::Status),
-    (Method::Get, "/v1/tenants", Endpoint::ListTenants),
-    (Method::Get, "/v1/tenants/:tenant", Endpoint::GetTenant),
-    (Method::Put, "/v1/tenants/:tenant", Endpoint::PutTenant),
-    (
-        Method::Delete,
-        "/v1/tenants/:tenant",
-        Endpoint::DeleteTenant,
-    ),
-    (Method::Post, "/v1/sync", Endpoint::SyncAll),
-    (
-        Method::Get,
-        "/v1/tenants/:tenant/config/:namespace",
-        Endpoint::GetTenantConfig,
-    ),
-    (
-        Method::Put,
-        "/v1/tenants/:tenant/config/:namespace",
-        Endpoint::PutTenantConfig,
-    ),
-    (
-        Method::Get,
-        "/v1/tenants/:tenant/history",
-        Endpoint::TenantHistory,
-    ),
-    (
-        Method::Get,
-        "/v1/tenants/:tenant/refusals",
-        Endpoint::TenantRefusals,
-    ),
-    (
-        Method::Get,
-        "/v1/platform/refusals",
-        Endpoint::PlatformRefusals,
-    ),
-    (
-        Method::Post,
-        "/v1/platform/rollback/:namespace",
-        Endpoint::PlatformRollback,
-    ),
-    (
-        Method::Get,
-        "/v1/platform/config/:namespace",
-        Endpoint::GetPlatformConfig,
-    ),
-    (
-        Method::Put,
-        "/v1/platform/config/:namespace",
-        Endpoint::PutPlatformConfig,
-    ),
-    (Method::Get, "/v1/connect", Endpoint::Connect),
-    (Method::Get, "/v1/openapi.json", Endpoint::OpenApi),
-    (
-        Method::Get,
-        "/v1/tenants/:tenant/effective/:namespace",
-        Endpoint::GetTenantEffective,
-    ),
-    (
-        Method::Get,
-        "/v1/tenants/:tenant/users/:user/config/:namespace",
-        Endpoint::GetUserConfig,
-    ),
-    (
-        Method::Put,
-        "/v1/tenants/:tenant/users/:user/config/:namespace",
-        Endpoint::PutUserConfig,
-    ),
-    (
-        Method::Get,
-        "/v1/tenants/:tenant/users/:user/effective/:namespace",
-        Endpoint::GetUserEffective,
-    ),
-    (
-        Method::Post,
-        "/v1/tenants/:tenant/sync",
-        Endpoint::SyncTenant,
-    ),
-    (Method::Get, "/v1/rules", Endpoint::ListRules),
-    (Method::Put, "/v1/rules/:rule", Endpoint::PutRule),
-    (Method::Delete, "/v1/rules/:rule", Endpoint::DeleteRule),
-    (
-        Method::Post,
-        "/v1/platform/rules/preview",
-        Endpoint::PreviewRule,
-    ),
-    (Method::Post, "/v1/events", Endpoint::PostEvents),
-    (
-        Method::Patch,
-        "/v1/tenants/:tenant/config/:namespace",
-        Endpoint::PatchTenantConfig,
-    ),
-    (
-        Method::Patch,
-        "/v1/tenants/:tenant/users/:user/config/:namespace",
-        Endpoint::PatchUserConfig,
-    ),
-    (
-        Method::Patch,
-        "/v1/platform/config/:namespace",
-        Endpoint::PatchPlatformConfig,
-    ),
-    (
-        Method::Get,
-        "/v1/tenants/:tenant/pending",
-        Endpoint::ListPending,
-    ),
-    (
-        Method::Post,
-        "/v1/tenants/:tenant/pending/:namespace/:change/accept",
-        Endpoint::AcceptPending,
-    ),
-    (
-        Method::Post,
-        "/v1/tenants/:tenant/pending/:namespace/:change/reject",
-        Endpoint::RejectPending,
-    ),
-    (
-        Method::Get,
-        "/v1/tenants/:tenant/conflicts",
-        Endpoint::ListConflicts,
-    ),
-    (
-        Method::Post,
-        "/v1/tenants/:tenant/conflicts/:namespace/:conflict/resolve",
-        Endpoint::ResolveConflict,
-    ),
-    (
-        Method::Post,
-        "/v1/tenants/:tenant/rollback/:namespace",
-        Endpoint::Rollback,
-    ),
-    (
-        Method::Get,
-        "/v1/tenants/:tenant/status",
-        Endpoint::TenantStatus,
-    ),
+/// One endpoint of the API: its method and path pattern, who may call it
+/// ([`crate::auth::access`]) and the endpoint [`serve`] dispatches it to.
+#[derive(Debug)]
+pub struct Route {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path pattern (`:name` segments are parameters).
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Rule,
+    /// What serves it.
+    pub endpoint: Endpoint,
+}
+
+/// Every route: adding an endpoint is one row here, its `Endpoint` variant and its arm in
+/// [`serve`] (docs/ARCHITECTURE.md, "Adding an endpoint").
+#[rustfmt::skip]
+pub const ROUTES: &[Route] = &[
+    Route { method: Method::Get, path: "/v1/health", access: Rule::Public, endpoint: Endpoint::Health },
+    Route { method: Method::Get, path: "/v1/status", access: Rule::PlatformAdmin, endpoint: Endpoint::Status },
+    Route { method: Method::Get, path: "/v1/tenants", access: Rule::PlatformAdmin, endpoint: Endpoint::ListTenants },
+    Route { method: Method::Get, path: "/v1/tenants/:tenant", access: Rule::TenantAdminOfPath, endpoint: Endpoint::GetTenant },
+    Route { method: Method::Put, path: "/v1/tenants/:tenant", access: Rule::PlatformAdmin, endpoint: Endpoint::PutTenant },
+    Route { method: Method::Delete, path: "/v1/tenants/:tenant", access: Rule::PlatformAdmin, endpoint: Endpoint::DeleteTenant },
+    Route { method: Method::Post, path: "/v1/sync", access: Rule::PlatformAdmin, endpoint: Endpoint::SyncAll },
+    Route { method: Method::Get, path: "/v1/tenants/:tenant/config/:namespace", access: Rule::TenantAdminOfPath, endpoint: Endpoint::GetTenantConfig },
+    Route { method: Method::Put, path: "/v1/tenants/:tenant/config/:namespace", access: Rule::TenantAdminOfPath, endpoint: Endpoint::PutTenantConfig },
+    Route { method: Method::Get, path: "/v1/tenants/:tenant/history", access: Rule::TenantAdminOfPath, endpoint: Endpoint::TenantHistory },
+    Route { method: Method::Get, path: "/v1/tenants/:tenant/refusals", access: Rule::TenantAdminOfPath, endpoint: Endpoint::TenantRefusals },
+    Route { method: Method::Get, path: "/v1/platform/refusals", access: Rule::PlatformAdmin, endpoint: Endpoint::PlatformRefusals },
+    Route { method: Method::Post, path: "/v1/platform/rollback/:namespace", access: Rule::PlatformAdmin, endpoint: Endpoint::PlatformRollback },
+    Route { method: Method::Get, path: "/v1/platform/config/:namespace", access: Rule::PlatformAdmin, endpoint: Endpoint::GetPlatformConfig },
+    Route { method: Method::Put, path: "/v1/platform/config/:namespace", access: Rule::PlatformAdmin, endpoint: Endpoint::PutPlatformConfig },
+    Route { method: Method::Get, path: "/v1/connect", access: Rule::MemberOfTenant, endpoint: Endpoint::Connect },
+    Route { method: Method::Get, path: "/v1/openapi.json", access: Rule::Public, endpoint: Endpoint::OpenApi },
+    Route { method: Method::Get, path: "/v1/tenants/:tenant/effective/:namespace", access: Rule::TenantAdminOfPath, endpoint: Endpoint::GetTenantEffective },
+    Route { method: Method::Get, path: "/v1/tenants/:tenant/users/:user/config/:namespace", access: Rule::UserOfPathOrTenantAdmin, endpoint: Endpoint::GetUserConfig },
+    Route { method: Method::Put, path: "/v1/tenants/:tenant/users/:user/config/:namespace", access: Rule::UserOfPathOrTenantAdmin, endpoint: Endpoint::PutUserConfig },
+    Route { method: Method::Get, path: "/v1/tenants/:tenant/users/:user/effective/:namespace", access: Rule::UserOfPathOrTenantAdmin, endpoint: Endpoint::GetUserEffective },
+    Route { method: Method::Post, path: "/v1/tenants/:tenant/sync", access: Rule::TenantAdminOfPath, endpoint: Endpoint::SyncTenant },
+    Route { method: Method::Get, path: "/v1/rules", access: Rule::PlatformAdmin, endpoint: Endpoint::ListRules },
+    Route { method: Method::Put, path: "/v1/rules/:rule", access: Rule::PlatformAdmin, endpoint: Endpoint::PutRule },
+    Route { method: Method::Delete, path: "/v1/rules/:rule", access: Rule::PlatformAdmin, endpoint: Endpoint::DeleteRule },
+    Route { method: Method::Post, path: "/v1/platform/rules/preview", access: Rule::PlatformAdmin, endpoint: Endpoint::PreviewRule },
+    Route { method: Method::Post, path: "/v1/events", access: Rule::Authenticated, endpoint: Endpoint::PostEvents },
+    Route { method: Method::Patch, path: "/v1/tenants/:tenant/config/:namespace", access: Rule::TenantAdminOfPath, endpoint: Endpoint::PatchTenantConfig },
+    Route { method: Method::Patch, path: "/v1/tenants/:tenant/users/:user/config/:namespace", access: Rule::UserOfPathOrTenantAdmin, endpoint: Endpoint::PatchUserConfig },
+    Route { method: Method::Patch, path: "/v1/platform/config/:namespace", access: Rule::PlatformAdmin, endpoint: Endpoint::PatchPlatformConfig },
+    Route { method: Method::Get, path: "/v1/tenants/:tenant/pending", access: Rule::TenantAdminOfPath, endpoint: Endpoint::ListPending },
+    Route { method: Method::Post, path: "/v1/tenants/:tenant/pending/:namespace/:change/accept", access: Rule::TenantAdminOfPath, endpoint: Endpoint::AcceptPending },
+    Route { method: Method::Post, path: "/v1/tenants/:tenant/pending/:namespace/:change/reject", access: Rule::TenantAdminOfPath, endpoint: Endpoint::RejectPending },
+    Route { method: Method::Get, path: "/v1/tenants/:tenant/conflicts", access: Rule::TenantAdminOfPath, endpoint: Endpoint::ListConflicts },
+    Route { method: Method::Post, path: "/v1/tenants/:tenant/conflicts/:namespace/:conflict/resolve", access: Rule::TenantAdminOfPath, endpoint: Endpoint::ResolveConflict },
+    Route { method: Method::Post, path: "/v1/tenants/:tenant/rollback/:namespace", access: Rule::TenantAdminOfPath, endpoint: Endpoint::Rollback },
+    Route { method: Method::Get, path: "/v1/tenants/:tenant/status", access: Rule::TenantAdminOfPath, endpoint: Endpoint::TenantStatus },
 ];
 
 /// The OpenAPI 3.1 document served at `/v1/openapi.json` (also `docs/openapi.json`).
@@ -251,6 +167,8 @@ pub const OPENAPI_JSON: &str = include_str!("../docs/openapi.json");
 pub struct Matched {
     /// The endpoint.
     pub endpoint: Endpoint,
+    /// Who may call it (its route's rule).
+    pub access: Rule,
     /// Path parameters by name.
     pub params: Vec<(String, String)>,
 }
@@ -267,33 +185,41 @@ impl Matched {
     }
 }
 
+/// The router over [`ROUTES`], built on first use: each path pattern with its routes.
+fn router() -> Result<&'static matchit::Router<Vec<&'static Route>>, ApiError> {
+    static ROUTER: std::sync::OnceLock<Result<matchit::Router<Vec<&'static Route>>, String>> =
+        std::sync::OnceLock::new();
+    ROUTER
+        .get_or_init(|| {
+            let mut by_path = matchit::Router::new();
+            let mut patterns: Vec<&str> = Vec::new();
+            for route in ROUTES {
+                if !patterns.contains(&route.path) {
+                    patterns.push(route.path);
+                }
+            }
+            for pattern in patterns {
+                let routes: Vec<&'static Route> =
+                    ROUTES.iter().filter(|r| r.path == pattern).collect();
+                by_path
+                    .insert(pattern, routes)
+                    .map_err(|e| format!("route table: {e}"))?;
+            }
+            Ok(by_path)
+        })
+        .as_ref()
+        .map_err(|e| ApiError::Internal(e.clone()))
+}
+
 /// Resolves a method and path against [`ROUTES`].
 pub fn resolve(method: &Method, path: &str) -> Result<Matched, ApiError> {
-    let mut by_path: matchit::Router<Vec<(Method, Endpoint)>> = matchit::Router::new();
-    let mut patterns: Vec<&str> = Vec::new();
-    for (_, pattern, _) in ROUTES {
-        if !patterns.contains(pattern) {
-            patterns.push(pattern);
-        }
-    }
-    for pattern in patterns {
-        let methods = ROUTES
-            .iter()
-            .filter(|(_, p, _)| *p == pattern)
-            .map(|(m, _, e)| (m.clone(), *e))
-            .collect();
-        by_path
-            .insert(pattern, methods)
-            .map_err(|e| ApiError::Internal(format!("route table: {e}")))?;
-    }
-    let found = by_path
+    let found = router()?
         .at(path)
         .map_err(|_| ApiError::NoRoute(path.to_owned()))?;
-    let endpoint = found
+    let route = found
         .value
         .iter()
-        .find(|(m, _)| m == method)
-        .map(|(_, e)| *e)
+        .find(|r| r.method == *method)
         .ok_or_else(|| ApiError::MethodNotAllowed {
             method: method.to_string(),
             path: path.to_owned(),
@@ -303,7 +229,11 @@ pub fn resolve(method: &Method, path: &str) -> Result<Matched, ApiError> {
         .iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    Ok(Matched { endpoint, params })
+    Ok(Matched {
+        endpoint: route.endpoint,
+        access: route.access,
+        params,
+    })
 }
 
 /// Serves one request: resolves it, runs the endpoint, and renders any error as problem+json.
@@ -340,7 +270,7 @@ async fn handle(
     request_id: &str,
 ) -> Result<Response, ApiError> {
     let matched = resolve(&req.method(), &req.path())?;
-    if auth::access::rule(matched.endpoint) == Rule::Public {
+    if matched.access == Rule::Public {
         return match matched.endpoint {
             Endpoint::OpenApi => {
                 let mut resp = Response::ok(OPENAPI_JSON)?;
@@ -598,8 +528,9 @@ mod tests {
         }
         let mut served: Vec<(String, String)> = ROUTES
             .iter()
-            .map(|(m, p, _)| {
-                let path = p
+            .map(|r| {
+                let path = r
+                    .path
                     .split('/')
                     .map(|s| {
                         s.strip_prefix(':')
@@ -607,7 +538,7 @@ mod tests {
                     })
                     .collect::<Vec<_>>()
                     .join("/");
-                (m.to_string(), path)
+                (r.method.to_string(), path)
             })
             .collect();
         documented.sort();
@@ -617,7 +548,8 @@ mod tests {
 
     #[test]
     fn every_route_resolves_to_itself() {
-        for (method, pattern, endpoint) in ROUTES {
+        for route in ROUTES {
+            let pattern = route.path;
             let path = pattern
                 .replace(":tenant", "t1")
                 .replace(":namespace", "ns")
@@ -626,8 +558,8 @@ mod tests {
                 .replace(":change", "3.0")
                 .replace(":conflict", "4.1");
             assert_eq!(
-                resolve(method, &path).map(|m| m.endpoint).ok(),
-                Some(*endpoint),
+                resolve(&route.method, &path).map(|m| m.endpoint).ok(),
+                Some(route.endpoint),
                 "{pattern}"
             );
         }

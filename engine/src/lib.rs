@@ -20,7 +20,7 @@
 //!   new state, the tenant's next `seq`, an exhaustive list of [`outcome::Outcome`]s, and RFC
 //!   6902 patches per subject to broadcast ([`patch`]). Batches are atomic with one seq.
 //! * Where an upper change meets a lower override, the governing rule's strategy decides
-//!   (DESIGN.md's conflict table; details in [`reconcile`]). An upper change
+//!   (the conflict table of docs/RULES.md; details in [`reconcile`]). An upper change
 //!   *touches* a leaf when it changes the upper value there; re-sending an unchanged value
 //!   touches nothing.
 //! * Every commit appends a history entry with undos to each namespace it touched
@@ -93,7 +93,7 @@
 //! assert_eq!((conflict.base, conflict.upper, conflict.lower), (Some(json!("google")), Some(json!("azure")), json!("okta")));
 //! ```
 //!
-//! # Choices where DESIGN.md is silent
+//! # Choices the specification leaves open
 //!
 //! * **Rule precedence**: higher `priority`, then the more specific trigger, then D1 order;
 //!   the first rule with downward targets governs ([`matching`]).

@@ -8,7 +8,7 @@
 //! 4. it has a target in the direction it syncs: for `down`/`both`, a `targetScopes` entry
 //!    strictly below the event's scope; for `up`/`both`, one strictly above.
 //!
-//! **Precedence** when several rules match (documented choice; DESIGN.md is silent):
+//! **Precedence** when several rules match (a documented choice the specification leaves open):
 //! higher `priority` first; then the more specific trigger (more literal segments in the
 //! best-matching pattern); then the order the rules were given in (D1 row order). The first
 //! rule with downward targets *governs* the change: its strategy, targets and `autoApply`

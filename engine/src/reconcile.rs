@@ -1,5 +1,5 @@
-//! Enforcing a strategy where an upper change meets a lower layer (DESIGN.md's conflict
-//! table, row by row).
+//! Enforcing a strategy where an upper change meets a lower layer (the conflict table of
+//! docs/RULES.md, "What each strategy does at each scope", row by row).
 //!
 //! For one lower layer (the tenant's, or one user's) and a change of the config above it
 //! from `upper_old` to `upper_new`, every leaf `l` the lower layer holds (value `L`) is

@@ -51,8 +51,8 @@ impl SyncDirection {
     }
 }
 
-/// What happens where an upper change meets a lower override (DESIGN.md, "Conflict
-/// semantics").
+/// What happens where an upper change meets a lower override (docs/RULES.md, "What each
+/// strategy does at each scope").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConflictResolution {

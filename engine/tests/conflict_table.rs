@@ -1,4 +1,5 @@
-//! DESIGN.md's conflict table, row by row, as scenario tables.
+//! The conflict table of docs/RULES.md ("What each strategy does at each scope"), row by
+//! row, as scenario tables.
 //!
 //! Every row starts from the same world, in namespace `auth`:
 //!

@@ -1,15 +1,16 @@
-//! Role-based access: what each role may do with each endpoint.
+//! Role-based access: what each role may do with each endpoint. Each route names its
+//! [`Rule`] in the route table (`crate::routes::ROUTES`); [`authorize`] applies it.
 //!
 //! - A platform admin may do everything.
 //! - A tenant admin may act only within its own tenant (`tid`); another tenant's resources
 //!   answer 403 whether or not they exist, so nothing leaks about other tenants.
-//! - A user may reach only its own tenant's WebSocket (which sends it what concerns it).
-//!   User layers and effective config arrive with the engine; until then users have no HTTP
-//!   resource.
+//! - A user may read and write only its own layer and read its own effective config, and
+//!   reach its own tenant's WebSocket (which sends it what concerns it); a batch of events is
+//!   checked against its events' scopes by the endpoint.
 //! - Liveness and the OpenAPI document are public.
 
 use crate::problem::ApiError;
-use crate::routes::{Endpoint, Matched};
+use crate::routes::Matched;
 
 use super::{Principal, Role};
 
@@ -30,47 +31,6 @@ pub enum Rule {
     Authenticated,
 }
 
-/// The rule of each endpoint.
-pub fn rule(endpoint: Endpoint) -> Rule {
-    match endpoint {
-        Endpoint::Health | Endpoint::OpenApi => Rule::Public,
-        Endpoint::Status
-        | Endpoint::ListTenants
-        | Endpoint::PutTenant
-        | Endpoint::DeleteTenant
-        | Endpoint::SyncAll
-        | Endpoint::GetPlatformConfig
-        | Endpoint::PutPlatformConfig
-        | Endpoint::PatchPlatformConfig
-        | Endpoint::PlatformRefusals
-        | Endpoint::PlatformRollback => Rule::PlatformAdmin,
-        Endpoint::ListRules | Endpoint::PutRule | Endpoint::DeleteRule | Endpoint::PreviewRule => {
-            Rule::PlatformAdmin
-        }
-        Endpoint::GetTenant
-        | Endpoint::GetTenantConfig
-        | Endpoint::PutTenantConfig
-        | Endpoint::PatchTenantConfig
-        | Endpoint::GetTenantEffective
-        | Endpoint::SyncTenant
-        | Endpoint::TenantHistory
-        | Endpoint::TenantRefusals
-        | Endpoint::ListPending
-        | Endpoint::AcceptPending
-        | Endpoint::RejectPending
-        | Endpoint::ListConflicts
-        | Endpoint::ResolveConflict
-        | Endpoint::Rollback
-        | Endpoint::TenantStatus => Rule::TenantAdminOfPath,
-        Endpoint::GetUserConfig
-        | Endpoint::PutUserConfig
-        | Endpoint::PatchUserConfig
-        | Endpoint::GetUserEffective => Rule::UserOfPathOrTenantAdmin,
-        Endpoint::Connect => Rule::MemberOfTenant,
-        Endpoint::PostEvents => Rule::Authenticated,
-    }
-}
-
 /// Checks that `principal` may call the matched endpoint. `tenant` is the tenant the request
 /// addresses (from the path, or the `tenant` query parameter of a WebSocket connect).
 pub fn authorize(
@@ -83,7 +43,7 @@ pub fn authorize(
         return Ok(());
     }
     let own_tenant = principal.tenant.as_deref();
-    let allowed = match rule(matched.endpoint) {
+    let allowed = match matched.access {
         Rule::Public => true,
         Rule::PlatformAdmin => false,
         Rule::TenantAdminOfPath => {
@@ -119,6 +79,7 @@ pub fn authorize(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::routes::Endpoint;
 
     fn principal(role: Role, tenant: Option<&str>) -> Principal {
         Principal {
@@ -130,8 +91,13 @@ mod tests {
     }
 
     fn matched(endpoint: Endpoint) -> Matched {
+        let route = crate::routes::ROUTES
+            .iter()
+            .find(|r| r.endpoint == endpoint)
+            .expect("every endpoint has a route");
         Matched {
             endpoint,
+            access: route.access,
             params: Vec::new(),
         }
     }
