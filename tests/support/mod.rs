@@ -617,10 +617,20 @@ fn process_tree(pid: u32) -> Vec<u32> {
     tree
 }
 
+/// The processes of `tree` still running. A zombie (exited, not yet reaped by its parent)
+/// counts as gone: the runtime's top process is this test's child and stays a zombie until
+/// [`Child::wait`], so counting it would make every stop wait out its whole deadline.
 fn process_tree_alive(tree: &[u32]) -> Vec<u32> {
     tree.iter()
         .copied()
-        .filter(|p| Path::new(&format!("/proc/{p}")).exists())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|stat| {
+                // The state is the first field after the parenthesised command name.
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().next())
+                    .is_some_and(|state| state != "Z" && state != "X")
+            })
+        })
         .collect()
 }
 
