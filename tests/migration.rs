@@ -11,10 +11,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::{json, Value};
-use support::{Runtime, State};
+use support::{copy_dir, Runtime, State};
 
 fn fixture() -> PathBuf {
     support::root().join("tests/fixtures/state-v1")
@@ -84,19 +84,6 @@ fn effective(rt: &Runtime, path: &str) -> Value {
     let reply = rt.get(path);
     assert_eq!(reply.status, 200, "{reply:?}");
     reply.body["config"].clone()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// Writes the fixture with the build at hand (run it with the previous version's build).
