@@ -7,7 +7,10 @@
 //! not opted out of that event's namespace. A whole-document platform write of a namespace is
 //! the event `{namespace}.update` (see `cascade_engine::converge`); `POST /v1/events` at the
 //! platform counts its own events. The count is one D1 query over the registry (the filters
-//! compiled to SQL), not a read of every tenant.
+//! compiled to SQL), not a read of every tenant. D1 binds at most 100 parameters to a
+//! statement, so the query grows with the rules, not with the batch: events delivered by the
+//! same rules share one condition, their namespaces bound as one JSON list, and every
+//! distinct value is bound once.
 //! The same filter previews a rule before it is saved (`POST /v1/platform/rules/preview`):
 //! the tenants it would reach, counted and listed a page at a time.
 
@@ -16,6 +19,8 @@ use cascade_engine::converge::whole_layer_event;
 use cascade_engine::event::ChangeEvent;
 use cascade_engine::rule::{SyncRule, TriggerPattern};
 use cascade_engine::scope::{Namespace, Scope};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
 use serde_json::{Map, Value};
 use wasm_bindgen::JsValue;
 use worker::Env;
@@ -30,6 +35,61 @@ pub struct Targeting {
     pub tenants: u64,
     /// Why it reaches none, when it does not.
     pub warning: Option<String>,
+}
+
+/// D1's limit on the parameters bound to one statement.
+const MAX_BOUND_PARAMETERS: usize = 100;
+
+/// One bound parameter.
+#[derive(Debug, Clone, PartialEq)]
+enum Param {
+    Text(String),
+    Number(f64),
+}
+
+/// The parameters bound to one D1 statement, each distinct string bound once and referred to
+/// by its number (`?N`) wherever it is used.
+#[derive(Debug, Clone, Default)]
+struct Binds {
+    params: Vec<Param>,
+    numbers: HashMap<String, usize>,
+}
+
+impl Binds {
+    /// The number of the parameter holding `value`, bound now if it was not yet.
+    fn at(&mut self, value: &str) -> usize {
+        if let Some(number) = self.numbers.get(value) {
+            return *number;
+        }
+        let number = self.push(Param::Text(value.to_owned()));
+        self.numbers.insert(value.to_owned(), number);
+        number
+    }
+
+    /// Binds `param` as a new parameter and returns its number.
+    fn push(&mut self, param: Param) -> usize {
+        self.params.push(param);
+        self.params.len()
+    }
+
+    /// The values to bind, or an error naming the limit when there are more than D1 takes
+    /// (only rules with very many tenant-filter keys can get there).
+    fn values(&self) -> Result<Vec<JsValue>, ApiError> {
+        if self.params.len() > MAX_BOUND_PARAMETERS {
+            return Err(ApiError::Internal(format!(
+                "counting the tenants reached needs {} query parameters, more than D1's {MAX_BOUND_PARAMETERS}: the enabled rules' tenant filters have too many distinct keys and values",
+                self.params.len()
+            )));
+        }
+        Ok(self
+            .params
+            .iter()
+            .map(|p| match p {
+                Param::Text(text) => JsValue::from_str(text),
+                Param::Number(n) => JsValue::from_f64(*n),
+            })
+            .collect())
+    }
 }
 
 /// Whether the platform event `event` triggers `rule` with a downward target, whatever the
@@ -53,7 +113,7 @@ fn delivers(rule: &SyncRule, event: &ChangeEvent) -> bool {
 }
 
 /// The SQL condition (with its bindings) under which a tenant row passes `rule`'s filter.
-fn filter_sql(rule: &SyncRule, binds: &mut Vec<JsValue>) -> String {
+fn filter_sql(rule: &SyncRule, binds: &mut Binds) -> String {
     if rule.tenant_filter.is_empty() {
         return "1".to_owned();
     }
@@ -61,10 +121,8 @@ fn filter_sql(rule: &SyncRule, binds: &mut Vec<JsValue>) -> String {
     for (key, wanted) in &rule.tenant_filter {
         // The attribute is found by its key through `json_each`, never spliced into a JSON
         // path: any key (quotes, backslashes, dots) is compared as the plain string it is.
-        binds.push(JsValue::from_str(key));
-        let key_at = binds.len();
-        binds.push(JsValue::from_str(&wanted.to_string()));
-        let value = binds.len();
+        let key_at = binds.at(key);
+        let value = binds.at(&wanted.to_string());
         let matches = match wanted {
             Value::Array(_) => format!(
                 "(a.value = json_extract(?{value}, '$') OR a.value IN (SELECT value FROM json_each(?{value})))"
@@ -78,21 +136,17 @@ fn filter_sql(rule: &SyncRule, binds: &mut Vec<JsValue>) -> String {
     format!("({})", terms.join(" AND "))
 }
 
-/// The registry condition (with its bindings, appended to `binds`) under which a tenant is
+/// The registry condition (with its bindings, added to `binds`) under which a tenant is
 /// reached by one of `rules`: registered (not being deleted), accepted by a rule's tenant
-/// filter and, when `namespace` is given, not opted out of it. The one definition both the
-/// write's count ([`targeted`]) and the rule preview ([`preview`]) use.
-fn reached_sql(
-    rules: &[&SyncRule],
-    namespace: Option<&Namespace>,
-    binds: &mut Vec<JsValue>,
-) -> String {
+/// filter and, when `namespaces` are given, not opted out of at least one of them. The one
+/// definition both the write's count ([`targeted`]) and the rule preview ([`preview`]) use.
+fn reached_sql(rules: &[&SyncRule], namespaces: &[&str], binds: &mut Binds) -> String {
     let mut terms = vec!["lifecycle != 'deleting'".to_owned()];
-    if let Some(namespace) = namespace {
-        binds.push(JsValue::from_str(namespace.as_str()));
+    if !namespaces.is_empty() {
+        let list = Value::from(namespaces.to_vec()).to_string();
         terms.push(format!(
-            "NOT EXISTS (SELECT 1 FROM json_each(opt_outs) WHERE value = ?{})",
-            binds.len()
+            "EXISTS (SELECT 1 FROM json_each(?{}) AS ns WHERE ns.value NOT IN (SELECT value FROM json_each(opt_outs)))",
+            binds.at(&list)
         ));
     }
     let filters: Vec<String> = rules.iter().map(|r| filter_sql(r, binds)).collect();
@@ -115,40 +169,65 @@ pub async fn targeted_by(env: &Env, events: &[ChangeEvent]) -> Result<Targeting,
     let db = tenants::db(env)?;
     let rules = registry::rules(&db).await?;
     let topics: Vec<String> = events.iter().map(ChangeEvent::topic).collect();
-    let mut binds = Vec::new();
-    let mut reaches = Vec::new();
-    for event in events {
-        let delivering: Vec<&SyncRule> = rules.iter().filter(|r| delivers(r, event)).collect();
-        if delivering.is_empty() {
-            continue;
-        }
-        reaches.push(format!(
-            "({})",
-            reached_sql(&delivering, Some(&event.kind), &mut binds)
-        ));
-    }
     let what = match events {
         [one] if one.action == "update" => format!("'{}' ({})", one.kind, topics[0]),
         _ => topics.join(", "),
     };
-    if reaches.is_empty() {
+    let Some((sql, binds)) = count_query(&rules, events) else {
         return Ok(Targeting {
             tenants: 0,
             warning: Some(format!(
                 "no enabled rule delivers platform writes of {what} to tenants: no tenant receives this change; add a rule with a downward target to deliver it"
             )),
         });
-    }
-    let sql = format!(
-        "SELECT COUNT(*) AS n FROM tenants WHERE {}",
-        reaches.join(" OR ")
-    );
-    let count: Option<Value> = db.prepare(&sql).bind(&binds)?.first(Some("n")).await?;
+    };
+    let count: Option<Value> = db
+        .prepare(&sql)
+        .bind(&binds.values()?)?
+        .first(Some("n"))
+        .await?;
     let tenants = count.and_then(|v| v.as_u64()).unwrap_or(0);
     let warning = (tenants == 0).then(|| {
         format!("the rules that deliver {what} accept no registered tenant (tenant filters and opt-outs): no tenant receives this change")
     });
     Ok(Targeting { tenants, warning })
+}
+
+/// The query counting the tenants some event of `events` reaches under `rules`, or `None`
+/// when no rule delivers any of them. Events delivered by the same rules reach the same
+/// tenants but for their opt-outs: one condition per set of delivering rules, over all of
+/// their namespaces, so the parameters grow with the rules and not with the batch.
+fn count_query(rules: &[SyncRule], events: &[ChangeEvent]) -> Option<(String, Binds)> {
+    let mut namespaces_by_rules: BTreeMap<Vec<usize>, BTreeSet<&str>> = BTreeMap::new();
+    for event in events {
+        let delivering: Vec<usize> = (0..rules.len())
+            .filter(|i| delivers(&rules[*i], event))
+            .collect();
+        if !delivering.is_empty() {
+            namespaces_by_rules
+                .entry(delivering)
+                .or_default()
+                .insert(event.kind.as_str());
+        }
+    }
+    let mut binds = Binds::default();
+    let mut reaches = Vec::new();
+    for (delivering, namespaces) in &namespaces_by_rules {
+        let delivering: Vec<&SyncRule> = delivering.iter().map(|i| &rules[*i]).collect();
+        let namespaces: Vec<&str> = namespaces.iter().copied().collect();
+        reaches.push(format!(
+            "({})",
+            reached_sql(&delivering, &namespaces, &mut binds)
+        ));
+    }
+    if reaches.is_empty() {
+        return None;
+    }
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM tenants WHERE {}",
+        reaches.join(" OR ")
+    );
+    Some((sql, binds))
 }
 
 /// Most tenant ids a preview lists per page.
@@ -213,19 +292,18 @@ pub async fn preview(
         }
     }
     let db = tenants::db(env)?;
-    let mut count_binds = Vec::new();
-    let condition = reached_sql(&[rule], namespace, &mut count_binds);
+    let mut count_binds = Binds::default();
+    let namespaces: Vec<&str> = namespace.iter().map(|n| n.as_str()).collect();
+    let condition = reached_sql(&[rule], &namespaces, &mut count_binds);
     let count_sql = format!("SELECT COUNT(*) AS n FROM tenants WHERE {condition}");
     let mut page_binds = count_binds.clone();
-    page_binds.push(JsValue::from_str(after));
-    let after_at = page_binds.len();
-    page_binds.push(JsValue::from_f64(f64::from(limit + 1)));
+    let after_at = page_binds.push(Param::Text(after.to_owned()));
+    let limit_at = page_binds.push(Param::Number(f64::from(limit + 1)));
     let page_sql = format!(
-        "SELECT id FROM tenants WHERE {condition} AND id > ?{after_at} ORDER BY id LIMIT ?{}",
-        after_at + 1
+        "SELECT id FROM tenants WHERE {condition} AND id > ?{after_at} ORDER BY id LIMIT ?{limit_at}"
     );
-    let count_stmt = db.prepare(&count_sql).bind(&count_binds)?;
-    let page_stmt = db.prepare(&page_sql).bind(&page_binds)?;
+    let count_stmt = db.prepare(&count_sql).bind(&count_binds.values()?)?;
+    let page_stmt = db.prepare(&page_sql).bind(&page_binds.values()?)?;
     let (count, page) = futures::join!(count_stmt.first::<Value>(Some("n")), page_stmt.all());
     let targeted_tenants = count?.and_then(|v| v.as_u64()).unwrap_or(0);
     #[derive(serde::Deserialize)]
@@ -292,5 +370,33 @@ mod tests {
             delivers(&narrow, &enable),
             "an event counts by its own topic"
         );
+    }
+
+    #[test]
+    fn a_full_batch_is_counted_within_d1s_parameter_limit() {
+        let filter: Map<String, Value> = (0..32).map(|i| (format!("k{i}"), json!(i))).collect();
+        let everything = rule(
+            json!({"triggerEvents": ["*"], "targetScopes": ["tenant"], "syncDirection": "down", "conflictResolution": "merge", "autoApply": true, "tenantFilter": filter}),
+        );
+        let auth_only = rule(
+            json!({"triggerEvents": ["ns7.*"], "targetScopes": ["tenant"], "syncDirection": "down", "conflictResolution": "merge", "autoApply": true, "tenantFilter": {"k0": 0}}),
+        );
+        let events: Vec<ChangeEvent> = (0..100)
+            .map(|i| {
+                serde_json::from_value(json!({
+                    "type": format!("ns{i}"), "action": "update", "scope": "platform",
+                    "config": {}, "triggeredBy": "x"
+                }))
+                .expect("event")
+            })
+            .collect();
+        let (sql, binds) =
+            count_query(&[everything, auth_only], &events).expect("rules deliver the batch");
+        // Two sets of delivering rules (ns7 has both): two namespace lists, and the 32 filter
+        // keys and values bound once although both rules and 100 events use them.
+        assert_eq!(binds.params.len(), 2 + 64, "{sql}");
+        assert_eq!(sql.matches("json_each(?").count(), 2, "{sql}");
+        assert!(binds.params.len() <= MAX_BOUND_PARAMETERS);
+        assert_eq!(count_query(&[], &events).map(|(sql, _)| sql), None);
     }
 }

@@ -358,4 +358,22 @@ fn a_platform_batch_of_events_answers_the_tenants_it_reaches() {
         {"type": "billing", "action": "update", "scope": "platform", "triggeredBy": "x", "config": {"plan": "pro"}}
     ]));
     assert_eq!(both.body["targetedTenants"], 2, "{both:?}");
+
+    // A full batch over 100 namespaces, each event delivered by a rule with a tenant filter,
+    // is counted in one query within D1's 100 bound parameters (the namespaces go as one
+    // list, each filter value once).
+    let pro = rt.put_json("/v1/tenants/e1", &json!({"attributes": {"plan": "pro"}}));
+    assert_eq!(pro.status, 200, "{pro:?}");
+    let mut every = rule("*.update", "merge");
+    every["tenantFilter"] = json!({"plan": "pro"});
+    put_rule(&rt, "pro-everything", &every);
+    let hundred: Vec<Value> = (0..100)
+        .map(|i| {
+            json!({"type": format!("ns{i}"), "action": "update", "scope": "platform",
+                        "triggeredBy": "x", "config": {"n": i}})
+        })
+        .collect();
+    let full = post(Value::Array(hundred));
+    assert_eq!(full.body["targetedTenants"], 1, "{full:?}");
+    wait_for_effective(&rt, "e1", "ns99", &json!({"n": 99}));
 }
