@@ -423,18 +423,7 @@ impl PlatformHub {
                         reason: e.to_string(),
                     })?;
                 }
-                let current = state
-                    .namespaces
-                    .get(&namespace)
-                    .map(|n| n.layer.as_value().clone());
-                let fresh = PlatformNamespace::new(namespace.clone());
-                let ns_state = state.namespaces.get(&namespace).unwrap_or(&fresh);
-                let restored = platform_layer_at(ns_state, version, state.seq)?;
-                if current.unwrap_or_else(|| serde_json::json!({})) == restored {
-                    return Ok(None);
-                }
                 rollback_platform(&state, &namespace, version, &Limits::default(), at, &by)
-                    .map(Some)
             },
         )
         .await

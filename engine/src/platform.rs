@@ -221,7 +221,9 @@ pub fn platform_layer_at(
         .unwrap_or_else(|| Layer::empty().into()))
 }
 
-/// Rolls a platform namespace back to `version` as a new change set (see the module docs).
+/// Rolls a platform namespace back to `version` as a new change set (see the module docs);
+/// `None` when the layer already is what it was at `version`, so there is nothing to commit.
+/// `version` is a platform seq: any up to the platform's latest, not only the namespace's.
 ///
 /// # Errors
 /// Version errors, [`EngineError::CorruptHistory`].
@@ -232,10 +234,13 @@ pub fn rollback_platform(
     limits: &Limits,
     at: u64,
     by: &str,
-) -> Result<PlatformCommit, EngineError> {
+) -> Result<Option<PlatformCommit>, EngineError> {
     let fresh = PlatformNamespace::new(namespace.clone());
     let ns = state.namespaces.get(namespace).unwrap_or(&fresh);
-    let old_layer = platform_layer_at(ns, version, ns.version)?;
+    let old_layer = platform_layer_at(ns, version, state.seq)?;
+    if ns.layer.as_value() == &old_layer {
+        return Ok(None);
+    }
     let event = ChangeEvent {
         kind: namespace.clone(),
         action: "update".into(),
@@ -244,7 +249,7 @@ pub fn rollback_platform(
         config: merge_diff(ns.layer.as_value(), &old_layer),
         triggered_by: by.into(),
     };
-    apply_inner(state, &[event], limits, at, Some(version))
+    apply_inner(state, &[event], limits, at, Some(version)).map(Some)
 }
 
 #[cfg(test)]
@@ -283,7 +288,8 @@ mod tests {
         assert_eq!((c1.seq, c2.seq, c2.update.platform_seq), (1, 2, 2));
         let auth = Namespace::new("auth").expect("valid");
         let back = rollback_platform(&c2.state, &auth, 1, &limits, 3, "platform-admin")
-            .expect("rolls back");
+            .expect("rolls back")
+            .expect("the layer changed since version 1");
         assert_eq!(back.seq, 3);
         assert_eq!(
             back.state.namespaces[&auth].layer.as_value(),
@@ -296,6 +302,14 @@ mod tests {
         );
         let err = rollback_platform(&c2.state, &auth, 9, &limits, 3, "x").expect_err("future");
         assert_eq!(err.code(), "CASCADE:History:FutureVersion");
+        // Back to what the layer already holds: nothing to commit, even at a later seq.
+        let again = rollback_platform(&back.state, &auth, 3, &limits, 4, "x").expect("valid");
+        assert!(again.is_none(), "{again:?}");
+        let same = rollback_platform(&back.state, &auth, 1, &limits, 4, "x").expect("valid");
+        assert!(
+            same.is_none(),
+            "version 1 is what the layer holds: {same:?}"
+        );
     }
 
     #[test]

@@ -169,20 +169,29 @@ fn fuzz(u: &mut Unstructured<'_>) -> Result<()> {
                 } else {
                     *u.choose(&known)?
                 };
-                let result =
-                    rollback_platform(&platform, &namespace, version, &limits, at, "admin");
-                if let Ok(commit) = &result {
-                    let want = versions
-                        .get(&(namespace.clone(), version))
-                        .cloned()
-                        .unwrap_or_else(|| json!({}));
-                    assert_eq!(
-                        layer_of(&commit.state, &namespace),
-                        want,
-                        "platform rollback of {namespace} to {version}"
-                    );
+                let want = versions
+                    .get(&(namespace.clone(), version))
+                    .cloned()
+                    .unwrap_or_else(|| json!({}));
+                match rollback_platform(&platform, &namespace, version, &limits, at, "admin") {
+                    Ok(Some(commit)) => {
+                        assert_eq!(
+                            layer_of(&commit.state, &namespace),
+                            want,
+                            "platform rollback of {namespace} to {version}"
+                        );
+                        Ok(commit)
+                    }
+                    Ok(None) => {
+                        assert_eq!(
+                            layer_of(&platform, &namespace),
+                            want,
+                            "a rollback of {namespace} to {version} committed nothing"
+                        );
+                        continue;
+                    }
+                    Err(e) => Err(e),
                 }
-                result
             }
             _ => {
                 let scope = if u.arbitrary()? {
