@@ -14,7 +14,6 @@ use cascade_protocol::StoredDocument;
 use serde_json::Value;
 use worker::{Env, Method, Request, Response};
 
-use crate::auth::Principal;
 use crate::hubs::Hub;
 use crate::input;
 use crate::problem::ApiError;
@@ -170,20 +169,20 @@ pub async fn get_platform(
 }
 
 /// `PUT` or `PATCH /v1/platform/config/{namespace}`: changes the platform layer; the platform
-/// hub fans the change out to every tenant.
+/// hub fans the change out to every tenant. `caller` (with the request's id) is recorded in
+/// the platform history as it is for tenant writes.
 pub async fn write_platform(
     env: &Env,
     mut req: Request,
     mode: WriteMode,
-    principal: &Principal,
+    caller: &Caller,
     namespace: &str,
 ) -> Result<Response, ApiError> {
-    let caller = crate::audit::caller(principal, "");
-    let (change, guard) = read_write(&mut req, mode, &caller).await?;
+    let (change, guard) = read_write(&mut req, mode, caller).await?;
     let write = LayerWrite {
         user: None,
         change,
-        triggered_by: principal.sub.clone(),
+        triggered_by: caller.sub.clone(),
         guard,
         context: HubContext::default(),
     };

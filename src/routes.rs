@@ -444,11 +444,9 @@ async fn serve(
             let version = config::version_query(&req)?;
             config::get_platform(env, &ns()?, version).await
         }
-        Endpoint::PutPlatformConfig => {
-            config::write_platform(env, req, Put, principal, &ns()?).await
-        }
+        Endpoint::PutPlatformConfig => config::write_platform(env, req, Put, caller, &ns()?).await,
         Endpoint::PatchPlatformConfig => {
-            config::write_platform(env, req, Patch, principal, &ns()?).await
+            config::write_platform(env, req, Patch, caller, &ns()?).await
         }
         Endpoint::PatchTenantConfig => {
             config::write_tenant_side(env, req, Patch, caller, &tenant()?, None, &ns()?).await
