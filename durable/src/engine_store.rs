@@ -209,18 +209,10 @@ pub fn platform_layers(store: &Store) -> Result<Vec<(Namespace, serde_json::Valu
 
 /// How many history entries a platform namespace has after `version`.
 pub fn history_count_after(store: &Store, namespace: &Namespace, version: u64) -> Result<u64> {
-    #[derive(Deserialize)]
-    struct Row {
-        n: f64,
-    }
-    let rows: Vec<Row> = store
-        .sql()
-        .exec(
-            "SELECT COUNT(*) AS n FROM platform_history WHERE namespace = ? AND seq > ?",
-            vec![namespace.as_str().into(), sql_int(version)?],
-        )?
-        .to_array()?;
-    Ok(rows.first().map_or(0, |r| as_u64(r.n)))
+    store.count_rows(
+        "SELECT COUNT(*) AS n FROM platform_history WHERE namespace = ? AND seq > ?",
+        vec![namespace.as_str().into(), sql_int(version)?],
+    )
 }
 
 /// A platform namespace's history entries after `version`, oldest first.

@@ -235,10 +235,12 @@ impl Store {
 
     /// Counts the rows of `table` (a fixed table name from this crate, never user input).
     pub fn count(&self, table: &'static str) -> Result<u64> {
-        let rows: Vec<CountRow> = self
-            .sql
-            .exec(&format!("SELECT COUNT(*) AS n FROM {table}"), None)?
-            .to_array()?;
+        self.count_rows(&format!("SELECT COUNT(*) AS n FROM {table}"), Vec::new())
+    }
+
+    /// Runs `query`, a `SELECT COUNT(...) AS n ...` with `bindings`, and returns `n`.
+    pub fn count_rows(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<u64> {
+        let rows: Vec<CountRow> = self.sql.exec(query, bindings)?.to_array()?;
         Ok(rows.first().map_or(0, |r| as_u64(r.n)))
     }
 }

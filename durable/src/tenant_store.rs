@@ -360,18 +360,10 @@ pub fn conflict_subject(store: &Store, namespace: &Namespace, id: &str) -> Resul
 
 /// How many history entries of a namespace lie after `version`.
 pub fn history_count_after(store: &Store, namespace: &Namespace, version: u64) -> Result<u64> {
-    #[derive(Deserialize)]
-    struct Row {
-        n: f64,
-    }
-    let rows: Vec<Row> = store
-        .sql()
-        .exec(
-            "SELECT COUNT(DISTINCT seq) AS n FROM history_part WHERE namespace = ? AND seq > ?",
-            vec![namespace.as_str().into(), sql_int(version)?],
-        )?
-        .to_array()?;
-    Ok(rows.first().map_or(0, |r| as_u64(r.n)))
+    store.count_rows(
+        "SELECT COUNT(DISTINCT seq) AS n FROM history_part WHERE namespace = ? AND seq > ?",
+        vec![namespace.as_str().into(), sql_int(version)?],
+    )
 }
 
 /// History entries of a namespace after `version`, oldest first.
@@ -643,18 +635,11 @@ pub fn save(store: &Store, loaded: &Loaded, state: &TenantState) -> Result<()> {
 /// Whether the tenant's copy of `namespace`'s platform layer was last changed by a rollback
 /// (the health check reports such drift as `rolledBack`).
 pub fn rolled_back(store: &Store, namespace: &Namespace) -> Result<bool> {
-    #[derive(Deserialize)]
-    struct Row {
-        n: f64,
-    }
-    let rows: Vec<Row> = store
-        .sql()
-        .exec(
-            "SELECT COUNT(*) AS n FROM platform_rollback WHERE namespace = ?",
-            vec![namespace.as_str().into()],
-        )?
-        .to_array()?;
-    Ok(rows.first().is_some_and(|r| r.n > 0.0))
+    let rows = store.count_rows(
+        "SELECT COUNT(*) AS n FROM platform_rollback WHERE namespace = ?",
+        vec![namespace.as_str().into()],
+    )?;
+    Ok(rows > 0)
 }
 
 /// Records whether the last change to `namespace`'s platform copy was a rollback.

@@ -38,67 +38,50 @@ impl State {
     /// Applies the D1 migrations this state has not had yet, as a deploy does (a state
     /// folder written by an earlier version lacks the newer ones).
     pub fn apply_migrations(&self) {
-        let config = write_test_config(self.path());
-        let out = Command::new(wrangler())
-            .current_dir(root())
-            .args(["d1", "migrations", "apply", "DB", "--local", "--config"])
-            .arg(&config)
-            .arg("--persist-to")
-            .arg(self.path())
-            .envs(quiet_env())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "applying migrations failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        write_test_config(self.path());
+        self.d1(&["migrations", "apply", "DB"], "applying migrations");
     }
 
     /// Runs SQL against the local D1 database of this state (test setup, before a start).
     pub fn execute_sql(&self, sql: &str) {
         let file = self.path().join("setup.sql");
         std::fs::write(&file, sql).unwrap();
-        let out = Command::new(wrangler())
-            .current_dir(root())
-            .args(["d1", "execute", "DB", "--local", "--config"])
-            .arg(self.config())
-            .arg("--persist-to")
-            .arg(self.path())
-            .arg("--file")
-            .arg(&file)
-            .envs(quiet_env())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "d1 execute failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
+        self.d1(
+            &["execute", "DB", "--file", file.to_str().unwrap()],
+            "d1 execute",
         );
     }
 
     /// Runs one SQL query against the local D1 database of this state (with no runtime
     /// running on it) and returns its rows.
     pub fn query_sql(&self, sql: &str) -> Vec<Value> {
+        let out = self.d1(&["execute", "DB", "--json", "--command", sql], "d1 query");
+        let answer: Value = serde_json::from_slice(&out).unwrap();
+        answer[0]["results"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Runs `wrangler d1 <args> --local` on this state with its config; its standard output.
+    /// Panics with wrangler's output, headed by `what`, when it fails.
+    fn d1(&self, args: &[&str], what: &str) -> Vec<u8> {
         let out = Command::new(wrangler())
             .current_dir(root())
-            .args(["d1", "execute", "DB", "--local", "--json", "--config"])
+            .arg("d1")
+            .args(args)
+            .arg("--local")
+            .arg("--config")
             .arg(self.config())
             .arg("--persist-to")
             .arg(self.path())
-            .arg("--command")
-            .arg(sql)
             .envs(quiet_env())
             .output()
             .unwrap();
         assert!(
             out.status.success(),
-            "d1 execute failed:\n{}",
+            "{what} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
-        answer[0]["results"].as_array().cloned().unwrap_or_default()
+        out.stdout
     }
 
     /// The runtime config of this state (see [`write_test_config`]).
