@@ -56,23 +56,49 @@ pub fn duration(ticks: u64) -> Duration {
 /// A server's process tree, sampled around a fan-out round.
 pub struct Meter {
     pids: Vec<u32>,
-    start: u64,
+    start: Vec<u64>,
 }
 
 impl Meter {
     /// Meters the processes `pids` (fixed once every client is connected).
     pub fn new(pids: Vec<u32>) -> Self {
-        Self { pids, start: 0 }
+        Self {
+            start: vec![0; pids.len()],
+            pids,
+        }
     }
 
     /// Marks the start of a round.
     pub fn start(&mut self) {
-        self.start = ticks(&self.pids);
+        self.start = self.pids.iter().map(|p| ticks(&[*p])).collect();
+    }
+
+    /// CPU time each process used since [`Meter::start`], in clock ticks.
+    fn deltas(&self) -> Vec<u64> {
+        self.pids
+            .iter()
+            .zip(&self.start)
+            .map(|(p, s)| ticks(&[*p]).saturating_sub(*s))
+            .collect()
     }
 
     /// CPU time used since [`Meter::start`].
     pub fn elapsed(&self) -> Duration {
-        duration(ticks(&self.pids).saturating_sub(self.start))
+        duration(self.deltas().iter().sum())
+    }
+
+    /// Each process's share since [`Meter::start`] as `name pid: ms`, for
+    /// `CASCADE_BENCH_CPU_DETAIL=1`.
+    pub fn detail(&self) -> String {
+        self.pids
+            .iter()
+            .zip(self.deltas())
+            .map(|(pid, t)| {
+                let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                format!("{} {pid}: {} ms", name.trim(), duration(t).as_millis())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

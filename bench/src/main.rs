@@ -10,6 +10,9 @@
 //! cascade-bench all      (everything above, with the defaults)
 //! ```
 //!
+//! `CASCADE_BENCH_CPU_DETAIL=1` prints each server process's CPU time per fan-out round to
+//! stderr.
+//!
 //! `CASCADE_BENCH_VARS="NAME=VALUE ..."` passes extra variables to the Worker under test (for
 //! experiments such as `DELIVERY_SOCKETS_PER_TURN=500`).
 //!
@@ -46,6 +49,11 @@ const PARALLEL_CONNECTS: usize = 64;
 const ROUND_TIMEOUT: Duration = Duration::from_secs(120);
 /// Rest between rounds.
 const PAUSE: Duration = Duration::from_millis(250);
+/// Rounds run before the measured ones, and left out of every figure: a fresh server's first
+/// rounds cost it several times what later ones do (V8 compiling the Worker's hot paths to
+/// optimised code, the hub's first socket sweep after it wakes), measured up to 6× the
+/// steady CPU per round with 2 clients.
+const WARMUP: u64 = 3;
 /// How long after the last client saw a round its server's CPU is read again, to catch the
 /// work that trails the delivery (part of [`PAUSE`]).
 const SETTLE: Duration = Duration::from_millis(100);
@@ -188,7 +196,7 @@ impl FanoutResult {
 /// servers (a bare per-socket-conversion hub on the same runtime, the seed's Socket.IO
 /// design on Node) and Cascade's full path, in the same run; ratios to the floor.
 async fn fanout(counts: &[usize], rounds: usize, servers: &[String]) -> Result<()> {
-    println!("\n### Fan-out in one tenant ({rounds} rounds each; time from the write to the last client applying it)\n");
+    println!("\n### Fan-out in one tenant ({rounds} rounds each after {WARMUP} unmeasured; time from the write to the last client applying it)\n");
     println!("| clients | server | time-to-all p50 (ms) | p99 (ms) | max (ms) | per-client p50 (ms) | per-client p99 (ms) | write ack p50 (ms) | server RSS (MiB) | p50 × floor |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut cpu_rows = Vec::new();
@@ -276,7 +284,8 @@ fn reference_frame(round: u64) -> serde_json::Value {
 
 /// Runs `rounds` rounds: `send` starts round `round` and answers when the server has taken
 /// it (its acknowledgement); the round ends when every client applied it. `server` is the
-/// server's process tree, whose CPU time each round is charged.
+/// server's process tree, whose CPU time each round is charged. [`WARMUP`] rounds go first,
+/// unmeasured.
 async fn run_rounds<F>(
     fleet: &mut Fleet,
     server: Vec<u32>,
@@ -286,10 +295,15 @@ async fn run_rounds<F>(
 where
     F: AsyncFnMut(u64) -> Result<()>,
 {
+    for round in 1..=WARMUP {
+        send(round).await?;
+        fleet.await_round(round, ROUND_TIMEOUT).await?;
+        tokio::time::sleep(PAUSE).await;
+    }
     let mut meter = Meter::new(server);
     let (mut alls, mut pers, mut acks) = (Vec::new(), Vec::new(), Vec::new());
     let (mut cpu, mut trailing) = (Vec::new(), Vec::new());
-    for round in 1..=rounds as u64 {
+    for round in WARMUP + 1..=WARMUP + rounds as u64 {
         meter.start();
         let started = Instant::now();
         send(round).await?;
@@ -301,6 +315,9 @@ where
         pers.extend(per);
         tokio::time::sleep(SETTLE).await;
         let settled = meter.elapsed();
+        if std::env::var_os("CASCADE_BENCH_CPU_DETAIL").is_some() {
+            eprintln!("round {round}: CPU by process: {}", meter.detail());
+        }
         cpu.push(settled);
         trailing.push(settled.saturating_sub(at_all));
         tokio::time::sleep(PAUSE.saturating_sub(SETTLE)).await;
