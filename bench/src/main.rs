@@ -10,12 +10,16 @@
 //! cascade-bench all      (everything above, with the defaults)
 //! ```
 //!
+//! `CASCADE_BENCH_CPU_DETAIL=1` prints each server process's CPU time per fan-out round to
+//! stderr.
+//!
 //! `CASCADE_BENCH_VARS="NAME=VALUE ..."` passes extra variables to the Worker under test (for
 //! experiments such as `DELIVERY_SOCKETS_PER_TURN=500`).
 //!
 //! Results are printed as Markdown tables (for `docs/BENCHMARKS.md`). `scripts/bench` runs
 //! `all`.
 
+mod cpu;
 mod fleet;
 mod floor;
 mod runtime;
@@ -32,6 +36,7 @@ use futures::SinkExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
+use cpu::Meter;
 use fleet::{Fleet, Probe};
 use runtime::{Runtime, Writer};
 use stats::{ms, Summary};
@@ -44,6 +49,14 @@ const PARALLEL_CONNECTS: usize = 64;
 const ROUND_TIMEOUT: Duration = Duration::from_secs(120);
 /// Rest between rounds.
 const PAUSE: Duration = Duration::from_millis(250);
+/// Rounds run before the measured ones, and left out of every figure: a fresh server's first
+/// rounds cost it several times what later ones do (V8 compiling the Worker's hot paths to
+/// optimised code, the hub's first socket sweep after it wakes), measured up to 6× the
+/// steady CPU per round with 2 clients.
+const WARMUP: u64 = 3;
+/// How long after the last client saw a round its server's CPU is read again, to catch the
+/// work that trails the delivery (part of [`PAUSE`]).
+const SETTLE: Duration = Duration::from_millis(100);
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -160,17 +173,36 @@ struct FanoutResult {
     ack: Option<Summary>,
     /// Resident memory of the server's processes with every client connected, in bytes.
     rss: u64,
+    /// The server's CPU time per round, from just before the write to [`SETTLE`] after the
+    /// last client applied it.
+    cpu: Vec<Duration>,
+    /// Of that, what it used after the last client applied the round, per round.
+    trailing: Vec<Duration>,
+    /// Round frames delivered per round (one to each client).
+    frames: usize,
+}
+
+impl FanoutResult {
+    /// Mean CPU per delivered frame over all rounds, in microseconds: total CPU over total
+    /// frames (the per-round figures are in clock ticks of 10 ms, so the total is the figure
+    /// least touched by rounding).
+    fn cpu_per_frame_us(&self) -> f64 {
+        let cpu: Duration = self.cpu.iter().sum();
+        cpu.as_secs_f64() * 1e6 / (self.frames * self.cpu.len()).max(1) as f64
+    }
 }
 
 /// Fan-out inside one tenant for each client count: the tokio floor, the two reference
 /// servers (a bare per-socket-conversion hub on the same runtime, the seed's Socket.IO
 /// design on Node) and Cascade's full path, in the same run; ratios to the floor.
 async fn fanout(counts: &[usize], rounds: usize, servers: &[String]) -> Result<()> {
-    println!("\n### Fan-out in one tenant ({rounds} rounds each; time from the write to the last client applying it)\n");
+    println!("\n### Fan-out in one tenant ({rounds} rounds each after {WARMUP} unmeasured; time from the write to the last client applying it)\n");
     println!("| clients | server | time-to-all p50 (ms) | p99 (ms) | max (ms) | per-client p50 (ms) | per-client p99 (ms) | write ack p50 (ms) | server RSS (MiB) | p50 × floor |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
+    let mut cpu_rows = Vec::new();
     for &n in counts {
         let mut floor_p50 = None;
+        let mut bare_per_frame = None;
         for server in SERVERS.iter().filter(|s| servers.iter().any(|x| x == *s)) {
             let (label, result) = match *server {
                 "floor" => ("tokio floor", floor_fanout(n, rounds).await?),
@@ -197,7 +229,36 @@ async fn fanout(counts: &[usize], rounds: usize, servers: &[String]) -> Result<(
                 result.ack.map_or("–".to_owned(), |a| ms(a.p50)),
                 result.rss as f64 / 1_048_576.0
             );
+            let per_frame = result.cpu_per_frame_us();
+            if *server == "bare-hub" {
+                bare_per_frame = Some(per_frame);
+            }
+            let cpu = Summary::of(&result.cpu);
+            let frames = result.frames.max(1) as f64;
+            cpu_rows.push(format!(
+                "| {n} | {label} | {} | {} | {} | {:.1} | {per_frame:.1} | {} |",
+                ms(cpu.p50),
+                ms(cpu.p95),
+                ms(Summary::of(&result.trailing).p50),
+                cpu.p50.as_secs_f64() * 1e6 / frames,
+                bare_per_frame.map_or("–".to_owned(), |b| format!(
+                    "{:.2}×",
+                    per_frame / b.max(1e-9)
+                ))
+            ));
         }
+    }
+    println!(
+        "\n### Server CPU per round ({rounds} rounds each; user + system time of the server's \
+         processes from /proc, {} clock ticks per second; from just before the write to {} ms \
+         after the last client applied it)\n",
+        cpu::ticks_per_second(),
+        SETTLE.as_millis()
+    );
+    println!("| clients | server | CPU/round p50 (ms) | p95 (ms) | after the last client p50 (ms) | CPU/frame at p50 round (µs) | CPU/frame, all rounds (µs) | CPU/frame × bare hub |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for row in cpu_rows {
+        println!("{row}");
     }
     Ok(())
 }
@@ -222,27 +283,53 @@ fn reference_frame(round: u64) -> serde_json::Value {
 }
 
 /// Runs `rounds` rounds: `send` starts round `round` and answers when the server has taken
-/// it (its acknowledgement); the round ends when every client applied it.
-async fn run_rounds<F>(fleet: &mut Fleet, rounds: usize, mut send: F) -> Result<FanoutResult>
+/// it (its acknowledgement); the round ends when every client applied it. `server` is the
+/// server's process tree, whose CPU time each round is charged. [`WARMUP`] rounds go first,
+/// unmeasured.
+async fn run_rounds<F>(
+    fleet: &mut Fleet,
+    server: Vec<u32>,
+    rounds: usize,
+    mut send: F,
+) -> Result<FanoutResult>
 where
     F: AsyncFnMut(u64) -> Result<()>,
 {
+    for round in 1..=WARMUP {
+        send(round).await?;
+        fleet.await_round(round, ROUND_TIMEOUT).await?;
+        tokio::time::sleep(PAUSE).await;
+    }
+    let mut meter = Meter::new(server);
     let (mut alls, mut pers, mut acks) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 1..=rounds as u64 {
+    let (mut cpu, mut trailing) = (Vec::new(), Vec::new());
+    for round in WARMUP + 1..=WARMUP + rounds as u64 {
+        meter.start();
         let started = Instant::now();
         send(round).await?;
         acks.push(started.elapsed());
         let arrivals = fleet.await_round(round, ROUND_TIMEOUT).await?;
+        let at_all = meter.elapsed();
         let (all, per) = round_times(started, &arrivals);
         alls.push(all);
         pers.extend(per);
-        tokio::time::sleep(PAUSE).await;
+        tokio::time::sleep(SETTLE).await;
+        let settled = meter.elapsed();
+        if std::env::var_os("CASCADE_BENCH_CPU_DETAIL").is_some() {
+            eprintln!("round {round}: CPU by process: {}", meter.detail());
+        }
+        cpu.push(settled);
+        trailing.push(settled.saturating_sub(at_all));
+        tokio::time::sleep(PAUSE.saturating_sub(SETTLE)).await;
     }
     Ok(FanoutResult {
         all: Summary::of(&alls),
         per: Summary::of(&pers),
         ack: Some(Summary::of(&acks)),
         rss: 0,
+        cpu,
+        trailing,
+        frames: fleet.size,
     })
 }
 
@@ -264,7 +351,7 @@ async fn cascade_fanout(n: usize, rounds: usize) -> Result<FanoutResult> {
         .collect();
     let mut fleet = Fleet::open(options, &probe, PARALLEL_CONNECTS).await?;
     let rss = rt.workerd_rss();
-    let mut result = run_rounds(&mut fleet, rounds, async |round| {
+    let mut result = run_rounds(&mut fleet, rt.pids(), rounds, async |round| {
         let (status, body) = rt.put("/v1/tenants/t0000/config/bench", &json!({"round": round}))?;
         if status != 200 {
             return Err(format!("write answered {status}: {body}"));
@@ -288,7 +375,7 @@ async fn bare_hub_fanout(n: usize, rounds: usize) -> Result<FanoutResult> {
         .collect();
     let mut fleet = Fleet::open(options, &probe, PARALLEL_CONNECTS).await?;
     let rss = rt.workerd_rss();
-    let mut result = run_rounds(&mut fleet, rounds, async |round| {
+    let mut result = run_rounds(&mut fleet, rt.pids(), rounds, async |round| {
         let (status, body) = rt.post_text("/broadcast", &reference_frame(round).to_string())?;
         if status != 200 {
             return Err(format!("bare hub answered {status}: {body}"));
@@ -329,6 +416,12 @@ impl Reference {
         server.port = port.ok_or(format!("reference server printed no port: {line:?}"))?;
         Ok(server)
     }
+
+    /// The server's process and any below it (the floor: this binary run as
+    /// `floor-server`, so the fleet's CPU is never in its figure).
+    fn pids(&self) -> Vec<u32> {
+        runtime::descendants(self.child.id())
+    }
 }
 
 impl Drop for Reference {
@@ -354,7 +447,7 @@ async fn floor_fanout(n: usize, rounds: usize) -> Result<FanoutResult> {
         tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{}/go", server.port))
             .await
             .map_err(|e| e.to_string())?;
-    let mut result = run_rounds(&mut fleet, rounds, async |round| {
+    let mut result = run_rounds(&mut fleet, server.pids(), rounds, async |round| {
         control
             .send(Message::text(reference_frame(round).to_string()))
             .await
@@ -379,7 +472,7 @@ async fn socketio_fanout(n: usize, rounds: usize) -> Result<FanoutResult> {
     let mut fleet = socketio::open(server.port, n, "t0000", &probe, PARALLEL_CONNECTS).await?;
     let rss = runtime::rss(server.child.id());
     let control = Writer::new(&format!("http://127.0.0.1:{}", server.port));
-    let mut result = run_rounds(&mut fleet, rounds, async |round| {
+    let mut result = run_rounds(&mut fleet, server.pids(), rounds, async |round| {
         let message = json!({"room": "tenant:t0000", "event": "config-updated", "payload": reference_frame(round)});
         let (status, body) = control.post_text("/broadcast", &message.to_string())?;
         if status != 200 {

@@ -145,6 +145,11 @@ impl Runtime {
         self.writer.post_text(path, body)
     }
 
+    /// Every process serving (serve.mjs's Node and the workerd below it).
+    pub fn pids(&self) -> Vec<u32> {
+        descendants(self.child.id())
+    }
+
     /// Resident memory of the workerd processes serving, in bytes.
     pub fn workerd_rss(&self) -> u64 {
         descendants(self.child.id())
@@ -191,7 +196,7 @@ impl Drop for Runtime {
 }
 
 /// `pid` and every process below it.
-fn descendants(pid: u32) -> Vec<u32> {
+pub fn descendants(pid: u32) -> Vec<u32> {
     let mut all = vec![pid];
     let mut i = 0;
     while i < all.len() {

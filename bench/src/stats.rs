@@ -2,11 +2,13 @@
 
 use std::time::Duration;
 
-/// p50, p99 and max of a set of durations.
+/// p50, p95, p99 and max of a set of durations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
     /// Median.
     pub p50: Duration,
+    /// 95th percentile (nearest rank).
+    pub p95: Duration,
     /// 99th percentile (nearest rank).
     pub p99: Duration,
     /// Largest sample.
@@ -20,6 +22,7 @@ impl Summary {
         sorted.sort_unstable();
         Self {
             p50: percentile(&sorted, 50.0),
+            p95: percentile(&sorted, 95.0),
             p99: percentile(&sorted, 99.0),
             max: sorted.last().copied().unwrap_or_default(),
         }
@@ -49,6 +52,7 @@ mod tests {
         let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
         let s = Summary::of(&samples);
         assert_eq!(s.p50, Duration::from_millis(50));
+        assert_eq!(s.p95, Duration::from_millis(95));
         assert_eq!(s.p99, Duration::from_millis(99));
         assert_eq!(s.max, Duration::from_millis(100));
         assert_eq!(Summary::of(&[]).max, Duration::ZERO);
