@@ -27,7 +27,20 @@ pub struct ConfigChange {
     /// Who made the change, as given by the writer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub triggered_by: Option<String>,
+    /// Only on sockets that asked for origins (`origins=1`): the origin entries of the
+    /// subtrees the patch changed (docs/PROTOCOL.md, "Origins"). Every entry without an
+    /// ancestor entry here is a root: the client drops its own entries at and below it,
+    /// then takes these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(type = "Origins"))]
+    pub origins: Option<Origins>,
 }
+
+/// Where the values of an effective config came from: JSON Pointer (into the effective
+/// document, array elements by position) to the scope (`platform`, `tenant` or `user`) of
+/// that subtree; deeper entries override (the longest pointer that is a value's own or an
+/// ancestor's names its origin). The root `""` is always present in a whole map.
+pub type Origins = BTreeMap<String, String>;
 
 /// How a hub brings a connecting client up to date, announced in `hello`.
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -53,6 +66,11 @@ pub struct SnapshotDocument {
     /// The subject's effective config of the namespace.
     #[cfg_attr(test, ts(type = "JsonObject"))]
     pub config: Map<String, Value>,
+    /// Only on sockets that asked for origins (`origins=1`): where each value of `config`
+    /// came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(type = "Origins"))]
+    pub origins: Option<Origins>,
 }
 
 /// What a `sync-status` frame reports.
@@ -224,6 +242,10 @@ pub struct StoredDocument {
     /// updates it has not applied yet. The read starts its catch-up; a later read shows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_behind: Option<u64>,
+    /// Effective reads with `?origins=true`: where each value of `config` came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(type = "Origins"))]
+    pub origins: Option<Origins>,
 }
 
 #[cfg(test)]
@@ -241,6 +263,7 @@ mod tests {
             patch: serde_json::from_value(json!([{"op": "add", "path": "/a", "value": 1}]))
                 .expect("valid patch"),
             triggered_by: Some("admin-1".into()),
+            origins: None,
         }
     }
 
@@ -275,6 +298,7 @@ mod tests {
                     SnapshotDocument {
                         version: 2,
                         config: json!({"mfa": true}).as_object().cloned().expect("object"),
+                        origins: Some(BTreeMap::from([(String::new(), "platform".into())])),
                     },
                 )]),
             },

@@ -34,7 +34,10 @@ fn render() -> String {
          /** A JSON object. */\n\
          export type JsonObject = { [key: string]: unknown };\n\n\
          /** One RFC 6902 operation. */\n\
-         export type JsonPatchOperation = { op: string; path: string; value?: unknown; from?: string };\n\n",
+         export type JsonPatchOperation = { op: string; path: string; value?: unknown; from?: string };\n\n\
+         /**\n * Where the values of an effective config came from: JSON Pointer to the scope of that\n\
+         \x20* subtree; the longest pointer that is a value's own or an ancestor's names its origin.\n */\n\
+         export type Origins = { [pointer: string]: \"platform\" | \"tenant\" | \"user\" };\n\n",
     );
     for decl in [
         declaration::<ConfigChange>(&cfg),

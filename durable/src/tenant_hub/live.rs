@@ -11,6 +11,7 @@ use super::TenantHub;
 use crate::change_frames::frames_for;
 use crate::delivery::{Batch, SOCKETS_PER_TURN};
 use crate::frame_log::{self, LoggedFrame, DEFAULT_RETAINED_SEQS};
+use crate::internal::HubContext;
 
 impl TenantHub {
     /// Encodes a commit's frames and logs them in the commit's synchronous run of writes,
@@ -19,10 +20,11 @@ impl TenantHub {
         &self,
         tenant: &str,
         commit: &Commit,
+        context: &HubContext,
         scope: Scope,
         triggered_by: &str,
     ) -> Result<Vec<LoggedFrame>> {
-        let frames = frames_for(tenant, commit, scope, triggered_by)?;
+        let frames = frames_for(tenant, commit, context, scope, triggered_by)?;
         frame_log::append(&self.core.store, &frames)?;
         let retained = self
             .core

@@ -10,6 +10,13 @@ export type JsonObject = { [key: string]: unknown };
 /** The three configuration scopes. */
 export type Scope = 'platform' | 'tenant' | 'user';
 
+/**
+ * Where the values of an effective config came from: JSON Pointer (into the effective
+ * document, array elements by position) to the scope of that subtree; the longest pointer
+ * that is a value's own or an ancestor's names its origin (docs/PROTOCOL.md, "Origins").
+ */
+export type Origins = { [pointer: string]: Scope };
+
 /** Event names of change frames, one per namespace family (the seed's names). */
 export type ChangeEventType = 'config-updated' | 'module-changed' | 'auth-changed' | 'rbac-changed';
 
@@ -39,6 +46,8 @@ export interface SnapshotDocument {
   version: number;
   /** The subject's effective config of the namespace. */
   config: JsonObject;
+  /** On connections that asked for origins: where each value of `config` came from. */
+  origins?: Origins;
 }
 
 /** The subject's whole effective config of every followed namespace that exists, at `seq`. */
@@ -106,6 +115,11 @@ export interface ChangeFrame {
   patch: PatchOperation[];
   /** `sub` of the caller who made the change. */
   triggeredBy?: string;
+  /**
+   * On connections that asked for origins: the origin entries of the subtrees the patch
+   * changed (apply with `applyOrigins`).
+   */
+  origins?: Origins;
 }
 
 /** The answer to a heartbeat. */
@@ -162,6 +176,8 @@ export interface ConfigDocument {
   platformSeq?: number;
   /** When the tenant lags the platform: the platform updates it has not applied yet. */
   platformBehind?: number;
+  /** Effective documents read with origins: where each value of `config` came from. */
+  origins?: Origins;
 }
 
 /** Answer to a config write. */

@@ -8,6 +8,12 @@ export type JsonObject = { [key: string]: unknown };
 export type JsonPatchOperation = { op: string; path: string; value?: unknown; from?: string };
 
 /**
+ * Where the values of an effective config came from: JSON Pointer to the scope of that
+ * subtree; the longest pointer that is a value's own or an ancestor's names its origin.
+ */
+export type Origins = { [pointer: string]: "platform" | "tenant" | "user" };
+
+/**
  * One configuration change as a client receives it: an RFC 6902 patch that turns the
  * document at the previous version into the one at `version`.
  */
@@ -40,7 +46,14 @@ patch: Array<JsonPatchOperation>,
 /**
  * Who made the change, as given by the writer.
  */
-triggeredBy?: string | null, };
+triggeredBy?: string | null, 
+/**
+ * Only on sockets that asked for origins (`origins=1`): the origin entries of the
+ * subtrees the patch changed (docs/PROTOCOL.md, "Origins"). Every entry without an
+ * ancestor entry here is a root: the client drops its own entries at and below it,
+ * then takes these.
+ */
+origins?: Origins, };
 
 /**
  * How a hub brings a connecting client up to date, announced in `hello`.
@@ -60,7 +73,12 @@ version: number,
 /**
  * The subject's effective config of the namespace.
  */
-config: JsonObject, };
+config: JsonObject, 
+/**
+ * Only on sockets that asked for origins (`origins=1`): where each value of `config`
+ * came from.
+ */
+origins?: Origins, };
 
 /**
  * What a `sync-status` frame reports.
@@ -207,7 +225,11 @@ platformSeq?: number | null,
  * Tenant and user documents of a tenant that lags the platform: how many platform
  * updates it has not applied yet. The read starts its catch-up; a later read shows it.
  */
-platformBehind?: number | null, };
+platformBehind?: number | null, 
+/**
+ * Effective reads with `?origins=true`: where each value of `config` came from.
+ */
+origins?: Origins, };
 
 /**
  * An RFC 7807 problem document with Cascade's stable error `code`.
