@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 /// One configuration change as a client receives it: an RFC 6902 patch that turns the
 /// document at the previous version into the one at `version`.
-#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigChange {
@@ -16,6 +16,8 @@ pub struct ConfigChange {
     /// Tenant the change belongs to.
     pub tenant: String,
     /// Scope that was written: `platform`, `tenant` or `user`.
+    // The TypeScript type is the union until `scope` becomes an enum here.
+    #[cfg_attr(test, ts(type = "Scope"))]
     pub scope: String,
     /// Namespace (config type) that changed.
     pub namespace: String,
@@ -58,7 +60,7 @@ pub enum Resume {
 }
 
 /// One namespace in a [`ServerFrame::Snapshot`].
-#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotDocument {
     /// The namespace's version (the `seq` of its last write; 0 when never written).
@@ -93,6 +95,8 @@ pub struct TenantSyncStatus {
     pub tenant: String,
     /// `success`, `partial` (pending changes or open conflicts), `pending` (platform
     /// changes not applied yet) or `failed` (the hub's last operation failed).
+    // The TypeScript type is the union until `status` becomes an enum here.
+    #[cfg_attr(test, ts(type = "SyncState"))]
     pub status: String,
     /// The hub's sequence number.
     pub seq: u64,
@@ -116,9 +120,11 @@ pub struct PlatformSyncStatus {
     /// Share of tenants in `success`, 0 to 100.
     pub health_percent: f64,
     /// Tenants per status (`success`, `partial`, `pending`, `failed`).
+    #[cfg_attr(test, ts(type = "Partial<Record<SyncState, number>>"))]
     pub tenants_by_status: BTreeMap<String, u64>,
     /// Tenants whose status changed since the previous check, with their new status.
     #[serde(default)]
+    #[cfg_attr(test, ts(type = "Record<string, SyncState>"))]
     pub changed: BTreeMap<String, String>,
 }
 
@@ -183,6 +189,7 @@ pub enum ServerFrame {
     /// Something the client sent could not be handled.
     Error {
         /// Stable error code such as `CASCADE:Frame:Malformed`.
+        #[cfg_attr(test, ts(type = "FrameErrorCode | (string & {})"))]
         code: String,
         /// Human-readable explanation.
         message: String,
@@ -218,11 +225,12 @@ impl ServerFrame {
 }
 
 /// A namespace document as stored by a hub and returned by `GET .../config/{namespace}`.
-#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredDocument {
     /// Scope of the layer: `platform`, `tenant` or `user`.
+    #[cfg_attr(test, ts(type = "Scope"))]
     pub scope: String,
     /// Tenant id for tenant and user layers; absent for the platform layer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
