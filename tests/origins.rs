@@ -2,7 +2,8 @@
 //! over a platform default; effective reads with `?origins=true` and sockets connected with
 //! `origins=1` say `user`, `tenant` and `platform` at the right JSON Pointers, a change frame
 //! carries the origin entries of the subtree it changed (the user deletes their own value:
-//! the origin falls back to the tenant), and clients that did not ask get no origins at all.
+//! the origin falls back to the tenant), clients that did not ask get no origins at all, and
+//! a change made while no socket asked for origins is resumed by a snapshot.
 
 #![allow(clippy::unwrap_used)]
 
@@ -162,6 +163,31 @@ fn origins_over_http_and_over_the_socket() {
         json!({"/theme": "platform", "/theme/color": "tenant"})
     );
     assert!(frames[1]["origins"].is_object(), "{frames:?}");
+    replayed.close();
+
+    // With no socket asking for origins, a change is logged without them (nobody pays), and
+    // a socket with origins that would be replayed it gets a snapshot instead.
+    let seq_now = frames[1]["seq"].as_u64().unwrap();
+    let mut plain_only = rt.websocket_as(&ann, "/v1/connect?since=0");
+    plain_only.greeting();
+    let reply = rt.put_json(
+        "/v1/tenants/acme/users/ann/config/prefs",
+        &json!({"beta": true}),
+    );
+    assert!(reply.status < 300, "{reply:?}");
+    let plain_change = next_change(&mut plain_only);
+    assert!(plain_change.get("origins").is_none(), "{plain_change}");
+    let mut late = rt.websocket_as(&ann, &format!("/v1/connect?since={seq_now}&origins=1"));
+    let (hello, frames) = late.greeting();
+    assert_eq!(hello["resume"], "snapshot", "{hello} {frames:?}");
+    assert_eq!(
+        frames[0]["configs"]["prefs"]["origins"],
+        json!({"": "platform", "/beta": "user", "/theme/color": "tenant", "/theme/font": "tenant"})
+    );
+    // A plain socket still resumes by replay.
+    let mut plain_resume = rt.websocket_as(&ann, &format!("/v1/connect?since={seq_now}"));
+    let (hello, _) = plain_resume.greeting();
+    assert_eq!(hello["resume"], "replay", "{hello}");
 
     // A bad flag is refused before the upgrade.
     let refused = rt

@@ -3,9 +3,11 @@
 //! just went away) gets its own patch; everyone else in the tenant gets the tenant's patch;
 //! a user whose own value shadows the change gets nothing.
 //!
-//! Each frame is encoded once here, logged (see [`crate::frame_log`]) and delivered live,
-//! in two forms: plain, and with the origin entries of the subtrees its patch changed
-//! (`cascade_engine::origin`) for the sockets that asked for origins.
+//! Each frame is encoded once here, logged (see [`crate::frame_log`]) and delivered live:
+//! plain, and — when a socket that asked for origins follows the namespace — also with the
+//! origin entries of the subtrees its patch changed (`cascade_engine::origin`). Nobody else
+//! pays for origins: a socket that asks later and would be replayed a frame without them
+//! gets a snapshot instead.
 
 use std::collections::BTreeSet;
 
@@ -21,17 +23,20 @@ use crate::frame_log::{Audience, LoggedFrame};
 use crate::internal::HubContext;
 
 /// The frames of `commit` in `tenant`, written at `scope` by `triggered_by`, resolved under
-/// the rules of `context`.
+/// the rules of `context`; with their origins form in the namespaces for which
+/// `origins_wanted` says a socket asked for origins.
 pub fn frames_for(
     tenant: &str,
     commit: &Commit,
     context: &HubContext,
     scope: Scope,
     triggered_by: &str,
+    origins_wanted: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<LoggedFrame>> {
     let mut frames = Vec::new();
     for delta in &commit.deltas {
         let namespace = delta.namespace.as_str();
+        let wanted = origins_wanted(namespace);
         let state = commit.state.namespace(&delta.namespace);
         let version = state.map_or(commit.seq, |n| n.version);
         let resolution =
@@ -70,7 +75,11 @@ pub fn frames_for(
                 namespace: namespace.to_owned(),
                 audience: Audience::Tenant { excluded },
                 frame: encode(patch, None)?,
-                with_origins: Some(encode(patch, Some(origins_of(&Subject::Tenant, patch)))?),
+                with_origins: if wanted {
+                    Some(encode(patch, Some(origins_of(&Subject::Tenant, patch)))?)
+                } else {
+                    None
+                },
             });
         }
         for (user, patch) in &delta.users {
@@ -80,7 +89,11 @@ pub fn frames_for(
                 namespace: namespace.to_owned(),
                 audience: Audience::User(user.clone()),
                 frame: encode(patch, None)?,
-                with_origins: Some(encode(patch, Some(origins_of(&subject, patch)))?),
+                with_origins: if wanted {
+                    Some(encode(patch, Some(origins_of(&subject, patch)))?)
+                } else {
+                    None
+                },
             });
         }
     }

@@ -70,8 +70,9 @@ struct Send {
 
 impl Send {
     /// The frame's texts for the sockets they are for, listed now: the plain frame for
-    /// sockets tagged `config:`, and its origins form for those tagged `origins:` (none
-    /// listed when the frame has no origins form).
+    /// sockets tagged `config:`, and its origins form for those tagged `origins:`. A frame
+    /// without one had no such socket at its commit, and any accepted since was replayed it
+    /// (as a snapshot) before it could be listed here.
     fn of_frame(state: &State, frame: &LoggedFrame) -> Vec<Self> {
         let plain = Self::listed(
             state,

@@ -99,8 +99,8 @@ pub struct LoggedFrame {
     /// The frame's JSON text, encoded once.
     pub frame: String,
     /// The same frame with its origin entries, for sockets that asked for origins (a row of
-    /// `frame_origins`). `None` for frames logged before origins existed, and when read for
-    /// a listener that does not want them.
+    /// `frame_origins`). `None` when no such socket followed the namespace at the commit (or
+    /// before origins existed), and when read for a listener that does not want them.
     pub with_origins: Option<String>,
 }
 
