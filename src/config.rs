@@ -27,8 +27,12 @@ pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 pub enum View {
     /// The layer's own values.
     Layer,
-    /// The resolved (effective) config.
-    Effective,
+    /// The resolved (effective) config; with `origins`, also where each value came from
+    /// (`?origins=true`).
+    Effective {
+        /// Whether the answer carries `origins`.
+        origins: bool,
+    },
 }
 
 /// `GET` a tenant's or a user's layer or effective config; as it was at an earlier `version`
@@ -51,9 +55,12 @@ pub async fn get_tenant_side(
     registered?;
     let base = match view {
         View::Layer => "layers",
-        View::Effective => "effective",
+        View::Effective { .. } => "effective",
     };
     let mut query = Vec::new();
+    if view == (View::Effective { origins: true }) {
+        query.push("origins=true".to_owned());
+    }
     if let Some(u) = user {
         query.push(format!("user={u}"));
     }
@@ -149,6 +156,23 @@ pub fn version_query(req: &Request) -> Result<Option<u64>, ApiError> {
                 "must be a whole number (a version from an ETag or the history), got '{value:.40}'"
             ),
         })
+}
+
+/// The `origins` query parameter of an effective read: `true` asks for the origin map,
+/// `false` or its absence does not.
+pub fn origins_query(req: &Request) -> Result<bool, ApiError> {
+    let url = req.url()?;
+    let Some((_, value)) = url.query_pairs().find(|(k, _)| k == "origins") else {
+        return Ok(false);
+    };
+    match value.as_ref() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(ApiError::BadQuery {
+            name: "origins",
+            problem: format!("must be true or false, got '{other:.40}'"),
+        }),
+    }
 }
 
 /// `GET /v1/platform/config/{namespace}`; the layer at an earlier `version` (`?version=N`)

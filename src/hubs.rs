@@ -91,11 +91,12 @@ impl Hub {
         headers.delete("authorization")?;
         let mut init = RequestInit::new();
         init.with_method(Method::Get).with_headers(headers);
-        // Only the resume point and the subscription go on to the hub (never a token).
+        // Only the resume point, the subscription and the origins flag go on to the hub
+        // (never a token).
         let mut target = worker::Url::parse(&format!("{BASE_URL}/connect"))
             .map_err(|e| ApiError::Internal(format!("hub connect URL: {e}")))?;
         for (key, value) in req.url()?.query_pairs() {
-            if key == "since" || key == "namespaces" {
+            if key == "since" || key == "namespaces" || key == "origins" {
                 target.query_pairs_mut().append_pair(&key, &value);
             }
         }

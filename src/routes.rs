@@ -398,8 +398,10 @@ async fn serve(
         }
         Endpoint::GetTenantEffective => {
             let version = config::version_query(&req)?;
-            config::get_tenant_side(env, ctx, &tenant()?, None, &ns()?, View::Effective, version)
-                .await
+            let view = View::Effective {
+                origins: config::origins_query(&req)?,
+            };
+            config::get_tenant_side(env, ctx, &tenant()?, None, &ns()?, view, version).await
         }
         Endpoint::PutTenantConfig => {
             config::write_tenant_side(env, req, Put, caller, &tenant()?, None, &ns()?).await
@@ -420,17 +422,11 @@ async fn serve(
         }
         Endpoint::GetUserEffective => {
             let version = config::version_query(&req)?;
+            let view = View::Effective {
+                origins: config::origins_query(&req)?,
+            };
             let user = user()?;
-            config::get_tenant_side(
-                env,
-                ctx,
-                &tenant()?,
-                Some(&user),
-                &ns()?,
-                View::Effective,
-                version,
-            )
-            .await
+            config::get_tenant_side(env, ctx, &tenant()?, Some(&user), &ns()?, view, version).await
         }
         Endpoint::PutUserConfig => {
             let user = user()?;

@@ -11,6 +11,7 @@ import { OpenFeature as ServerFeatures } from '@openfeature/server-sdk';
 import { OpenFeature as WebFeatures, ProviderEvents, type EventDetails } from '@openfeature/web-sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adminHttp, adminToken, baseUrl, freshTenant, NodeWebSocket, until } from './support/harness.js';
+import { mintToken } from './support/token.js';
 
 const clients: CascadeClient[] = [];
 function client(options: Partial<CascadeClientOptions> & { tenant: string }): CascadeClient {
@@ -84,5 +85,50 @@ describe('CascadeServerProvider', () => {
     expect(details).toMatchObject({ value: 'dark', reason: 'STATIC' });
     expect(details.flagMetadata).toMatchObject({ namespace: 'notifications', path: 'theme', subject: 'tenant', version: 1 });
     expect(await flags.getNumberDetails('notifications/missing', 7)).toMatchObject({ value: 7, errorCode: 'FLAG_NOT_FOUND' });
+  });
+});
+
+describe('the scope a value came from', () => {
+  it('is in the resolution details of both providers, and follows a change', async () => {
+    const tenant = await freshTenant('ofscope');
+    const http = adminHttp();
+    await http.putConfig(tenant, 'prefs', { theme: { color: 'blue', font: 'serif' }, beta: true });
+    await http.putUserConfig(tenant, 'ann', 'prefs', { theme: { color: 'red' } });
+
+    // Over HTTP: the user's value over the tenant's.
+    const doc = await http.getEffective(tenant, 'prefs', 'ann', { origins: true });
+    expect(doc.config).toEqual({ theme: { color: 'red', font: 'serif' }, beta: true });
+    expect(doc.origins).toEqual({ '': 'platform', '/beta': 'tenant', '/theme': 'tenant', '/theme/color': 'user' });
+    expect((await http.getEffective(tenant, 'prefs', 'ann')).origins).toBeUndefined();
+
+    // The web provider of ann's client (her own effective config), which asked for origins.
+    const ann = client({ tenant, token: mintToken('user', tenant, 'ann'), origins: true });
+    await WebFeatures.setProviderAndWait(`${tenant}-ann`, new CascadeWebProvider(ann));
+    const flags = WebFeatures.getClient(`${tenant}-ann`);
+    const color = flags.getStringDetails('prefs/theme.color', 'none');
+    expect(color).toMatchObject({ value: 'red', reason: 'STATIC' });
+    expect(color.flagMetadata).toMatchObject({ subject: 'user', scope: 'user' });
+    expect(flags.getStringDetails('prefs/theme.font', 'none').flagMetadata.scope).toBe('tenant');
+    expect(flags.getBooleanDetails('prefs//beta', false).flagMetadata.scope).toBe('tenant');
+    expect(ann.origin('prefs', 'theme.color')).toBe('user');
+
+    // Ann drops her own value: the tenant's shows through, and so does its scope.
+    const changed: string[][] = [];
+    flags.addHandler(ProviderEvents.ConfigurationChanged, (event?: EventDetails) => changed.push((event as { flagsChanged?: string[] } | undefined)?.flagsChanged ?? []));
+    await http.putUserConfig(tenant, 'ann', 'prefs', {});
+    await until(() => changed.length > 0, 'a configuration-changed event');
+    const after = flags.getStringDetails('prefs/theme.color', 'none');
+    expect(after).toMatchObject({ value: 'blue' });
+    expect(after.flagMetadata.scope).toBe('tenant');
+    expect(ann.document('prefs')?.origins).toEqual((await http.getEffective(tenant, 'prefs', 'ann', { origins: true })).origins);
+
+    // The server provider over the tenant's client says it too; a client that did not ask, not.
+    await ServerFeatures.setProviderAndWait(`${tenant}-server`, new CascadeServerProvider(client({ tenant, origins: true })));
+    const server = await ServerFeatures.getClient(`${tenant}-server`).getStringDetails('prefs/theme.color', 'none', { targetingKey: 'x' });
+    expect(server).toMatchObject({ value: 'blue' });
+    expect(server.flagMetadata).toMatchObject({ subject: 'tenant', scope: 'tenant' });
+    await ServerFeatures.setProviderAndWait(`${tenant}-plain`, new CascadeServerProvider(client({ tenant })));
+    const plain = await ServerFeatures.getClient(`${tenant}-plain`).getStringDetails('prefs/theme.color', 'none', { targetingKey: 'x' });
+    expect(plain.flagMetadata.scope).toBeUndefined();
   });
 });

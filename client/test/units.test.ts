@@ -6,6 +6,7 @@ import { DocumentStore } from '@cascade/client';
 import { parseServerFrame } from '@cascade/client';
 import { describeChange, describePatch } from '@cascade/client';
 import { connectUrl, type WebSocketConstructor, type WebSocketLike } from '@cascade/client';
+import { applyOrigins, originAt, toPointer } from '@cascade/client';
 import { until } from './support/harness.js';
 import type { ChangeFrame } from '@cascade/client';
 
@@ -78,6 +79,43 @@ describe('DocumentStore', () => {
     const failed = store.apply(frame({ seq: 3, version: 3, patch: [{ op: 'remove', path: '/missing' }] }));
     expect(failed.kind).toBe('failed');
     expect(store.get(first)?.version).toBe(2);
+  });
+});
+
+describe('origins', () => {
+  const held = { '': 'platform', '/theme': 'tenant', '/theme/color': 'user', '/theme-2': 'tenant' } as const;
+
+  it('answer the longest pointer that is the path or an ancestor, for dotted paths too', () => {
+    expect(originAt(held, '/theme/color')).toBe('user');
+    expect(originAt(held, 'theme.font')).toBe('tenant');
+    expect(originAt(held, 'beta')).toBe('platform');
+    expect(originAt({}, 'beta')).toBeUndefined();
+    expect(toPointer('a/b.c~d')).toBe('/a~1b/c~0d');
+  });
+
+  it('take a change frame\'s entries in place of everything at and below its roots', () => {
+    const next = applyOrigins(held, { '/theme': 'platform', '/theme/font': 'tenant' });
+    expect(next).toEqual({ '': 'platform', '/theme': 'platform', '/theme/font': 'tenant', '/theme-2': 'tenant' });
+    expect(applyOrigins(held, { '': 'platform' })).toEqual({ '': 'platform' });
+  });
+
+  it('follow a change frame in the document store, only onto a map already held', () => {
+    const store = new DocumentStore();
+    const base = { scope: 'user' as const, tenant: 'acme', namespace: 'notifications', version: 1 };
+    store.set({ ...base, config: { theme: { color: 'red' } }, origins: { '': 'platform', '/theme/color': 'user' } });
+    const change = frame({ patch: [{ op: 'replace', path: '/theme/color', value: 'blue' }], origins: { '/theme': 'platform', '/theme/color': 'tenant' } });
+    const applied = store.apply(change);
+    expect(applied.kind === 'applied' && applied.document.origins).toEqual({ '': 'platform', '/theme': 'platform', '/theme/color': 'tenant' });
+    store.set({ ...base, config: { theme: { color: 'red' } } });
+    const without = store.apply(change);
+    expect(without.kind === 'applied' && without.document.origins).toBeUndefined();
+  });
+
+  it('parse from frames, and are asked for with origins=1', () => {
+    const parsed = parseServerFrame(JSON.stringify({ ...frame({}), origins: { '': 'platform' } }));
+    expect(parsed).toMatchObject({ origins: { '': 'platform' } });
+    expect(parseServerFrame(JSON.stringify({ ...frame({}), origins: { '': 'nobody' } }))).not.toHaveProperty('origins');
+    expect(connectUrl('http://h', 'acme', { since: 0, origins: true })).toBe('ws://h/v1/connect?tenant=acme&since=0&origins=1');
   });
 });
 

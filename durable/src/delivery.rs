@@ -25,7 +25,7 @@ use wasm_bindgen::JsCast;
 use worker::{State, WebSocket};
 
 use crate::frame_log::{Audience, LoggedFrame};
-use crate::sockets::{self, ALL_NAMESPACES_TAG};
+use crate::sockets::{self, origins_tag, ALL_NAMESPACES_ORIGINS_TAG, ALL_NAMESPACES_TAG};
 
 /// Sockets written to in one turn of the event loop, unless the hub's
 /// `DELIVERY_SOCKETS_PER_TURN` variable says otherwise: by default every socket a hub can
@@ -69,14 +69,38 @@ struct Send {
 }
 
 impl Send {
-    /// The frame's text for the sockets it is for, listed now.
-    fn of_frame(state: &State, frame: &LoggedFrame) -> Self {
-        let ns_tag = room::config(&frame.namespace);
+    /// The frame's texts for the sockets they are for, listed now: the plain frame for
+    /// sockets tagged `config:`, and its origins form for those tagged `origins:`. A frame
+    /// without one had no such socket at its commit, and any accepted since was replayed it
+    /// (as a snapshot) before it could be listed here.
+    fn of_frame(state: &State, frame: &LoggedFrame) -> Vec<Self> {
+        let plain = Self::listed(
+            state,
+            frame,
+            ALL_NAMESPACES_TAG,
+            &room::config(&frame.namespace),
+            &frame.frame,
+        );
+        let Some(with_origins) = &frame.with_origins else {
+            return vec![plain];
+        };
+        let origins = Self::listed(
+            state,
+            frame,
+            ALL_NAMESPACES_ORIGINS_TAG,
+            &origins_tag(&frame.namespace),
+            with_origins,
+        );
+        vec![plain, origins]
+    }
+
+    /// `text` for the sockets of `frame`'s audience that carry `all_tag` or `ns_tag`.
+    fn listed(state: &State, frame: &LoggedFrame, all_tag: &str, ns_tag: &str, text: &str) -> Self {
         let sockets = match &frame.audience {
             Audience::Tenant { excluded } => {
                 let excluded: BTreeSet<String> = excluded.iter().map(|u| room::user(u)).collect();
-                let mut all = state.get_websockets_with_tag(ALL_NAMESPACES_TAG);
-                all.extend(state.get_websockets_with_tag(&ns_tag));
+                let mut all = state.get_websockets_with_tag(all_tag);
+                all.extend(state.get_websockets_with_tag(ns_tag));
                 if !excluded.is_empty() {
                     all.retain(|ws| !state.get_tags(ws).iter().any(|t| excluded.contains(t)));
                 }
@@ -88,13 +112,18 @@ impl Send {
                     state
                         .get_tags(ws)
                         .iter()
-                        .any(|t| t == ALL_NAMESPACES_TAG || *t == ns_tag)
+                        .any(|t| t == all_tag || t == ns_tag)
                 });
                 mine
             }
         };
+        let text = if sockets.is_empty() {
+            JsValue::UNDEFINED
+        } else {
+            JsValue::from_str(text)
+        };
         Self {
-            text: JsValue::from_str(&frame.frame),
+            text,
             sockets,
             next: 0,
         }
@@ -173,7 +202,7 @@ impl Queue {
     /// Lists the sockets of each of `batch`'s texts.
     fn start(&mut self, state: &State, batch: Batch) {
         for frame in &batch.frames {
-            self.sends.push_back(Send::of_frame(state, frame));
+            self.sends.extend(Send::of_frame(state, frame));
         }
         let (room, text) = &batch.status;
         self.sends.push_back(Send::of_tag(state, room, text));

@@ -33,6 +33,12 @@ CREATE TABLE IF NOT EXISTS frame_exclusion (
   PRIMARY KEY (user, seq)
 );
 CREATE INDEX IF NOT EXISTS frame_exclusion_by_seq ON frame_exclusion (seq);
+CREATE TABLE IF NOT EXISTS frame_origins (
+  seq INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  frame TEXT NOT NULL,
+  PRIMARY KEY (seq, idx)
+);
 ";
 
 /// How many sequence numbers of frames a hub keeps by default.
@@ -92,6 +98,21 @@ pub struct LoggedFrame {
     pub audience: Audience,
     /// The frame's JSON text, encoded once.
     pub frame: String,
+    /// The same frame with its origin entries, for sockets that asked for origins (a row of
+    /// `frame_origins`). `None` when no such socket followed the namespace at the commit (or
+    /// before origins existed), and when read for a listener that does not want them.
+    pub with_origins: Option<String>,
+}
+
+impl LoggedFrame {
+    /// The text `listener` gets: with origins when it asked for them and the frame has
+    /// them, else the plain frame.
+    pub fn text_for(&self, listener: &Listener) -> &str {
+        match (&self.with_origins, listener.origins) {
+            (Some(text), true) => text,
+            _ => &self.frame,
+        }
+    }
 }
 
 /// What a socket listens to: its user (none for admins) and the namespaces it follows.
@@ -101,6 +122,8 @@ pub struct Listener {
     pub user: Option<String>,
     /// Followed namespaces; `None` follows all.
     pub namespaces: Option<BTreeSet<String>>,
+    /// Whether it asked for origins (`origins=1` on connect).
+    pub origins: bool,
 }
 
 impl Listener {
@@ -136,6 +159,16 @@ pub fn append(store: &Store, frames: &[LoggedFrame]) -> Result<()> {
                 frame.frame.as_str().into(),
             ],
         )?;
+        if let Some(text) = &frame.with_origins {
+            store.sql().exec(
+                "INSERT OR REPLACE INTO frame_origins (seq, idx, frame) VALUES (?, ?, ?)",
+                vec![
+                    sql_int(frame.seq)?,
+                    sql_int(idx as u64)?,
+                    text.as_str().into(),
+                ],
+            )?;
+        }
         if let Audience::Tenant { excluded } = &frame.audience {
             for user in excluded {
                 store.sql().exec(
@@ -159,6 +192,10 @@ pub fn prune(store: &Store, seq: u64, retained: u64) -> Result<()> {
             "DELETE FROM frame_exclusion WHERE seq <= ?",
             vec![sql_int(cut)?],
         )?;
+        store.sql().exec(
+            "DELETE FROM frame_origins WHERE seq <= ?",
+            vec![sql_int(cut)?],
+        )?;
         store.set_meta(Meta::FrameLogFloor, &cut.to_string())?;
     }
     Ok(())
@@ -171,8 +208,13 @@ pub fn floor(store: &Store) -> Result<u64> {
 
 /// Every logged frame after `since`, in order, as `user` (`None`: an admin) must judge
 /// them: a tenant frame's excluded set holds `user` when the user was excluded from it (the
-/// other excluded users are not read).
-pub fn after(store: &Store, since: u64, user: Option<&str>) -> Result<Vec<LoggedFrame>> {
+/// other excluded users are not read). `with_origins` reads each frame's origins form too.
+pub fn after(
+    store: &Store,
+    since: u64,
+    user: Option<&str>,
+    with_origins: bool,
+) -> Result<Vec<LoggedFrame>> {
     #[derive(Deserialize)]
     struct SeqRow {
         seq: f64,
@@ -196,14 +238,17 @@ pub fn after(store: &Store, since: u64, user: Option<&str>) -> Result<Vec<Logged
         namespace: String,
         audience: String,
         frame: String,
+        #[serde(default)]
+        with_origins: Option<String>,
     }
-    let rows: Vec<Row> = store
-        .sql()
-        .exec(
-            "SELECT seq, namespace, audience, frame FROM frame_log WHERE seq > ? ORDER BY seq, idx",
-            vec![sql_int(since)?],
-        )?
-        .to_array()?;
+    let query = if with_origins {
+        "SELECT l.seq AS seq, l.namespace AS namespace, l.audience AS audience, l.frame AS frame, \
+         o.frame AS with_origins FROM frame_log l LEFT JOIN frame_origins o \
+         ON o.seq = l.seq AND o.idx = l.idx WHERE l.seq > ? ORDER BY l.seq, l.idx"
+    } else {
+        "SELECT seq, namespace, audience, frame FROM frame_log WHERE seq > ? ORDER BY seq, idx"
+    };
+    let rows: Vec<Row> = store.sql().exec(query, vec![sql_int(since)?])?.to_array()?;
     rows.into_iter()
         .map(|row| {
             let seq = as_u64(row.seq);
@@ -218,6 +263,7 @@ pub fn after(store: &Store, since: u64, user: Option<&str>) -> Result<Vec<Logged
                 namespace: row.namespace,
                 audience,
                 frame: row.frame,
+                with_origins: row.with_origins,
             })
         })
         .collect()
@@ -233,6 +279,7 @@ mod tests {
             namespace: namespace.into(),
             audience,
             frame: "{}".into(),
+            with_origins: None,
         }
     }
 
@@ -240,6 +287,7 @@ mod tests {
         Listener {
             user: Some(id.into()),
             namespaces: namespaces.map(|n| n.iter().map(|s| (*s).to_owned()).collect()),
+            origins: false,
         }
     }
 

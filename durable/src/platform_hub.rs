@@ -276,6 +276,7 @@ fn platform_document(
         config,
         platform_seq: None,
         platform_behind: None,
+        origins: None,
     }
 }
 

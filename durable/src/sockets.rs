@@ -24,6 +24,14 @@ use crate::frame_log::Listener;
 /// Tag of sockets that follow every namespace.
 pub const ALL_NAMESPACES_TAG: &str = "config:*";
 
+/// Tag of sockets that follow every namespace with origins.
+pub const ALL_NAMESPACES_ORIGINS_TAG: &str = "origins:*";
+
+/// `origins:{ns}`: the tag of a socket that follows `namespace` with origins.
+pub fn origins_tag(namespace: &str) -> String {
+    format!("origins:{namespace}")
+}
+
 /// Most namespaces one socket may follow (the runtime allows ten tags per socket, and up to
 /// three are rooms).
 pub const MAX_SUBSCRIPTIONS: usize = 7;
@@ -79,6 +87,10 @@ pub struct SocketInfo {
     /// ([`crate::socket_expiry`]). Absent in attachments written before the field existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<f64>,
+    /// Whether the socket asked for origins (`origins=1`): its snapshots and change frames
+    /// say where each value came from.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub origins: bool,
 }
 
 impl SocketInfo {
@@ -93,7 +105,13 @@ impl SocketInfo {
             strikes: 0,
             closed: false,
             expires_at: None,
+            origins: false,
         }
+    }
+
+    /// The same record, for a socket that asked for origins or not.
+    pub fn with_origins(self, origins: bool) -> Self {
+        Self { origins, ..self }
     }
 
     /// The same record, for a socket whose token expires at `expires_at_secs` (Unix s).
@@ -117,6 +135,7 @@ impl SocketInfo {
                 .namespaces
                 .as_ref()
                 .map(|names| names.iter().cloned().collect()),
+            origins: self.origins,
         }
     }
 
@@ -140,9 +159,11 @@ impl SocketInfo {
             tags.push(users_room(tenant));
         }
         tags.push(self.subject_tag());
-        match &self.namespaces {
-            None => tags.push(ALL_NAMESPACES_TAG.to_owned()),
-            Some(names) => tags.extend(names.iter().map(|n| room::config(n))),
+        match (&self.namespaces, self.origins) {
+            (None, false) => tags.push(ALL_NAMESPACES_TAG.to_owned()),
+            (None, true) => tags.push(ALL_NAMESPACES_ORIGINS_TAG.to_owned()),
+            (Some(names), false) => tags.extend(names.iter().map(|n| room::config(n))),
+            (Some(names), true) => tags.extend(names.iter().map(|n| origins_tag(n))),
         }
         tags
     }

@@ -6,8 +6,10 @@
 use std::hint::black_box;
 
 use cascade_engine::document::Layer;
+use cascade_engine::origin::resolve_with_origins;
 use cascade_engine::patch::diff;
 use cascade_engine::resolve::{effective_tenant, effective_user, Resolution};
+use cascade_engine::scope::Scope;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{json, Value};
 
@@ -74,7 +76,37 @@ fn bench(c: &mut Criterion) {
             )
         });
     });
+    c.bench_function("resolve tenant effective with origins (20 KB)", |b| {
+        b.iter(|| {
+            resolve_with_origins(&[
+                (Scope::Platform, black_box(&platform)),
+                (Scope::Tenant, black_box(&tenant)),
+            ])
+        });
+    });
     let new_effective = effective_tenant(&changed_platform, &tenant);
+    let (_, new_origins) = resolve_with_origins(&[
+        (Scope::Platform, &changed_platform),
+        (Scope::Tenant, &tenant),
+    ]);
+    let patch = diff(&effective, &new_effective);
+    c.bench_function(
+        "a change frame's origin entries: resolve with origins + for_patch (20 KB)",
+        |b| {
+            b.iter(|| {
+                let (_, origins) = resolve_with_origins(&[
+                    (Scope::Platform, black_box(&changed_platform)),
+                    (Scope::Tenant, black_box(&tenant)),
+                ]);
+                origins.for_patch(black_box(&patch))
+            });
+        },
+    );
+    eprintln!(
+        "origin map: {} entries; a change's entries: {}",
+        new_origins.entries().len(),
+        new_origins.for_patch(&patch).entries().len()
+    );
     c.bench_function("diff two effective versions (20 KB)", |b| {
         b.iter(|| diff(black_box(&effective), black_box(&new_effective)));
     });

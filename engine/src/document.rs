@@ -104,7 +104,7 @@ pub fn id_text(element: &Value) -> Option<String> {
 }
 
 /// An element's `id` without allocating, if it is a string or a number.
-fn id_of(element: &Value) -> Option<&Value> {
+pub(crate) fn id_of(element: &Value) -> Option<&Value> {
     element
         .as_object()?
         .get("id")
@@ -112,7 +112,7 @@ fn id_of(element: &Value) -> Option<&Value> {
 }
 
 /// Whether two ids are the same id (compared by text: `1` and `"1"` are equal).
-fn same_id(a: &Value, b: &Value) -> bool {
+pub(crate) fn same_id(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Number(x), Value::Number(y)) => x == y,

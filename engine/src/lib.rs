@@ -125,6 +125,7 @@ pub mod error;
 pub mod event;
 pub mod history;
 pub mod matching;
+pub mod origin;
 pub mod outcome;
 pub mod patch;
 pub mod path;

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 /// One configuration change as a client receives it: an RFC 6902 patch that turns the
 /// document at the previous version into the one at `version`.
-#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigChange {
@@ -16,6 +16,8 @@ pub struct ConfigChange {
     /// Tenant the change belongs to.
     pub tenant: String,
     /// Scope that was written: `platform`, `tenant` or `user`.
+    // The TypeScript type is the union until `scope` becomes an enum here.
+    #[cfg_attr(test, ts(type = "Scope"))]
     pub scope: String,
     /// Namespace (config type) that changed.
     pub namespace: String,
@@ -27,7 +29,20 @@ pub struct ConfigChange {
     /// Who made the change, as given by the writer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub triggered_by: Option<String>,
+    /// Only on sockets that asked for origins (`origins=1`): the origin entries of the
+    /// subtrees the patch changed (docs/PROTOCOL.md, "Origins"). Every entry without an
+    /// ancestor entry here is a root: the client drops its own entries at and below it,
+    /// then takes these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(type = "Origins"))]
+    pub origins: Option<Origins>,
 }
+
+/// Where the values of an effective config came from: JSON Pointer (into the effective
+/// document, array elements by position) to the scope (`platform`, `tenant` or `user`) of
+/// that subtree; deeper entries override (the longest pointer that is a value's own or an
+/// ancestor's names its origin). The root `""` is always present in a whole map.
+pub type Origins = BTreeMap<String, String>;
 
 /// How a hub brings a connecting client up to date, announced in `hello`.
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -45,7 +60,7 @@ pub enum Resume {
 }
 
 /// One namespace in a [`ServerFrame::Snapshot`].
-#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotDocument {
     /// The namespace's version (the `seq` of its last write; 0 when never written).
@@ -53,6 +68,11 @@ pub struct SnapshotDocument {
     /// The subject's effective config of the namespace.
     #[cfg_attr(test, ts(type = "JsonObject"))]
     pub config: Map<String, Value>,
+    /// Only on sockets that asked for origins (`origins=1`): where each value of `config`
+    /// came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(type = "Origins"))]
+    pub origins: Option<Origins>,
 }
 
 /// What a `sync-status` frame reports.
@@ -75,6 +95,8 @@ pub struct TenantSyncStatus {
     pub tenant: String,
     /// `success`, `partial` (pending changes or open conflicts), `pending` (platform
     /// changes not applied yet) or `failed` (the hub's last operation failed).
+    // The TypeScript type is the union until `status` becomes an enum here.
+    #[cfg_attr(test, ts(type = "SyncState"))]
     pub status: String,
     /// The hub's sequence number.
     pub seq: u64,
@@ -98,9 +120,11 @@ pub struct PlatformSyncStatus {
     /// Share of tenants in `success`, 0 to 100.
     pub health_percent: f64,
     /// Tenants per status (`success`, `partial`, `pending`, `failed`).
+    #[cfg_attr(test, ts(type = "Partial<Record<SyncState, number>>"))]
     pub tenants_by_status: BTreeMap<String, u64>,
     /// Tenants whose status changed since the previous check, with their new status.
     #[serde(default)]
+    #[cfg_attr(test, ts(type = "Record<string, SyncState>"))]
     pub changed: BTreeMap<String, String>,
 }
 
@@ -165,6 +189,7 @@ pub enum ServerFrame {
     /// Something the client sent could not be handled.
     Error {
         /// Stable error code such as `CASCADE:Frame:Malformed`.
+        #[cfg_attr(test, ts(type = "FrameErrorCode | (string & {})"))]
         code: String,
         /// Human-readable explanation.
         message: String,
@@ -200,11 +225,12 @@ impl ServerFrame {
 }
 
 /// A namespace document as stored by a hub and returned by `GET .../config/{namespace}`.
-#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredDocument {
     /// Scope of the layer: `platform`, `tenant` or `user`.
+    #[cfg_attr(test, ts(type = "Scope"))]
     pub scope: String,
     /// Tenant id for tenant and user layers; absent for the platform layer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -224,6 +250,10 @@ pub struct StoredDocument {
     /// updates it has not applied yet. The read starts its catch-up; a later read shows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_behind: Option<u64>,
+    /// Effective reads with `?origins=true`: where each value of `config` came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(type = "Origins"))]
+    pub origins: Option<Origins>,
 }
 
 #[cfg(test)]
@@ -241,6 +271,7 @@ mod tests {
             patch: serde_json::from_value(json!([{"op": "add", "path": "/a", "value": 1}]))
                 .expect("valid patch"),
             triggered_by: Some("admin-1".into()),
+            origins: None,
         }
     }
 
@@ -275,6 +306,7 @@ mod tests {
                     SnapshotDocument {
                         version: 2,
                         config: json!({"mfa": true}).as_object().cloned().expect("object"),
+                        origins: Some(BTreeMap::from([(String::new(), "platform".into())])),
                     },
                 )]),
             },

@@ -14,7 +14,7 @@ mod problem;
 mod typescript;
 
 pub use frames::{
-    ClientFrame, ConfigChange, PlatformSyncStatus, Resume, ServerFrame, SnapshotDocument,
+    ClientFrame, ConfigChange, Origins, PlatformSyncStatus, Resume, ServerFrame, SnapshotDocument,
     StoredDocument, SyncStatusReport, TenantSyncStatus,
 };
 pub use names::{event_name_for_namespace, is_valid_name, room, MAX_NAME_LEN};

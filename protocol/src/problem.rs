@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 /// An RFC 7807 problem document with Cascade's stable error `code`.
-#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     /// URI reference naming the problem type (`about:blank` when the code says it all).

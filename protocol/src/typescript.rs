@@ -18,6 +18,46 @@ fn generated_path() -> PathBuf {
         .join("../client/packages/client/src/generated/protocol.ts")
 }
 
+/// The declarations the Rust types refer to by name without deriving them: JSON values,
+/// RFC 6902 operations, the unions `Scope` and `SyncState` (plain strings in Rust until
+/// they become enums there) and the `error` frame's codes.
+const HEADER: &str = r#"// Generated from the Rust protocol types (protocol/src) by ts-rs: do not edit.
+// Regenerate: UPDATE_TS=1 cargo test -p cascade-protocol typescript
+
+/** A JSON object. */
+export type JsonObject = { [key: string]: unknown };
+
+/** One RFC 6902 operation. */
+export type JsonPatchOperation =
+  | { op: "add"; path: string; value: unknown }
+  | { op: "remove"; path: string }
+  | { op: "replace"; path: string; value: unknown }
+  | { op: "move"; from: string; path: string }
+  | { op: "copy"; from: string; path: string }
+  | { op: "test"; path: string; value: unknown };
+
+/** The three configuration scopes. */
+export type Scope = "platform" | "tenant" | "user";
+
+/** Sync state of a tenant: `success`, `partial`, `drifted`, `failed` or `pending`. */
+export type SyncState = "success" | "partial" | "drifted" | "failed" | "pending";
+
+/** The error codes of `error` frames (docs/PROTOCOL.md). */
+export type FrameErrorCode =
+  | "CASCADE:Frame:Malformed"
+  | "CASCADE:Frame:TooLarge"
+  | "CASCADE:Frame:Unsupported"
+  | "CASCADE:Frame:Forbidden"
+  | "CASCADE:Frame:RateLimited";
+
+/**
+ * Where the values of an effective config came from: JSON Pointer to the scope of that
+ * subtree; the longest pointer that is a value's own or an ancestor's names its origin.
+ */
+export type Origins = { [pointer: string]: Scope };
+
+"#;
+
 /// One exported declaration with its doc comment.
 fn declaration<T: TS>(cfg: &Config) -> String {
     let docs = T::docs().map(|d| format!("{d}\n")).unwrap_or_default();
@@ -28,14 +68,7 @@ fn declaration<T: TS>(cfg: &Config) -> String {
 fn render() -> String {
     // JSON numbers: the protocol's integers stay within ±(2^53 − 1) (docs/LIMITS.md).
     let cfg = Config::new().with_large_int("number");
-    let mut out = String::from(
-        "// Generated from the Rust protocol types (protocol/src) by ts-rs: do not edit.\n\
-         // Regenerate: UPDATE_TS=1 cargo test -p cascade-protocol typescript\n\n\
-         /** A JSON object. */\n\
-         export type JsonObject = { [key: string]: unknown };\n\n\
-         /** One RFC 6902 operation. */\n\
-         export type JsonPatchOperation = { op: string; path: string; value?: unknown; from?: string };\n\n",
-    );
+    let mut out = String::from(HEADER);
     for decl in [
         declaration::<ConfigChange>(&cfg),
         declaration::<Resume>(&cfg),

@@ -291,6 +291,7 @@ mod tests {
             version: seq,
             patch: serde_json::from_value(patch).expect("patch"),
             triggered_by: Some("ann".into()),
+            origins: None,
         })
     }
 
@@ -304,6 +305,7 @@ mod tests {
                     let doc = SnapshotDocument {
                         version: *version,
                         config: config.as_object().cloned().expect("object"),
+                        origins: None,
                     };
                     ((*ns).to_owned(), doc)
                 })
@@ -517,6 +519,7 @@ mod tests {
                 version: *seq,
                 patch,
                 triggered_by: None,
+                origins: None,
             }));
             current.insert(ns.clone(), doc.clone());
         }

@@ -109,6 +109,7 @@ fn change(seq: u64, namespace: &str, patch: Value) -> ServerFrame {
         version: seq,
         patch: serde_json::from_value(patch).expect("patch"),
         triggered_by: Some("ann".into()),
+        origins: None,
     })
 }
 
@@ -129,6 +130,7 @@ fn snapshot(seq: u64, namespace: &str, config: Value) -> ServerFrame {
             SnapshotDocument {
                 version: seq,
                 config: config.as_object().cloned().expect("object"),
+                origins: None,
             },
         )]
         .into_iter()

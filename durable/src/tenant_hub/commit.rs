@@ -506,7 +506,7 @@ impl TenantHub {
             .touching(&touched, &changes)?;
         self.core.record(&row)?;
         let (scope, triggered_by) = op.frame_origin(by);
-        let frames = self.log_frames(tenant, &commit, scope, triggered_by)?;
+        let frames = self.log_frames(tenant, &commit, context, scope, triggered_by)?;
         let version = version_of(&commit.state, first);
         let ack = WriteAck::committed(commit.seq, version, &commit.outcomes)?;
         let reply = self.answer(admitted.as_ref(), ack)?;

@@ -9,8 +9,9 @@ use cascade_protocol::{Problem, Resume, ServerFrame, SnapshotDocument};
 use serde_json::{Map, Value};
 use worker::{Request, Response, Result, WebSocket, WebSocketPair, WebSocketRequestResponsePair};
 
-use super::reads::effective_config;
+use super::reads::{effective_config, effective_with_origins};
 use super::{namespace, query, TenantHub, HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE};
+use crate::change_frames::wire_origins;
 use crate::core::js_now;
 use crate::frame_log::{self, Listener};
 use crate::internal::{Member, MEMBER_HEADER};
@@ -41,7 +42,8 @@ impl TenantHub {
             Err(p) => return reply::problem_document(&p).map(|r| (r, false)),
         };
         let info = SocketInfo::new(&member.sub, &member.role, subscription.namespaces, js_now())
-            .expiring(member.expires_at);
+            .expiring(member.expires_at)
+            .with_origins(subscription.origins);
         // Refused before the upgrade, so a reconnect loop holds nothing (see `socket_caps`).
         if let Err(p) = SocketCaps::from_env(&self.core.env).admit(&self.core.state, tenant, &info)
         {
@@ -68,7 +70,9 @@ impl TenantHub {
 
     /// Brings a new socket to the hub's `seq`: `hello`, then the logged frames after `since`
     /// that concern the listener (or a snapshot when `since` is 0, ahead of the hub, or older
-    /// than the log), then `synced`. Nothing can interleave: this runs without an `await`.
+    /// than the log, or when a listener that asked for origins would be replayed a frame
+    /// logged without them), then `synced`. Nothing can interleave: this runs without an
+    /// `await`.
     fn greet(
         &self,
         tenant: &str,
@@ -77,31 +81,43 @@ impl TenantHub {
         since: Option<u64>,
     ) -> Result<()> {
         let seq = self.core.store.seq()?;
+        let mut replay = Vec::new();
         let resume = match since {
             None => Resume::None,
             Some(since) if since == 0 || since > seq => Resume::Snapshot,
             Some(since) if since < frame_log::floor(&self.core.store)? => Resume::Snapshot,
-            Some(_) => Resume::Replay,
+            Some(since) => {
+                replay = frame_log::after(
+                    &self.core.store,
+                    since,
+                    listener.user.as_deref(),
+                    listener.origins,
+                )?;
+                replay.retain(|frame| listener.receives(frame));
+                if listener.origins && replay.iter().any(|f| f.with_origins.is_none()) {
+                    Resume::Snapshot
+                } else {
+                    Resume::Replay
+                }
+            }
         };
         ws.send(&ServerFrame::Hello {
             tenant: tenant.to_owned(),
             seq,
             resume,
         })?;
-        match (resume, since) {
-            (Resume::Replay, Some(since)) => {
-                for frame in frame_log::after(&self.core.store, since, listener.user.as_deref())? {
-                    if listener.receives(&frame) {
-                        ws.send_with_str(&frame.frame)?;
-                    }
+        match resume {
+            Resume::Replay => {
+                for frame in &replay {
+                    ws.send_with_str(frame.text_for(listener))?;
                 }
             }
-            (Resume::Snapshot, _) => ws.send(&ServerFrame::Snapshot {
+            Resume::Snapshot => ws.send(&ServerFrame::Snapshot {
                 tenant: tenant.to_owned(),
                 seq,
                 configs: self.snapshot(listener)?,
             })?,
-            _ => {}
+            Resume::None => {}
         }
         ws.send(&ServerFrame::Synced { seq })
     }
@@ -119,7 +135,13 @@ impl TenantHub {
             let Some(ns) = self.load_for(&name, &subject)? else {
                 continue;
             };
-            let config = match effective_config(&ns, &name, &subject, &context) {
+            let (config, origins) = if listener.origins {
+                let (value, map) = effective_with_origins(&ns, &name, &subject, &context);
+                (value, Some(wire_origins(map)))
+            } else {
+                (effective_config(&ns, &name, &subject, &context), None)
+            };
+            let config = match config {
                 Value::Object(map) => map,
                 _ => Map::new(),
             };
@@ -128,6 +150,7 @@ impl TenantHub {
                 SnapshotDocument {
                     version: ns.version,
                     config,
+                    origins,
                 },
             );
         }
@@ -135,14 +158,17 @@ impl TenantHub {
     }
 }
 
-/// What a connecting socket asks for: where to resume from and which namespaces to follow.
+/// What a connecting socket asks for: where to resume from, which namespaces to follow, and
+/// whether it wants origins.
 struct Subscription {
     since: Option<u64>,
     namespaces: Option<Vec<String>>,
+    origins: bool,
 }
 
 impl Subscription {
-    /// Reads `since` and `namespaces` (comma-separated) from the connect URL.
+    /// Reads `since`, `namespaces` (comma-separated) and `origins` (`1`/`true` or
+    /// `0`/`false`) from the connect URL.
     fn from_request(req: &Request) -> std::result::Result<Self, Problem> {
         let bad =
             |detail: String| Problem::new(400, "CASCADE:Connect:BadQuery", "Bad Request", detail);
@@ -174,6 +200,19 @@ impl Subscription {
                 Some(names)
             }
         };
-        Ok(Self { since, namespaces })
+        let origins = match query(req, "origins").as_deref() {
+            None | Some("0" | "false") => false,
+            Some("1" | "true") => true,
+            Some(other) => {
+                return Err(bad(format!(
+                    "origins must be 1 or true (or 0 or false), not {other:?}"
+                )))
+            }
+        };
+        Ok(Self {
+            since,
+            namespaces,
+            origins,
+        })
     }
 }

@@ -11,6 +11,8 @@ use super::TenantHub;
 use crate::change_frames::frames_for;
 use crate::delivery::{Batch, SOCKETS_PER_TURN};
 use crate::frame_log::{self, LoggedFrame, DEFAULT_RETAINED_SEQS};
+use crate::internal::HubContext;
+use crate::sockets;
 
 impl TenantHub {
     /// Encodes a commit's frames and logs them in the commit's synchronous run of writes,
@@ -19,10 +21,23 @@ impl TenantHub {
         &self,
         tenant: &str,
         commit: &Commit,
+        context: &HubContext,
         scope: Scope,
         triggered_by: &str,
     ) -> Result<Vec<LoggedFrame>> {
-        let frames = frames_for(tenant, commit, scope, triggered_by)?;
+        // Origins only for namespaces an origins socket follows (no `await` from here to the
+        // commit's end, so no socket can connect in between: one that connects later and
+        // would be replayed these frames gets a snapshot).
+        let state = &self.core.state;
+        let all = !state
+            .get_websockets_with_tag(sockets::ALL_NAMESPACES_ORIGINS_TAG)
+            .is_empty();
+        let wanted = |namespace: &str| {
+            all || !state
+                .get_websockets_with_tag(&sockets::origins_tag(namespace))
+                .is_empty()
+        };
+        let frames = frames_for(tenant, commit, context, scope, triggered_by, &wanted)?;
         frame_log::append(&self.core.store, &frames)?;
         let retained = self
             .core

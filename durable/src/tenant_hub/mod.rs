@@ -141,11 +141,18 @@ impl DurableObject for TenantHub {
             }
             (Method::Get, [view @ ("layers" | "effective"), ns]) => {
                 let effective = *view == "effective";
+                // The Worker checked the value; the hub only sees `true` or nothing.
+                let origins = query(&req, "origins").as_deref() == Some("true");
                 match query(&req, "version") {
-                    Some(version) => {
-                        self.read_at(&tenant, ns, query(&req, "user"), &version, effective)
-                    }
-                    None => self.read(&tenant, ns, query(&req, "user"), effective),
+                    Some(version) => self.read_at(
+                        &tenant,
+                        ns,
+                        query(&req, "user"),
+                        &version,
+                        effective,
+                        origins,
+                    ),
+                    None => self.read(&tenant, ns, query(&req, "user"), effective, origins),
                 }
             }
             (Method::Put, ["layers", ns]) => {

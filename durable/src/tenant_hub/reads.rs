@@ -4,6 +4,7 @@
 use crate::store::Meta;
 use cascade_engine::history::LayerKey;
 use cascade_engine::matching::NamespacePolicy;
+use cascade_engine::origin::OriginMap;
 use cascade_engine::rollback::{layer_at, layers_at};
 use cascade_engine::scope::{Namespace, Subject};
 use cascade_engine::state::NamespaceState;
@@ -12,6 +13,7 @@ use serde_json::{Map, Value};
 use worker::{Response, Result};
 
 use super::{namespace, TenantHub};
+use crate::change_frames::wire_origins;
 use crate::internal::{HubContext, HubStatus};
 use crate::tenant_store;
 use crate::versioned_read;
@@ -38,32 +40,36 @@ impl TenantHub {
         Ok(Some(ns))
     }
 
-    /// A layer's own values (`effective: false`) or a subject's effective config.
+    /// A layer's own values (`effective: false`) or a subject's effective config, with
+    /// where each value came from when `origins` (effective reads only).
     pub(super) fn read(
         &self,
         tenant: &str,
         ns: &str,
         user: Option<String>,
         effective: bool,
+        origins: bool,
     ) -> Result<Response> {
         let namespace = match namespace(ns) {
             Ok(n) => n,
             Err(p) => return reply::problem_document(&p),
         };
         let subject = user.clone().map_or(Subject::Tenant, Subject::User);
-        let (version, config) = match self.load_for(&namespace, &subject)? {
-            None => (0, Value::Object(Map::new())),
-            Some(ns_state) => {
-                let value = if effective {
-                    effective_config(&ns_state, &namespace, &subject, &self.last_context()?)
-                } else {
-                    ns_state
-                        .lower(&subject)
-                        .map_or(Value::Object(Map::new()), |l| l.layer.as_value().clone())
-                };
-                (ns_state.version, value)
-            }
+        let ns_state = self
+            .load_for(&namespace, &subject)?
+            .unwrap_or_else(|| NamespaceState::new(namespace.clone()));
+        let mut origin_map = None;
+        let config = if effective {
+            let (value, map) =
+                effective_with_origins(&ns_state, &namespace, &subject, &self.last_context()?);
+            origin_map = origins.then(|| wire_origins(map));
+            value
+        } else {
+            ns_state
+                .lower(&subject)
+                .map_or(Value::Object(Map::new()), |l| l.layer.as_value().clone())
         };
+        let version = ns_state.version;
         let config = match config {
             Value::Object(map) => map,
             _ => Map::new(),
@@ -80,6 +86,7 @@ impl TenantHub {
             config,
             platform_seq: Some(self.core.store.counter(Meta::PlatformSeq)?),
             platform_behind: None,
+            origins: origin_map,
         })
     }
 
@@ -95,6 +102,7 @@ impl TenantHub {
         user: Option<String>,
         version: &str,
         effective: bool,
+        origins: bool,
     ) -> Result<Response> {
         let namespace = match namespace(ns) {
             Ok(n) => n,
@@ -120,10 +128,14 @@ impl TenantHub {
             ns_state.history.entries =
                 tenant_store::load_history_after(store, &namespace, version)?;
         }
+        let mut origin_map = None;
         let replayed = if effective {
             let context = self.last_context()?;
-            layers_at(&ns_state, version, latest)
-                .map(|then| effective_config(&then, &namespace, &subject, &context))
+            layers_at(&ns_state, version, latest).map(|then| {
+                let (value, map) = effective_with_origins(&then, &namespace, &subject, &context);
+                origin_map = origins.then(|| wire_origins(map));
+                value
+            })
         } else {
             let layer = match &subject {
                 Subject::User(id) => LayerKey::User(id.clone()),
@@ -150,6 +162,7 @@ impl TenantHub {
             config,
             platform_seq: Some(self.core.store.counter(Meta::PlatformSeq)?),
             platform_behind: None,
+            origins: origin_map,
         })
     }
 
@@ -206,4 +219,15 @@ pub(super) fn effective_config(
 ) -> Value {
     let policy = NamespacePolicy::derive(&context.rules, namespace, &context.tenant);
     ns.effective(subject, policy.resolution)
+}
+
+/// [`effective_config`] with where each of its values came from.
+pub(super) fn effective_with_origins(
+    ns: &NamespaceState,
+    namespace: &Namespace,
+    subject: &Subject,
+    context: &HubContext,
+) -> (Value, OriginMap) {
+    let policy = NamespacePolicy::derive(&context.rules, namespace, &context.tenant);
+    ns.effective_with_origins(subject, policy.resolution)
 }

@@ -31,6 +31,7 @@ import {
 } from './socket.js';
 import type { DeclaredValue, DottedPath, NamespaceMap, UndeclaredPath, UntypedNamespaces, Widen } from './path.js';
 import { valueAt } from './path.js';
+import { originAt } from './origins.js';
 import { resolveToken, type TokenSource } from './token.js';
 import type {
   ChangeEventType,
@@ -38,6 +39,7 @@ import type {
   ConfigDocument,
   HelloFrame,
   ResumeMode,
+  Scope,
   ServerFrame,
   SnapshotFrame,
   SyncedFrame,
@@ -144,6 +146,12 @@ export interface CascadeClientOptions {
    * arrive, and only their documents are held. Absent: every namespace.
    */
   namespaces?: string[];
+  /**
+   * Ask the hub where each value came from (`origins=1`): snapshots and change frames then
+   * carry origin maps, and {@link CascadeClient.origin} answers. Off by default (frames stay
+   * small).
+   */
+  origins?: boolean;
   /** Heartbeat timing; `false` turns heartbeats off. */
   heartbeat?: HeartbeatOptions | false;
   /** Reconnection backoff. */
@@ -282,6 +290,18 @@ export class CascadeClient<N extends NamespaceMap = UntypedNamespaces> {
   }
 
   /**
+   * The scope (`platform`, `tenant` or `user`) the held value at `path` (dotted or a JSON
+   * Pointer) came from, or undefined when the namespace is not held or its document has no
+   * origins (the client was created without `origins: true`, or started from documents read
+   * without them and has had no snapshot since). For a container, the scope its origin entry
+   * names; values inside it may come from others.
+   */
+  origin(namespace: keyof N & string, path: string): Scope | undefined {
+    const origins = this.store.get({ namespace })?.origins;
+    return origins ? originAt(origins, path) : undefined;
+  }
+
+  /**
    * The held documents and the resume point as a {@link Bootstrap} (JSON): what a server
    * embeds in a page for another client to start from. Undefined before anything is held.
    */
@@ -414,13 +434,22 @@ export class CascadeClient<N extends NamespaceMap = UntypedNamespaces> {
     return this.subscription === undefined || this.subscription.includes(namespace);
   }
 
-  /** A namespace never written: its effective config is empty, at version 0. */
+  /**
+   * A namespace never written: its effective config is empty, at version 0 (all of it the
+   * platform's, so a client that asked for origins has an exact map for it).
+   */
   private emptyDocument(namespace: string): ConfigDocument {
-    return { scope: this.scope, tenant: this.tenant, namespace, version: 0, config: {} };
+    const document: ConfigDocument = { scope: this.scope, tenant: this.tenant, namespace, version: 0, config: {} };
+    if (this.options.origins) document.origins = { '': 'platform' };
+    return document;
   }
 
   private query(): ConnectQuery {
-    return { since: this.wantSnapshot ? 0 : (this.seq ?? 0), namespaces: this.subscription };
+    return {
+      since: this.wantSnapshot ? 0 : (this.seq ?? 0),
+      namespaces: this.subscription,
+      ...(this.options.origins ? { origins: true } : {}),
+    };
   }
 
   private setState(state: ConnectionState): void {
@@ -656,9 +685,9 @@ export class CascadeClient<N extends NamespaceMap = UntypedNamespaces> {
     const before = new Map(this.store.all().map((d) => [d.namespace, d] as const));
     this.store.clear();
     const documents: ConfigDocument[] = [];
-    for (const [namespace, { version, config }] of Object.entries(frame.configs)) {
+    for (const [namespace, { version, config, origins }] of Object.entries(frame.configs)) {
       if (!this.follows(namespace)) continue;
-      documents.push({ scope: this.scope, tenant: frame.tenant, namespace, version, config });
+      documents.push({ scope: this.scope, tenant: frame.tenant, namespace, version, config, ...(origins ? { origins } : {}) });
     }
     // Listed namespaces absent from the snapshot were never written.
     for (const namespace of this.subscription ?? []) {

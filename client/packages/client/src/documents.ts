@@ -2,6 +2,7 @@
 // fast-json-patch is CommonJS (its "module" build is for bundlers only): Node's ESM loader
 // cannot see its named exports, so take the default export, which every loader provides.
 import jsonPatch from 'fast-json-patch';
+import { applyOrigins } from './origins.js';
 import type { ChangeFrame, ConfigDocument, JsonObject, Scope } from './types.js';
 
 /**
@@ -79,6 +80,12 @@ export class DocumentStore {
         throw new Error('the patch did not leave a JSON object');
       }
       const document: ConfigDocument = { ...current, version: frame.version, config };
+      // The frame's origin entries update an exact map; without one (a document read without
+      // origins), only entries that cover the whole document make one.
+      delete document.origins;
+      if (frame.origins && (current.origins || '' in frame.origins)) {
+        document.origins = applyOrigins(current.origins ?? {}, frame.origins);
+      }
       this.set(document);
       return { kind: 'applied', previous: current, document };
     } catch (error) {

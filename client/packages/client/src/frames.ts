@@ -3,6 +3,7 @@ import type {
   ChangeEventType,
   ChangeFrame,
   JsonObject,
+  Origins,
   ResumeMode,
   ServerFrame,
   SnapshotDocument,
@@ -48,6 +49,14 @@ function isObject(value: unknown): value is JsonObject {
 
 const isInt = (value: unknown): value is number => Number.isSafeInteger(value);
 
+const SCOPES: readonly unknown[] = ['platform', 'tenant', 'user'];
+
+/** An `origins` map when `value` is one (pointer to scope), else undefined. */
+function parseOrigins(value: unknown): Origins | undefined {
+  if (!isObject(value)) return undefined;
+  return Object.values(value).every((scope) => SCOPES.includes(scope)) ? (value as Origins) : undefined;
+}
+
 /**
  * Parses one text frame. Known frames are checked for the fields this client relies on;
  * frames of other types come back as `{type: 'unknown', raw}` so a newer server's frames
@@ -74,7 +83,8 @@ export function parseServerFrame(text: string): ServerFrame {
           ok = false;
           break;
         }
-        documents[namespace] = { version: document.version, config: document.config };
+        const origins = parseOrigins(document.origins);
+        documents[namespace] = { version: document.version, config: document.config, ...(origins ? { origins } : {}) };
       }
       if (!ok) break;
       return { type: 'snapshot', tenant, seq, configs: documents };
@@ -122,6 +132,7 @@ export function parseServerFrame(text: string): ServerFrame {
     case 'auth-changed':
     case 'rbac-changed': {
       const { seq, tenant, scope, namespace, version, patch, triggeredBy } = value;
+      const origins = parseOrigins(value.origins);
       if (!isInt(seq) || !isInt(version) || typeof tenant !== 'string' || typeof namespace !== 'string') break;
       if (scope !== 'platform' && scope !== 'tenant' && scope !== 'user') break;
       if (!Array.isArray(patch)) break;
@@ -134,6 +145,7 @@ export function parseServerFrame(text: string): ServerFrame {
         version,
         patch: patch as ChangeFrame['patch'],
         ...(typeof triggeredBy === 'string' ? { triggeredBy } : {}),
+        ...(origins ? { origins } : {}),
       };
     }
     default:

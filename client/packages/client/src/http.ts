@@ -101,10 +101,12 @@ export class CascadeHttp {
    * The effective config of a namespace: the tenant's
    * (`GET /v1/tenants/{tenant}/effective/{namespace}`), or one user's
    * (`GET /v1/tenants/{tenant}/users/{user}/effective/{namespace}`). Change frames patch this.
+   * With `{ origins: true }` the document says where each value came from (`origins`).
    */
-  getEffective(tenant: string, namespace: string, user?: string): Promise<ConfigDocument> {
+  getEffective(tenant: string, namespace: string, user?: string, options: { origins?: boolean } = {}): Promise<ConfigDocument> {
     const subject = user === undefined ? '' : `/users/${enc(user)}`;
-    return this.request('GET', `/v1/tenants/${enc(tenant)}${subject}/effective/${enc(namespace)}`);
+    const query = options.origins ? '?origins=true' : '';
+    return this.request('GET', `/v1/tenants/${enc(tenant)}${subject}/effective/${enc(namespace)}${query}`);
   }
 
   /** `GET /v1/tenants/{tenant}/config/{namespace}`: the tenant layer and its version. */

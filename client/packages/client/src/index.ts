@@ -20,6 +20,7 @@ export type { FetchBootstrapOptions } from './ssr.js';
 export { browserStorage, memoryStorage, parseBootstrap } from './bootstrap.js';
 export type { Bootstrap, CacheOptions, CacheStorage } from './bootstrap.js';
 export { jsonEqual, pathSegments, valueAt } from './path.js';
+export { applyOrigins, originAt, toPointer } from './origins.js';
 export type { DeclaredValue, DottedPath, NamespaceMap, PathValue, UndeclaredPath, UntypedNamespaces, Widen } from './path.js';
 export { CascadeHttp } from './http.js';
 export type { CascadeHttpOptions, HistoryOptions, WriteOptions } from './http.js';

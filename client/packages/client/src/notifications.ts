@@ -22,7 +22,6 @@ const VERBS: Record<PatchOperation['op'], string> = {
   move: 'moved',
   copy: 'copied',
   test: 'checked',
-  _get: 'read',
 };
 
 const SUBJECTS: Record<ChangeFrame['type'], string> = {

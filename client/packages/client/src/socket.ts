@@ -44,10 +44,12 @@ export interface ConnectQuery {
   since?: number;
   /** Namespaces to follow (at most 7); absent follows all. */
   namespaces?: readonly string[];
+  /** Ask for origins in snapshots and change frames (`origins=1`). */
+  origins?: boolean;
 }
 
 /**
- * `ws(s)://host/v1/connect?tenant=..[&since=..][&namespaces=a,b]` for an `http(s)://host`
+ * `ws(s)://host/v1/connect?tenant=..[&since=..][&namespaces=a,b][&origins=1]` for an `http(s)://host`
  * base URL (`http(s)` with `scheme: 'http'`, for diagnosing a refused handshake over HTTP).
  */
 export function connectUrl(baseUrl: string, tenant: string, query: ConnectQuery = {}, scheme: 'ws' | 'http' = 'ws'): string {
@@ -56,6 +58,7 @@ export function connectUrl(baseUrl: string, tenant: string, query: ConnectQuery 
   url.searchParams.set('tenant', tenant);
   if (query.since !== undefined) url.searchParams.set('since', String(query.since));
   if (query.namespaces !== undefined) url.searchParams.set('namespaces', query.namespaces.join(','));
+  if (query.origins) url.searchParams.set('origins', '1');
   return url.toString();
 }
 

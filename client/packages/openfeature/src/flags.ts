@@ -68,8 +68,10 @@ export function lookupFlag(client: AnyCascadeClient, flagKey: string, type: Flag
 
 /**
  * The flag metadata of a found value: where it was read. `subject` is whose effective config
- * it is (`tenant`, or `user` for a user's token) — the server does not say which layer
- * (platform, tenant or user) the value itself came from.
+ * it is (`tenant`, or `user` for a user's token); `scope` is the layer the value itself came
+ * from (`platform`, `tenant` or `user`), present when the client asked for origins
+ * (`new CascadeClient({ ..., origins: true })`). For an object flag it is the scope of the
+ * object's own origin entry; members inside it may come from others.
  */
 export function flagMetadata(found: Extract<FlagLookup, { kind: 'found' }>, client: AnyCascadeClient): Record<string, string | number> {
   const metadata: Record<string, string | number> = {
@@ -80,5 +82,7 @@ export function flagMetadata(found: Extract<FlagLookup, { kind: 'found' }>, clie
     tenant: client.tenant,
   };
   if (client.lastSeq !== undefined) metadata.seq = client.lastSeq;
+  const scope = client.origin(found.address.namespace, found.address.path);
+  if (scope !== undefined) metadata.scope = scope;
   return metadata;
 }

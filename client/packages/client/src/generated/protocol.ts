@@ -5,7 +5,33 @@
 export type JsonObject = { [key: string]: unknown };
 
 /** One RFC 6902 operation. */
-export type JsonPatchOperation = { op: string; path: string; value?: unknown; from?: string };
+export type JsonPatchOperation =
+  | { op: "add"; path: string; value: unknown }
+  | { op: "remove"; path: string }
+  | { op: "replace"; path: string; value: unknown }
+  | { op: "move"; from: string; path: string }
+  | { op: "copy"; from: string; path: string }
+  | { op: "test"; path: string; value: unknown };
+
+/** The three configuration scopes. */
+export type Scope = "platform" | "tenant" | "user";
+
+/** Sync state of a tenant: `success`, `partial`, `drifted`, `failed` or `pending`. */
+export type SyncState = "success" | "partial" | "drifted" | "failed" | "pending";
+
+/** The error codes of `error` frames (docs/PROTOCOL.md). */
+export type FrameErrorCode =
+  | "CASCADE:Frame:Malformed"
+  | "CASCADE:Frame:TooLarge"
+  | "CASCADE:Frame:Unsupported"
+  | "CASCADE:Frame:Forbidden"
+  | "CASCADE:Frame:RateLimited";
+
+/**
+ * Where the values of an effective config came from: JSON Pointer to the scope of that
+ * subtree; the longest pointer that is a value's own or an ancestor's names its origin.
+ */
+export type Origins = { [pointer: string]: Scope };
 
 /**
  * One configuration change as a client receives it: an RFC 6902 patch that turns the
@@ -24,7 +50,7 @@ tenant: string,
 /**
  * Scope that was written: `platform`, `tenant` or `user`.
  */
-scope: string, 
+scope: Scope, 
 /**
  * Namespace (config type) that changed.
  */
@@ -40,7 +66,14 @@ patch: Array<JsonPatchOperation>,
 /**
  * Who made the change, as given by the writer.
  */
-triggeredBy?: string | null, };
+triggeredBy?: string, 
+/**
+ * Only on sockets that asked for origins (`origins=1`): the origin entries of the
+ * subtrees the patch changed (docs/PROTOCOL.md, "Origins"). Every entry without an
+ * ancestor entry here is a root: the client drops its own entries at and below it,
+ * then takes these.
+ */
+origins?: Origins, };
 
 /**
  * How a hub brings a connecting client up to date, announced in `hello`.
@@ -60,7 +93,12 @@ version: number,
 /**
  * The subject's effective config of the namespace.
  */
-config: JsonObject, };
+config: JsonObject, 
+/**
+ * Only on sockets that asked for origins (`origins=1`): where each value of `config`
+ * came from.
+ */
+origins?: Origins, };
 
 /**
  * What a `sync-status` frame reports.
@@ -81,7 +119,7 @@ tenant: string,
  * `success`, `partial` (pending changes or open conflicts), `pending` (platform
  * changes not applied yet) or `failed` (the hub's last operation failed).
  */
-status: string, 
+status: SyncState, 
 /**
  * The hub's sequence number.
  */
@@ -119,11 +157,11 @@ healthPercent: number,
 /**
  * Tenants per status (`success`, `partial`, `pending`, `failed`).
  */
-tenantsByStatus: { [key in string]: number }, 
+tenantsByStatus: Partial<Record<SyncState, number>>, 
 /**
  * Tenants whose status changed since the previous check, with their new status.
  */
-changed: { [key in string]: string }, };
+changed: Record<string, SyncState>, };
 
 /**
  * A frame a client may send. Anything else is answered with an `error` frame.
@@ -167,7 +205,7 @@ seq: number, } | { "type": "sync-status" } & SyncStatusReport | { "type": "confi
 /**
  * Stable error code such as `CASCADE:Frame:Malformed`.
  */
-code: string, 
+code: FrameErrorCode | (string & {}), 
 /**
  * Human-readable explanation.
  */
@@ -181,11 +219,11 @@ export type StoredDocument = {
 /**
  * Scope of the layer: `platform`, `tenant` or `user`.
  */
-scope: string, 
+scope: Scope, 
 /**
  * Tenant id for tenant and user layers; absent for the platform layer.
  */
-tenant?: string | null, 
+tenant?: string, 
 /**
  * Namespace (config type).
  */
@@ -202,12 +240,16 @@ config: JsonObject,
  * Tenant and user documents: the platform seq the tenant has applied (the hub always
  * says; the API answers it only beside `platform_behind`).
  */
-platformSeq?: number | null, 
+platformSeq?: number, 
 /**
  * Tenant and user documents of a tenant that lags the platform: how many platform
  * updates it has not applied yet. The read starts its catch-up; a later read shows it.
  */
-platformBehind?: number | null, };
+platformBehind?: number, 
+/**
+ * Effective reads with `?origins=true`: where each value of `config` came from.
+ */
+origins?: Origins, };
 
 /**
  * An RFC 7807 problem document with Cascade's stable error `code`.
@@ -237,4 +279,4 @@ code: string,
 /**
  * Seconds to wait before retrying (rate limits); also sent as `Retry-After`.
  */
-retryAfter?: number | null, };
+retryAfter?: number, };
