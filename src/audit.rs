@@ -85,16 +85,9 @@ fn new_request_id() -> String {
 pub fn caller(principal: &Principal, request_id: &str) -> Caller {
     Caller {
         sub: principal.sub.clone(),
-        role: role_name(principal),
+        role: principal.role,
         request_id: request_id.to_owned(),
     }
-}
-
-fn role_name(principal: &Principal) -> String {
-    serde_json::to_value(principal.role)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// Where the refusals of a write to `endpoint` are recorded: under the tenant it addresses
@@ -169,7 +162,7 @@ pub async fn record(env: &Env, refusal: &Refusal<'_>, now: u64) -> Result<(), Ap
         .bind(&[
             JsValue::from_str(refusal.tenant),
             JsValue::from_str(&refusal.caller.sub),
-            JsValue::from_str(&refusal.caller.role),
+            JsValue::from_str(refusal.caller.role.as_str()),
             JsValue::from_str(&refusal.problem.code),
             JsValue::from_f64(f64::from(refusal.problem.status)),
             JsValue::from_str(&refusal.problem.detail),

@@ -104,8 +104,8 @@ pub enum WriteMode {
 pub const MERGE_PATCH: &str = "application/merge-patch+json";
 /// Media type of an RFC 6902 JSON Patch.
 pub const JSON_PATCH: &str = "application/json-patch+json";
-/// Most operations in one JSON Patch.
-pub const MAX_PATCH_OPS: usize = 1000;
+/// Most operations in one JSON Patch: the engine's.
+pub const MAX_PATCH_OPS: usize = cascade_engine::validate::MAX_PATCH_OPS;
 
 /// `PUT` or `PATCH` a tenant's layer (`user` absent) or a user's layer.
 pub async fn write_tenant_side(
@@ -337,7 +337,7 @@ pub fn header_guard(req: &Request) -> Result<WriteGuard, ApiError> {
 
 /// The largest version a request may name: hubs read numbers as JavaScript does, and no hub
 /// will ever reach 2^53 - 1 changes.
-pub const MAX_VERSION: u64 = (1 << 53) - 1;
+pub const MAX_VERSION: u64 = cascade_engine::validate::MAX_SAFE_INTEGER;
 
 /// Parses `If-Match`: one entity tag as sent in `ETag` (`"v3"`, weak `W/"v3"` accepted), or
 /// `*` (any version: no check).

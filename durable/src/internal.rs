@@ -36,6 +36,7 @@ use cascade_engine::event::{ChangeEvent, PlatformUpdate};
 use cascade_engine::outcome::Outcome;
 use cascade_engine::rule::SyncRule;
 use cascade_engine::scope::TenantContext;
+use cascade_protocol::Role;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -59,13 +60,13 @@ pub const CALLER_HEADER: &str = "x-cascade-caller";
 /// the history entry of every change it commits. Each caller (subject and role) also has its
 /// own write budget inside the hub's, and its own idempotency keys (another caller's key is a
 /// different key).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Caller {
     /// Subject (user or service id) of the token.
     pub sub: String,
-    /// Role: `platform-admin`, `tenant-admin` or `user`.
-    pub role: String,
+    /// Role of the token.
+    pub role: Role,
     /// The request's id (`Cascade-Request-Id`), given by the client or made by the Worker.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub request_id: String,
@@ -76,8 +77,8 @@ pub struct Caller {
 pub struct Member {
     /// Subject (user or service id).
     pub sub: String,
-    /// Role: `platform-admin`, `tenant-admin` or `user`.
-    pub role: String,
+    /// Role of the token.
+    pub role: Role,
     /// When the member's token expires (`exp`, Unix seconds): the hub closes the socket then
     /// (see `crate::socket_expiry`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::{Scope, SyncState};
+
 /// One configuration change as a client receives it: an RFC 6902 patch that turns the
 /// document at the previous version into the one at `version`.
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -15,8 +17,8 @@ pub struct ConfigChange {
     pub seq: u64,
     /// Tenant the change belongs to.
     pub tenant: String,
-    /// Scope that was written: `platform`, `tenant` or `user`.
-    pub scope: String,
+    /// Scope that was written.
+    pub scope: Scope,
     /// Namespace (config type) that changed.
     pub namespace: String,
     /// Version of the namespace document after the change (equals `seq` of its last write).
@@ -73,9 +75,9 @@ pub enum SyncStatusReport {
 pub struct TenantSyncStatus {
     /// The tenant.
     pub tenant: String,
-    /// `success`, `partial` (pending changes or open conflicts), `pending` (platform
-    /// changes not applied yet) or `failed` (the hub's last operation failed).
-    pub status: String,
+    /// `success`, `partial` (pending changes or open conflicts) or `failed` (the hub's last
+    /// operation failed), classified by `SyncState::classify` from what the hub knows.
+    pub status: SyncState,
     /// The hub's sequence number.
     pub seq: u64,
     /// The platform sequence the tenant has applied.
@@ -97,11 +99,11 @@ pub struct PlatformSyncStatus {
     pub platform_seq: u64,
     /// Share of tenants in `success`, 0 to 100.
     pub health_percent: f64,
-    /// Tenants per status (`success`, `partial`, `pending`, `failed`).
-    pub tenants_by_status: BTreeMap<String, u64>,
+    /// Tenants per status (every state, counted or 0).
+    pub tenants_by_status: BTreeMap<SyncState, u64>,
     /// Tenants whose status changed since the previous check, with their new status.
     #[serde(default)]
-    pub changed: BTreeMap<String, String>,
+    pub changed: BTreeMap<String, SyncState>,
 }
 
 /// A frame a client may send. Anything else is answered with an `error` frame.
@@ -204,8 +206,8 @@ impl ServerFrame {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredDocument {
-    /// Scope of the layer: `platform`, `tenant` or `user`.
-    pub scope: String,
+    /// Scope of the layer.
+    pub scope: Scope,
     /// Tenant id for tenant and user layers; absent for the platform layer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
@@ -235,7 +237,7 @@ mod tests {
         ConfigChange {
             seq: 7,
             tenant: "acme".into(),
-            scope: "tenant".into(),
+            scope: Scope::Tenant,
             namespace: namespace.into(),
             version: 7,
             patch: serde_json::from_value(json!([{"op": "add", "path": "/a", "value": 1}]))
@@ -281,7 +283,7 @@ mod tests {
             ServerFrame::Synced { seq: 3 },
             ServerFrame::SyncStatus(SyncStatusReport::Tenant(TenantSyncStatus {
                 tenant: "acme".into(),
-                status: "partial".into(),
+                status: SyncState::Partial,
                 seq: 3,
                 platform_seq: 1,
                 pending_changes: 1,
@@ -291,7 +293,7 @@ mod tests {
                 checked_at: 1,
                 platform_seq: 2,
                 health_percent: 50.0,
-                tenants_by_status: BTreeMap::from([("success".to_owned(), 1)]),
+                tenants_by_status: BTreeMap::from([(SyncState::Success, 1)]),
                 changed: BTreeMap::new(),
             })),
             ServerFrame::for_change(change("rbac")),
@@ -322,7 +324,7 @@ mod tests {
         );
         let status = ServerFrame::SyncStatus(SyncStatusReport::Tenant(TenantSyncStatus {
             tenant: "acme".into(),
-            status: "success".into(),
+            status: SyncState::Success,
             seq: 1,
             platform_seq: 0,
             pending_changes: 0,

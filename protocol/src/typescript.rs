@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use ts_rs::{Config, TS};
 
 use crate::{
-    ClientFrame, ConfigChange, PlatformSyncStatus, Problem, Resume, ServerFrame, SnapshotDocument,
-    StoredDocument, SyncStatusReport, TenantSyncStatus,
+    ClientFrame, ConfigChange, HistoryEntry, HistoryPage, PlatformSyncStatus, Problem, Resume,
+    Role, Scope, ServerFrame, SnapshotDocument, StoredDocument, SyncState, SyncStatusReport,
+    TenantSyncStatus,
 };
 
 /// Where the generated file lives in the repository.
@@ -37,6 +38,9 @@ fn render() -> String {
          export type JsonPatchOperation = { op: string; path: string; value?: unknown; from?: string };\n\n",
     );
     for decl in [
+        declaration::<Role>(&cfg),
+        declaration::<Scope>(&cfg),
+        declaration::<SyncState>(&cfg),
         declaration::<ConfigChange>(&cfg),
         declaration::<Resume>(&cfg),
         declaration::<SnapshotDocument>(&cfg),
@@ -46,6 +50,8 @@ fn render() -> String {
         declaration::<ClientFrame>(&cfg),
         declaration::<ServerFrame>(&cfg),
         declaration::<StoredDocument>(&cfg),
+        declaration::<HistoryEntry>(&cfg),
+        declaration::<HistoryPage>(&cfg),
         declaration::<Problem>(&cfg),
     ] {
         out.push_str(&decl);

@@ -40,7 +40,7 @@ impl TenantHub {
             Ok(s) => s,
             Err(p) => return reply::problem_document(&p).map(|r| (r, false)),
         };
-        let info = SocketInfo::new(&member.sub, &member.role, subscription.namespaces, js_now())
+        let info = SocketInfo::new(&member.sub, member.role, subscription.namespaces, js_now())
             .expiring(member.expires_at);
         // Refused before the upgrade, so a reconnect loop holds nothing (see `socket_caps`).
         if let Err(p) = SocketCaps::from_env(&self.core.env).admit(&self.core.state, tenant, &info)

@@ -8,6 +8,26 @@ export type JsonObject = { [key: string]: unknown };
 export type JsonPatchOperation = { op: string; path: string; value?: unknown; from?: string };
 
 /**
+ * A caller's role, from the token's `role` claim.
+ */
+
+export type Role = "platform-admin" | "tenant-admin" | "user";
+
+/**
+ * One of the three configuration scopes, ordered top-down: `platform` > `tenant` > `user`.
+ */
+
+export type Scope = "platform" | "tenant" | "user";
+
+/**
+ * A tenant's sync state: in its hub's `sync-status` frames, in health snapshots and in the
+ * platform admins' counts. Declared in alphabetical order so that maps keyed by it list
+ * their keys as the JSON text always did.
+ */
+
+export type SyncState = "drifted" | "failed" | "partial" | "pending" | "success";
+
+/**
  * One configuration change as a client receives it: an RFC 6902 patch that turns the
  * document at the previous version into the one at `version`.
  */
@@ -22,9 +42,9 @@ seq: number,
  */
 tenant: string, 
 /**
- * Scope that was written: `platform`, `tenant` or `user`.
+ * Scope that was written.
  */
-scope: string, 
+scope: Scope, 
 /**
  * Namespace (config type) that changed.
  */
@@ -78,10 +98,10 @@ export type TenantSyncStatus = {
  */
 tenant: string, 
 /**
- * `success`, `partial` (pending changes or open conflicts), `pending` (platform
- * changes not applied yet) or `failed` (the hub's last operation failed).
+ * `success`, `partial` (pending changes or open conflicts) or `failed` (the hub's last
+ * operation failed), classified by `SyncState::classify` from what the hub knows.
  */
-status: string, 
+status: SyncState, 
 /**
  * The hub's sequence number.
  */
@@ -117,13 +137,13 @@ platformSeq: number,
  */
 healthPercent: number, 
 /**
- * Tenants per status (`success`, `partial`, `pending`, `failed`).
+ * Tenants per status (every state, counted or 0).
  */
-tenantsByStatus: { [key in string]: number }, 
+tenantsByStatus: { [key in SyncState]?: number }, 
 /**
  * Tenants whose status changed since the previous check, with their new status.
  */
-changed: { [key in string]: string }, };
+changed: { [key in string]: SyncState }, };
 
 /**
  * A frame a client may send. Anything else is answered with an `error` frame.
@@ -179,9 +199,9 @@ message: string, };
 
 export type StoredDocument = { 
 /**
- * Scope of the layer: `platform`, `tenant` or `user`.
+ * Scope of the layer.
  */
-scope: string, 
+scope: Scope, 
 /**
  * Tenant id for tenant and user layers; absent for the platform layer.
  */
@@ -208,6 +228,99 @@ platformSeq?: number | null,
  * updates it has not applied yet. The read starts its catch-up; a later read shows it.
  */
 platformBehind?: number | null, };
+
+/**
+ * One history entry: one commit (one `seq`) of a tenant's hub.
+ */
+
+export type HistoryEntry = { 
+/**
+ * Sequence number in the hub.
+ */
+seq: number, 
+/**
+ * Namespace (the seed's event `type`).
+ */
+type: string, 
+/**
+ * The seed's `action`, or the operation (`pending.accept`, `rollback`, ...).
+ */
+action: string, 
+/**
+ * Scope written.
+ */
+scope: Scope, 
+/**
+ * Target of the write (tenant or user id).
+ */
+targetId: string | null, 
+/**
+ * What happened, in one word, most notable first: `refused`, `conflict`, `pending`,
+ * `overridden`, `shadowed`, `applied`, `skipped`, `unchanged`.
+ */
+outcome: string, 
+/**
+ * Every engine outcome (at most 1,000, then `{"kind": "omitted", "count": N}`).
+ */
+outcomes: Array<JsonObject>, 
+/**
+ * Who made the change.
+ */
+triggeredBy: string, 
+/**
+ * Time spent in the hub, in milliseconds.
+ */
+durationMs: number, 
+/**
+ * Error text for failures.
+ */
+error: string | null, 
+/**
+ * Unix milliseconds.
+ */
+createdAt: number, 
+/**
+ * Propagation latency, for a platform change the fan-out delivered to this tenant: the
+ * tenant hub's commit time minus the platform hub's, in milliseconds (never negative).
+ * `null` for every other entry: tenant and user writes and admin operations (they start
+ * at this tenant's hub, so nothing propagated), platform updates applied by a catch-up
+ * (sync, healing, a new tenant), and entries recorded before the field existed.
+ */
+propagationMs: number | null, 
+/**
+ * Every namespace the entry touched (a batch touches several; `type` is the first of
+ * its events'); `?namespace=` finds the entry under each.
+ */
+namespaces: Array<string>, 
+/**
+ * The writing request's id (`Cascade-Request-Id`); `null` for platform updates and
+ * entries recorded before the field existed.
+ */
+requestId: string | null, 
+/**
+ * The writer's role; `null` as `requestId`.
+ */
+role: Role | null, 
+/**
+ * The layers the entry changed: `{namespace, layer: {scope, id?}, patch, replaced}` with
+ * `patch` the RFC 6902 patch from the layer before to after and `replaced` the patch
+ * back (what it replaced); at most 100, then `{"kind": "omitted", "count": N}`.
+ */
+changes: Array<JsonObject>, };
+
+/**
+ * One page of history, newest first.
+ */
+
+export type HistoryPage = { 
+/**
+ * The entries, newest first.
+ */
+entries: Array<HistoryEntry>, 
+/**
+ * `before` for the next page; `null` on the last one.
+ */
+nextBefore: number | null, };
 
 /**
  * An RFC 7807 problem document with Cascade's stable error `code`.
