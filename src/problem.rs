@@ -197,19 +197,12 @@ impl ApiError {
         if let Self::Internal(detail) = &self {
             worker::console_error!("internal error: {detail}");
         }
-        let problem = self.to_problem();
-        let mut resp = match &self {
-            // The invalid field, as a JSON Pointer into the body, beside the problem's members.
-            Self::InvalidRuleField { field, .. } => {
-                let mut body = serde_json::to_value(&problem)?;
-                body["pointer"] = serde_json::Value::String(format!("/{field}"));
-                let mut resp = Response::from_json(&body)?.with_status(problem.status);
-                resp.headers_mut()
-                    .set("content-type", PROBLEM_CONTENT_TYPE)?;
-                resp
-            }
-            _ => problem_response(&problem)?,
-        };
+        let mut problem = self.to_problem();
+        // The invalid field, as a JSON Pointer into the body, beside the problem's members.
+        if let Self::InvalidRuleField { field, .. } = &self {
+            problem.pointer = Some(format!("/{field}"));
+        }
+        let mut resp = problem_response(&problem)?;
         if matches!(self, Self::Unauthenticated(_)) {
             resp.headers_mut()
                 .set("www-authenticate", "Bearer realm=\"cascade\"")?;

@@ -203,6 +203,11 @@ impl ServerFrame {
 
 /// A namespace document as stored by a hub and returned by `GET .../config/{namespace}`.
 #[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "scope": "tenant", "tenant": "acme", "namespace": "auth", "version": 3,
+    "config": {"mfa": true}
+})))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredDocument {
@@ -215,8 +220,9 @@ pub struct StoredDocument {
     pub namespace: String,
     /// Version of the document: the hub `seq` of its last write, 0 when never written.
     pub version: u64,
-    /// The layer's own values.
+    /// The layer's own values (an effective read: the subject's effective config).
     #[cfg_attr(test, ts(type = "JsonObject"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub config: Map<String, Value>,
     /// Tenant and user documents: the platform seq the tenant has applied (the hub always
     /// says; the API answers it only beside `platform_behind`).

@@ -8,6 +8,16 @@ use crate::{Role, Scope};
 
 /// One history entry: one commit (one `seq`) of a tenant's hub.
 #[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "seq": 12, "type": "auth", "action": "update", "scope": "tenant", "targetId": "acme",
+    "outcome": "applied", "outcomes": [{"kind": "applied", "namespace": "auth"}],
+    "triggeredBy": "admin-1", "durationMs": 1.5, "error": null, "createdAt": 1764720000000_u64,
+    "propagationMs": null, "namespaces": ["auth"], "requestId": "r-1", "role": "tenant-admin",
+    "changes": [{"namespace": "auth", "layer": {"scope": "tenant"},
+                 "patch": [{"op": "replace", "path": "/mfa", "value": true}],
+                 "replaced": [{"op": "replace", "path": "/mfa", "value": false}]}]
+})))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
@@ -27,6 +37,7 @@ pub struct HistoryEntry {
     pub outcome: String,
     /// Every engine outcome (at most 1,000, then `{"kind": "omitted", "count": N}`).
     #[cfg_attr(test, ts(type = "Array<JsonObject>"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub outcomes: Value,
     /// Who made the change.
     pub triggered_by: String,
@@ -54,11 +65,14 @@ pub struct HistoryEntry {
     /// `patch` the RFC 6902 patch from the layer before to after and `replaced` the patch
     /// back (what it replaced); at most 100, then `{"kind": "omitted", "count": N}`.
     #[cfg_attr(test, ts(type = "Array<JsonObject>"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub changes: Value,
 }
 
 /// One page of history, newest first.
 #[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"entries": [], "nextBefore": null})))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryPage {

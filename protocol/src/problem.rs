@@ -7,6 +7,12 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 /// An RFC 7807 problem document with Cascade's stable error `code`.
 #[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "type": "about:blank", "title": "Version mismatch", "status": 412,
+    "detail": "If-Match names version 3, the namespace is at version 4",
+    "code": "CASCADE:Config:VersionMismatch"
+})))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     /// URI reference naming the problem type (`about:blank` when the code says it all).
@@ -27,6 +33,10 @@ pub struct Problem {
         skip_serializing_if = "Option::is_none"
     )]
     pub retry_after: Option<u64>,
+    /// JSON Pointer to the member of the request body the problem is about, when it is one
+    /// field (an invalid sync rule field: `/syncDirection`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
 }
 
 impl Problem {
@@ -39,6 +49,7 @@ impl Problem {
             detail: detail.into(),
             code: code.to_owned(),
             retry_after: None,
+            pointer: None,
         }
     }
 
