@@ -19,7 +19,13 @@
 //!
 //! Regenerate: `UPDATE_OPENAPI=1 cargo test --lib openapi`.
 
+use cascade_durable::internal::{ConflictItem, PendingItem};
 use cascade_durable::{MAX_OPEN_ITEMS_LISTED, MAX_OUTCOMES_LISTED};
+use cascade_engine::conflict::Conflict;
+use cascade_engine::event::ChangeEvent;
+use cascade_engine::pending::PendingChange;
+use cascade_engine::rule::ConflictResolution;
+use cascade_engine::scope::Subject;
 use cascade_engine::validate::{MAX_BATCH_EVENTS, MAX_DEPTH, MAX_PATCH_OPS, MAX_SAFE_INTEGER};
 use cascade_protocol::{
     HistoryEntry, HistoryPage, Problem, Role, Scope, StoredDocument, SyncState, MAX_NAME_LEN,
@@ -59,6 +65,13 @@ fn typed_schemas() -> Vec<(String, Value)> {
         schema_of::<RefusalEntry>(),
         schema_of::<RefusalPage>(),
         schema_of::<Liveness>(),
+        schema_of::<ChangeEvent>(),
+        schema_of::<ConflictResolution>(),
+        schema_of::<Subject>(),
+        schema_of::<PendingChange>(),
+        schema_of::<Conflict>(),
+        schema_of::<PendingItem>(),
+        schema_of::<ConflictItem>(),
     ]
 }
 
@@ -248,6 +261,16 @@ fn schema_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
+/// A listing of open items, at most as many as a hub lists.
+fn listing(item: &str) -> Value {
+    json!({
+        "type": "array",
+        "maxItems": MAX_OPEN_ITEMS_LISTED,
+        "description": format!("At most {MAX_OPEN_ITEMS_LISTED} items."),
+        "items": schema_ref(item),
+    })
+}
+
 /// The 200 body of an endpoint that sends a typed body, when it does.
 fn typed_response(endpoint: Endpoint) -> Option<(&'static str, Value)> {
     use Endpoint as E;
@@ -264,6 +287,14 @@ fn typed_response(endpoint: Endpoint) -> Option<(&'static str, Value)> {
         E::GetTenantEffective | E::GetUserEffective => {
             ("The effective document.", schema_ref("StoredDocument"))
         }
+        E::ListPending => (
+            "The pending platform changes, oldest first per namespace.",
+            listing("PendingItem"),
+        ),
+        E::ListConflicts => (
+            "The open conflicts, oldest first per namespace.",
+            listing("ConflictItem"),
+        ),
         _ => return None,
     })
 }

@@ -31,9 +31,10 @@
 //! Every call carries the hub's identity in [`HUB_NAME_HEADER`] so the object knows which
 //! tenant it serves even when it is woken by an alarm, with no request at all.
 
-use cascade_engine::conflict::ConflictAction;
+use cascade_engine::conflict::{Conflict, ConflictAction};
 use cascade_engine::event::{ChangeEvent, PlatformUpdate};
 use cascade_engine::outcome::Outcome;
+use cascade_engine::pending::PendingChange;
 use cascade_engine::rule::SyncRule;
 use cascade_engine::scope::TenantContext;
 use cascade_protocol::Role;
@@ -363,4 +364,40 @@ pub struct HealthReport {
     pub status: HubStatus,
     /// Namespaces whose copy differs from the platform's.
     pub drift: Vec<NamespaceDrift>,
+}
+
+/// One pending change as `GET /v1/tenants/{tenant}/pending` lists it: the engine's held
+/// platform change with its namespace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "namespace": "auth", "id": "12.0", "platformSeq": 4,
+    "event": {"type": "auth", "action": "update", "scope": "platform",
+              "config": {"mfa": true}, "triggeredBy": "platform-admin"},
+    "rule": "auth-review", "strategy": "merge", "targets": ["tenant"], "autoApply": false,
+    "createdSeq": 12, "createdAt": 1764720000000_u64
+})))]
+pub struct PendingItem {
+    /// The namespace the change waits in.
+    pub namespace: String,
+    /// The held change.
+    #[serde(flatten)]
+    pub change: PendingChange,
+}
+
+/// One open conflict as `GET /v1/tenants/{tenant}/conflicts` lists it: the engine's conflict
+/// with its namespace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "namespace": "auth", "id": "9.0", "subject": {"scope": "tenant"}, "path": "/provider",
+    "base": "okta", "upper": "auth0", "lower": "keycloak", "rule": "auth-merge",
+    "openedSeq": 9, "openedAt": 1764720000000_u64
+})))]
+pub struct ConflictItem {
+    /// The namespace the conflict is in.
+    pub namespace: String,
+    /// The conflict.
+    #[serde(flatten)]
+    pub conflict: Conflict,
 }

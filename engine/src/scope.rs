@@ -18,6 +18,8 @@ pub use cascade_protocol::Scope;
 
 /// The owner of an effective config inside a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"scope": "user", "id": "u-42"})))]
 #[serde(tag = "scope", content = "id", rename_all = "lowercase")]
 pub enum Subject {
     /// The tenant as a whole: its admins, and every user without a layer of their own.
