@@ -19,7 +19,7 @@
 //!
 //! Regenerate: `UPDATE_OPENAPI=1 cargo test --lib openapi`.
 
-use cascade_durable::internal::{ConflictItem, PendingItem};
+use cascade_durable::internal::{ConflictItem, PendingItem, WriteAck};
 use cascade_durable::{MAX_OPEN_ITEMS_LISTED, MAX_OUTCOMES_LISTED};
 use cascade_engine::conflict::Conflict;
 use cascade_engine::event::ChangeEvent;
@@ -36,7 +36,7 @@ use worker::Method;
 
 use crate::audit::{RefusalEntry, RefusalPage};
 use crate::auth::access::Rule;
-use crate::config::MAX_IDEMPOTENCY_KEY_LEN;
+use crate::config::{PlatformWriteAck, MAX_IDEMPOTENCY_KEY_LEN};
 use crate::input::MAX_BODY_BYTES;
 use crate::routes::{Endpoint, Liveness, ROUTES};
 
@@ -72,6 +72,8 @@ fn typed_schemas() -> Vec<(String, Value)> {
         schema_of::<Conflict>(),
         schema_of::<PendingItem>(),
         schema_of::<ConflictItem>(),
+        schema_of::<WriteAck>(),
+        schema_of::<PlatformWriteAck>(),
     ]
 }
 

@@ -199,6 +199,11 @@ pub struct Operation {
 /// What a hub answers once a write is durable.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "seq": 13, "version": 13, "changed": true,
+    "outcomes": [{"kind": "written", "namespace": "auth", "subject": {"scope": "tenant"}}]
+})))]
 pub struct WriteAck {
     /// The hub sequence number after the write.
     pub seq: u64,
@@ -209,9 +214,12 @@ pub struct WriteAck {
     /// Whether this answer is the replay of an earlier request with the same idempotency key.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replayed: bool,
-    /// Everything that happened, as the engine's outcomes (at most
-    /// [`crate::history::MAX_OUTCOMES_LISTED`], then an `omitted` count).
+    /// Everything that happened, as the engine's outcomes (kind: written, applied,
+    /// overridden, shadowed, merged, conflictOpened, pending, skipped, refused, reported,
+    /// ...); at most 1,000 (`MAX_OUTCOMES_LISTED`), then one `{"kind": "omitted", "count": N}`
+    /// item.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub outcomes: Vec<Value>,
 }
 
