@@ -39,6 +39,7 @@ use crate::auth::access::Rule;
 use crate::config::{PlatformWriteAck, MAX_IDEMPOTENCY_KEY_LEN};
 use crate::input::MAX_BODY_BYTES;
 use crate::routes::{Endpoint, Liveness, ROUTES};
+use crate::tenants::{Tenant, TenantInput};
 
 /// The hand-kept remainder (see the module docs).
 const HAND_KEPT: &str = include_str!("../docs/openapi/hand-kept.json");
@@ -74,6 +75,8 @@ fn typed_schemas() -> Vec<(String, Value)> {
         schema_of::<ConflictItem>(),
         schema_of::<WriteAck>(),
         schema_of::<PlatformWriteAck>(),
+        schema_of::<Tenant>(),
+        schema_of::<TenantInput>(),
     ]
 }
 
