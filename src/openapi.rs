@@ -38,6 +38,7 @@ use crate::audit::{RefusalEntry, RefusalPage};
 use crate::auth::access::Rule;
 use crate::config::{PlatformWriteAck, MAX_IDEMPOTENCY_KEY_LEN};
 use crate::input::MAX_BODY_BYTES;
+use crate::problem::FieldProblem;
 use crate::routes::{Endpoint, Liveness, ROUTES};
 use crate::tenants::{Tenant, TenantInput};
 
@@ -76,6 +77,7 @@ fn typed_schemas() -> Vec<(String, Value)> {
         schema_of::<WriteAck>(),
         schema_of::<PlatformWriteAck>(),
         schema_of::<Tenant>(),
+        schema_of::<FieldProblem>(),
         schema_of::<TenantInput>(),
     ]
 }
@@ -165,7 +167,7 @@ fn grouped(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

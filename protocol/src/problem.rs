@@ -33,10 +33,6 @@ pub struct Problem {
         skip_serializing_if = "Option::is_none"
     )]
     pub retry_after: Option<u64>,
-    /// JSON Pointer to the member of the request body the problem is about, when it is one
-    /// field (an invalid sync rule field: `/syncDirection`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pointer: Option<String>,
 }
 
 impl Problem {
@@ -49,7 +45,6 @@ impl Problem {
             detail: detail.into(),
             code: code.to_owned(),
             retry_after: None,
-            pointer: None,
         }
     }
 

@@ -215,7 +215,7 @@ namespace: string,
  */
 version: number, 
 /**
- * The layer's own values.
+ * The layer's own values (an effective read: the subject's effective config).
  */
 config: JsonObject, 
 /**
