@@ -19,7 +19,7 @@
 //!
 //! Regenerate: `UPDATE_OPENAPI=1 cargo test --lib openapi`.
 
-use cascade_durable::internal::{ConflictItem, PendingItem, WriteAck};
+use cascade_durable::internal::{ConflictItem, DeliveryAck, HubStatus, PendingItem, WriteAck};
 use cascade_durable::{MAX_OPEN_ITEMS_LISTED, MAX_OUTCOMES_LISTED};
 use cascade_engine::conflict::Conflict;
 use cascade_engine::event::ChangeEvent;
@@ -78,6 +78,8 @@ fn typed_schemas() -> Vec<(String, Value)> {
         schema_of::<PlatformWriteAck>(),
         schema_of::<Tenant>(),
         schema_of::<FieldProblem>(),
+        schema_of::<HubStatus>(),
+        schema_of::<DeliveryAck>(),
         schema_of::<TenantInput>(),
     ]
 }

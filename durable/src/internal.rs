@@ -250,9 +250,11 @@ pub struct Delivery {
     pub context: HubContext,
 }
 
-/// A tenant hub's answer to a delivery.
+/// A tenant hub's answer to a delivery, and `POST /v1/tenants/{tenant}/sync`'s.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = SyncAck, example = json!({"platformSeq": 7, "applied": 2})))]
 pub struct DeliveryAck {
     /// The platform sequence the tenant is at now.
     pub platform_seq: u64,
@@ -263,6 +265,12 @@ pub struct DeliveryAck {
 /// A hub's own view of its health, for the health check and the dashboard.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "hub": "acme", "seq": 12, "platformSeq": 7, "connections": 3,
+    "connectionsByRole": {"admins": 1, "users": 2}, "outboxPending": 0, "pendingChanges": 1,
+    "openConflicts": 0, "wakes": 4
+})))]
 pub struct HubStatus {
     /// Hub name: tenant id or `platform`.
     pub hub: String,
