@@ -15,6 +15,7 @@
 //! with the history (`HISTORY_RETENTION_DAYS`) and deleted with their tenant.
 
 use cascade_durable::internal::Caller;
+use cascade_protocol::Role;
 use serde::{Deserialize, Serialize};
 use worker::js_sys;
 use worker::wasm_bindgen::{JsCast, JsValue};
@@ -85,16 +86,9 @@ fn new_request_id() -> String {
 pub fn caller(principal: &Principal, request_id: &str) -> Caller {
     Caller {
         sub: principal.sub.clone(),
-        role: role_name(principal),
+        role: principal.role,
         request_id: request_id.to_owned(),
     }
-}
-
-fn role_name(principal: &Principal) -> String {
-    serde_json::to_value(principal.role)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// Where the refusals of a write to `endpoint` are recorded: under the tenant it addresses
@@ -169,7 +163,7 @@ pub async fn record(env: &Env, refusal: &Refusal<'_>, now: u64) -> Result<(), Ap
         .bind(&[
             JsValue::from_str(refusal.tenant),
             JsValue::from_str(&refusal.caller.sub),
-            JsValue::from_str(&refusal.caller.role),
+            JsValue::from_str(refusal.caller.role.as_str()),
             JsValue::from_str(&refusal.problem.code),
             JsValue::from_f64(f64::from(refusal.problem.status)),
             JsValue::from_str(&refusal.problem.detail),
@@ -185,13 +179,34 @@ pub async fn record(env: &Env, refusal: &Refusal<'_>, now: u64) -> Result<(), Ap
     Ok(())
 }
 
+/// One page of refused writes, newest first.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+#[cfg_attr(test, schema(example = json!({"entries": [], "nextBefore": null})))]
+pub struct RefusalPage {
+    /// The refusals, newest first.
+    pub entries: Vec<RefusalEntry>,
+    /// `before` for the next page; `null` on the last one.
+    pub next_before: Option<u64>,
+}
+
 /// One refusal as listed.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+#[cfg_attr(test, schema(as = Refusal, example = json!({
+    "id": 7, "outcome": "refused", "status": 412, "code": "CASCADE:Config:VersionMismatch",
+    "detail": "If-Match names version 3, the namespace is at version 4",
+    "request": "PUT /v1/tenants/acme/config/auth", "namespace": "auth", "subject": "admin-1",
+    "role": "tenant-admin", "requestId": "r-1", "count": 1,
+    "createdAt": 1764720000000_u64, "lastAt": 1764720000000_u64
+})))]
 pub struct RefusalEntry {
     /// The refusal's id (its ordering key; refusals take no seq).
     pub id: u64,
     /// Always `refused`.
+    #[cfg_attr(test, schema(value_type = String))]
     pub outcome: &'static str,
     /// HTTP status answered.
     pub status: u16,
@@ -206,7 +221,7 @@ pub struct RefusalEntry {
     /// The caller's subject.
     pub subject: String,
     /// The caller's role.
-    pub role: String,
+    pub role: Role,
     /// The (first) request's id.
     pub request_id: String,
     /// How many refusals of this subject and code within the minute the row counts.
@@ -226,7 +241,7 @@ struct Row {
     request: String,
     namespace: Option<String>,
     subject: String,
-    role: String,
+    role: Role,
     request_id: String,
     count: f64,
     created_at: f64,
@@ -330,9 +345,10 @@ pub async fn list(env: &Env, req: &Request, tenant: &str) -> Result<Response, Ap
     let next_before = (entries.len() == limit as usize)
         .then(|| entries.last().map(|e| e.id))
         .flatten();
-    Ok(Response::from_json(
-        &serde_json::json!({ "entries": entries, "nextBefore": next_before }),
-    )?)
+    Ok(Response::from_json(&RefusalPage {
+        entries,
+        next_before,
+    })?)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use cascade_durable::internal::{
 };
 use cascade_durable::{lifecycle_steps, registry};
 use cascade_protocol::StoredDocument;
+use serde::Serialize;
 use serde_json::Value;
 use worker::{Env, Method, Request, Response};
 
@@ -110,8 +111,8 @@ pub enum WriteMode {
 pub const MERGE_PATCH: &str = "application/merge-patch+json";
 /// Media type of an RFC 6902 JSON Patch.
 pub const JSON_PATCH: &str = "application/json-patch+json";
-/// Most operations in one JSON Patch.
-pub const MAX_PATCH_OPS: usize = 1000;
+/// Most operations in one JSON Patch: the engine's.
+pub const MAX_PATCH_OPS: usize = cascade_engine::validate::MAX_PATCH_OPS;
 
 /// `PUT` or `PATCH` a tenant's layer (`user` absent) or a user's layer.
 pub async fn write_tenant_side(
@@ -243,18 +244,46 @@ pub async fn targeted_events_response(
     with_targeting(ack, targeting, "a platform batch")
 }
 
+/// A platform write's acknowledgement: a [`WriteAck`] with how many tenants the change
+/// reaches.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+#[cfg_attr(test, schema(example = json!({
+    "seq": 8, "version": 8, "changed": true, "targetedTenants": 0,
+    "warning": "no enabled rule delivers namespace 'auth' to tenants"
+})))]
+pub struct PlatformWriteAck<'a> {
+    /// The hub's acknowledgement.
+    #[serde(flatten)]
+    pub ack: &'a WriteAck,
+    /// Tenants the change reaches: registered tenants accepted by an enabled rule that one of
+    /// its events triggers with a downward target (a whole-document platform write of a
+    /// namespace is the event {namespace}.update; a batch counts each of its events'
+    /// topics), minus those opted out of that event's namespace; a tenant counts once.
+    /// Absent if it could not be counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub targeted_tenants: Option<u64>,
+    /// Present when the change reaches no tenant: says why (no enabled rule delivers the
+    /// namespace, or the rules' filters and opt-outs leave none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
 fn with_targeting(
     ack: &WriteAck,
     targeting: Result<crate::targeting::Targeting, ApiError>,
     what: &str,
 ) -> Result<Response, ApiError> {
-    let mut body = serde_json::to_value(ack)?;
+    let mut body = PlatformWriteAck {
+        ack,
+        targeted_tenants: None,
+        warning: None,
+    };
     match targeting {
         Ok(t) => {
-            body["targetedTenants"] = t.tenants.into();
-            if let Some(warning) = t.warning {
-                body["warning"] = warning.into();
-            }
+            body.targeted_tenants = Some(t.tenants);
+            body.warning = t.warning;
         }
         Err(e) => worker::console_error!(
             "targeted tenants of {what} not counted: {}",
@@ -360,7 +389,7 @@ pub fn header_guard(req: &Request) -> Result<WriteGuard, ApiError> {
 
 /// The largest version a request may name: hubs read numbers as JavaScript does, and no hub
 /// will ever reach 2^53 - 1 changes.
-pub const MAX_VERSION: u64 = (1 << 53) - 1;
+pub const MAX_VERSION: u64 = cascade_engine::validate::MAX_SAFE_INTEGER;
 
 /// Parses `If-Match`: one entity tag as sent in `ETag` (`"v3"`, weak `W/"v3"` accepted), or
 /// `*` (any version: no check).

@@ -38,7 +38,7 @@ pub async fn connect(
     }
     let member = Member {
         sub: principal.sub.clone(),
-        role: principal.role.as_str().to_owned(),
+        role: principal.role,
         expires_at: Some(principal.expires_at),
     };
     match tenant {

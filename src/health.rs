@@ -29,7 +29,8 @@ use crate::retention::{self, Pruned};
 use crate::tenant_states::{self, Tracked};
 use crate::tenants;
 
-pub use cascade_durable::health_walk::{classify, TenantHealth, TenantState};
+pub use cascade_durable::health_walk::{classify, TenantHealth};
+pub use cascade_protocol::SyncState;
 
 /// Lines of the latest checks kept in `health_lines`; older snapshots keep their counts.
 pub const CHECKS_WITH_LINES: u32 = 3;
@@ -84,11 +85,11 @@ pub fn summarise(lines: &[TenantHealth]) -> (Counts, f64) {
     let mut counts = Counts::default();
     for line in lines {
         match line.state {
-            TenantState::Success => counts.success += 1,
-            TenantState::Partial => counts.partial += 1,
-            TenantState::Failed => counts.failed += 1,
-            TenantState::Pending => counts.pending += 1,
-            TenantState::Drifted => counts.drifted += 1,
+            SyncState::Success => counts.success += 1,
+            SyncState::Partial => counts.partial += 1,
+            SyncState::Failed => counts.failed += 1,
+            SyncState::Pending => counts.pending += 1,
+            SyncState::Drifted => counts.drifted += 1,
         }
     }
     let pct = if lines.is_empty() {
@@ -252,17 +253,17 @@ async fn remember_states(
 /// changed since the previous check.
 pub fn platform_status(snapshot: &Snapshot, tracked: &[Tracked]) -> PlatformSyncStatus {
     let c = &snapshot.counts;
-    let tenants_by_status = TenantState::ALL
+    let tenants_by_status = SyncState::ALL
         .into_iter()
         .map(|s| {
             let n = match s {
-                TenantState::Success => c.success,
-                TenantState::Partial => c.partial,
-                TenantState::Pending => c.pending,
-                TenantState::Failed => c.failed,
-                TenantState::Drifted => c.drifted,
+                SyncState::Success => c.success,
+                SyncState::Partial => c.partial,
+                SyncState::Pending => c.pending,
+                SyncState::Failed => c.failed,
+                SyncState::Drifted => c.drifted,
             };
-            (s.as_str().to_owned(), u64::from(n))
+            (s, u64::from(n))
         })
         .collect();
     PlatformSyncStatus {
@@ -273,7 +274,7 @@ pub fn platform_status(snapshot: &Snapshot, tracked: &[Tracked]) -> PlatformSync
         changed: tracked
             .iter()
             .filter(|t| t.changed)
-            .map(|t| (t.tenant.clone(), t.state.as_str().to_owned()))
+            .map(|t| (t.tenant.clone(), t.state))
             .collect::<BTreeMap<_, _>>(),
     }
 }
@@ -358,11 +359,11 @@ mod tests {
             converge_error: None,
         };
         let (counts, pct) = summarise(&[
-            line(TenantState::Success),
-            line(TenantState::Failed),
-            line(TenantState::Pending),
-            line(TenantState::Success),
-            line(TenantState::Drifted),
+            line(SyncState::Success),
+            line(SyncState::Failed),
+            line(SyncState::Pending),
+            line(SyncState::Success),
+            line(SyncState::Drifted),
         ]);
         assert_eq!(
             (
@@ -406,17 +407,17 @@ mod tests {
         let status = platform_status(
             &snapshot,
             &[
-                tracked("a", TenantState::Success, false),
-                tracked("b", TenantState::Failed, true),
+                tracked("a", SyncState::Success, false),
+                tracked("b", SyncState::Failed, true),
             ],
         );
         assert_eq!((status.checked_at, status.platform_seq), (42, 7));
         assert_eq!(status.tenants_by_status.len(), 5);
-        assert_eq!(status.tenants_by_status["failed"], 1);
-        assert_eq!(status.tenants_by_status["pending"], 0);
+        assert_eq!(status.tenants_by_status[&SyncState::Failed], 1);
+        assert_eq!(status.tenants_by_status[&SyncState::Pending], 0);
         assert_eq!(
             status.changed,
-            BTreeMap::from([("b".to_owned(), "failed".to_owned())])
+            BTreeMap::from([("b".to_owned(), SyncState::Failed)])
         );
     }
 }

@@ -1,8 +1,8 @@
 //! `GET /v1/tenants/{tenant}/history`: the tenant's event history from D1, newest first,
 //! filtered by namespace (any the entry touched), scope, outcome and time, paginated by `seq`.
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use cascade_protocol::{HistoryEntry, HistoryPage, Role, Scope};
+use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};
 
@@ -17,59 +17,12 @@ pub const MAX_LIMIT: u32 = 500;
 /// Above any `seq` a JavaScript number holds exactly: "no upper bound".
 const NO_BOUND: u64 = u64::MAX >> 11;
 
-/// One history entry as returned.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HistoryEntry {
-    /// Sequence number in the hub.
-    pub seq: u64,
-    /// Namespace (the seed's event `type`).
-    #[serde(rename = "type")]
-    pub event_type: String,
-    /// The seed's `action`, or the operation (`pending.accept`, `rollback`, ...).
-    pub action: String,
-    /// Scope written.
-    pub scope: String,
-    /// Target of the write.
-    pub target_id: Option<String>,
-    /// What happened, in one word.
-    pub outcome: String,
-    /// Every engine outcome.
-    pub outcomes: Value,
-    /// Who made the change.
-    pub triggered_by: String,
-    /// Time spent in the hub, in milliseconds.
-    pub duration_ms: f64,
-    /// Error text for failures.
-    pub error: Option<String>,
-    /// Unix milliseconds.
-    pub created_at: u64,
-    /// Propagation latency, for a platform change the fan-out delivered to this tenant: the
-    /// tenant hub's commit time minus the platform hub's, in milliseconds (never negative).
-    /// `null` for every other entry: tenant and user writes and admin operations (they start
-    /// at this tenant's hub, so nothing propagated), platform updates applied by a catch-up
-    /// (sync, healing, a new tenant), and entries recorded before the field existed.
-    pub propagation_ms: Option<u64>,
-    /// Every namespace the entry touched (a batch touches several; `type` is the first of
-    /// its events'); `?namespace=` finds the entry under each.
-    pub namespaces: Vec<String>,
-    /// The writing request's id (`Cascade-Request-Id`); `null` for platform updates and
-    /// entries recorded before the field existed.
-    pub request_id: Option<String>,
-    /// The writer's role (`platform-admin`, `tenant-admin`, `user`); `null` as `requestId`.
-    pub role: Option<String>,
-    /// The layers the entry changed: `{namespace, layer: {scope, id?}, patch, replaced}` with
-    /// `patch` the RFC 6902 patch from the layer before to after and `replaced` the patch
-    /// back (what it replaced); at most 100, then `{"kind": "omitted", "count": N}`.
-    pub changes: Value,
-}
-
 #[derive(Deserialize)]
 struct Row {
     seq: f64,
     event_type: String,
     action: String,
-    scope: String,
+    scope: Scope,
     target_id: Option<String>,
     outcome: String,
     outcomes: String,
@@ -80,7 +33,7 @@ struct Row {
     propagation_ms: Option<f64>,
     namespaces: Option<String>,
     request_id: Option<String>,
-    role: Option<String>,
+    role: Option<Role>,
     changes: Option<String>,
 }
 
@@ -93,8 +46,8 @@ pub struct Filter {
     pub before: u64,
     /// Only this namespace.
     pub namespace: Option<String>,
-    /// Only this scope (`platform`, `tenant`, `user`).
-    pub scope: Option<String>,
+    /// Only this scope.
+    pub scope: Option<Scope>,
     /// Only this outcome (`applied`, `conflict`, `pending`, ...).
     pub outcome: Option<String>,
     /// Only entries at or after this time (Unix ms).
@@ -142,9 +95,9 @@ impl Filter {
                 "since" => f.since = number("since", value)?,
                 "until" => f.until = number("until", value)?,
                 "namespace" => f.namespace = Some(input::namespace("namespace", value)?),
-                "scope" => match value {
-                    "platform" | "tenant" | "user" => f.scope = Some(value.to_owned()),
-                    _ => return Err(bad("scope", "must be platform, tenant or user")),
+                "scope" => match Scope::parse(value) {
+                    Some(scope) => f.scope = Some(scope),
+                    None => return Err(bad("scope", "must be platform, tenant or user")),
                 },
                 "outcome" => {
                     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_lowercase()) {
@@ -199,7 +152,8 @@ pub async fn list(env: &Env, req: &Request, tenant: &str) -> Result<Response, Ap
             binds.len()
         ));
     }
-    for (column, value) in [("scope", &filter.scope), ("outcome", &filter.outcome)] {
+    let scope = filter.scope.map(Scope::as_str);
+    for (column, value) in [("scope", scope), ("outcome", filter.outcome.as_deref())] {
         if let Some(value) = value {
             binds.push(JsValue::from_str(value));
             sql.push_str(&format!(" AND {column} = ?{}", binds.len()));
@@ -240,9 +194,10 @@ pub async fn list(env: &Env, req: &Request, tenant: &str) -> Result<Response, Ap
     let next_before = (entries.len() == filter.limit as usize)
         .then(|| entries.last().map(|e| e.seq))
         .flatten();
-    Ok(Response::from_json(
-        &serde_json::json!({ "entries": entries, "nextBefore": next_before }),
-    )?)
+    Ok(Response::from_json(&HistoryPage {
+        entries,
+        next_before,
+    })?)
 }
 
 /// The namespaces of an entry, sorted, from its `sync_event_namespaces` rows (JSON array).
@@ -274,12 +229,8 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(
-            (
-                f.namespace.as_deref(),
-                f.scope.as_deref(),
-                f.outcome.as_deref()
-            ),
-            (Some("auth"), Some("platform"), Some("conflict"))
+            (f.namespace.as_deref(), f.scope, f.outcome.as_deref()),
+            (Some("auth"), Some(Scope::Platform), Some("conflict"))
         );
         assert_eq!((f.limit, f.since, f.before), (10, 5, NO_BOUND));
         for bad in [

@@ -3,6 +3,7 @@
 //! Limits protect the hubs: a document is stored whole and sent to every client, so an
 //! unbounded one would cost every connected socket.
 
+use cascade_engine::validate;
 use cascade_protocol::is_valid_name;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -10,15 +11,16 @@ use worker::Request;
 
 use crate::problem::ApiError;
 
-/// Largest request body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Largest request body accepted, in bytes: the engine's document limit, so a body the
+/// Worker takes is one the engine takes.
+pub const MAX_BODY_BYTES: usize = validate::MAX_DOCUMENT_BYTES;
 
-/// Deepest JSON nesting accepted (objects and arrays).
-pub const MAX_JSON_DEPTH: usize = 32;
+/// Deepest JSON nesting accepted (objects and arrays): the engine's.
+pub const MAX_JSON_DEPTH: usize = validate::MAX_DEPTH;
 
 /// The largest integer magnitude every JSON client represents exactly (JavaScript's
 /// `Number.MAX_SAFE_INTEGER`, 2^53 − 1). Larger integers would come back rounded.
-pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+pub const MAX_SAFE_INTEGER: u64 = validate::MAX_SAFE_INTEGER;
 
 /// Checks a path parameter against the identifier rule shared by tenants, users and
 /// namespaces.

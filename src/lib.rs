@@ -28,6 +28,8 @@ pub mod history;
 pub mod hubs;
 pub mod input;
 pub mod lag;
+#[cfg(test)]
+mod openapi;
 pub mod operations;
 pub mod problem;
 pub mod retention;

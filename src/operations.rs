@@ -2,10 +2,11 @@
 //! resolve conflicts, roll a namespace back to an earlier version. Each decision is a commit
 //! in the tenant's hub (its own `seq`, history row and broadcast).
 
-use cascade_durable::internal::{Caller, HubContext, Operation, WriteAck, WriteGuard};
+use cascade_durable::internal::{
+    Caller, ConflictItem, HubContext, Operation, PendingItem, WriteAck, WriteGuard,
+};
 use cascade_engine::conflict::ConflictAction;
 use serde::Deserialize;
-use serde_json::Value;
 use worker::{Env, Method, Request, Response};
 
 use crate::config::{ack_response, hub_context, write_guard};
@@ -26,14 +27,18 @@ pub enum Items {
 /// `GET /v1/tenants/{tenant}/pending` and `.../conflicts`.
 pub async fn list(env: &Env, tenant: &str, items: Items) -> Result<Response, ApiError> {
     tenants::require(env, tenant).await?;
-    let path = match items {
-        Items::Pending => "/pending",
-        Items::Conflicts => "/conflicts",
-    };
-    let found: Vec<Value> = Hub::tenant(env, tenant)?
-        .call::<(), _>(Method::Get, path, None)
-        .await?;
-    Ok(Response::from_json(&found)?)
+    let hub = Hub::tenant(env, tenant)?;
+    match items {
+        Items::Pending => {
+            let found: Vec<PendingItem> = hub.call::<(), _>(Method::Get, "/pending", None).await?;
+            Ok(Response::from_json(&found)?)
+        }
+        Items::Conflicts => {
+            let found: Vec<ConflictItem> =
+                hub.call::<(), _>(Method::Get, "/conflicts", None).await?;
+            Ok(Response::from_json(&found)?)
+        }
+    }
 }
 
 /// Checks an item id from the path (`{seq}.{n}`, as the engine makes them).

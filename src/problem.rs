@@ -137,6 +137,23 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// A problem about one field of the request body: the problem's members and the field as a
+/// JSON Pointer (an invalid sync rule field answers 422 with `pointer: "/syncDirection"`).
+#[derive(Debug, serde::Serialize)]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+#[cfg_attr(test, schema(example = json!({
+    "type": "about:blank", "title": "Unprocessable Content", "status": 422,
+    "detail": "syncDirection must be down or up", "code": "CASCADE:Rule:Invalid",
+    "pointer": "/syncDirection"
+})))]
+pub struct FieldProblem<'a> {
+    /// The problem.
+    #[serde(flatten)]
+    pub problem: &'a Problem,
+    /// JSON Pointer to the member of the request body the problem is about.
+    pub pointer: String,
+}
+
 impl ApiError {
     /// HTTP status, stable code and title of this error.
     fn parts(&self) -> (u16, &'static str, &'static str) {
@@ -201,8 +218,10 @@ impl ApiError {
         let mut resp = match &self {
             // The invalid field, as a JSON Pointer into the body, beside the problem's members.
             Self::InvalidRuleField { field, .. } => {
-                let mut body = serde_json::to_value(&problem)?;
-                body["pointer"] = serde_json::Value::String(format!("/{field}"));
+                let body = FieldProblem {
+                    problem: &problem,
+                    pointer: format!("/{field}"),
+                };
                 let mut resp = Response::from_json(&body)?.with_status(problem.status);
                 resp.headers_mut()
                     .set("content-type", PROBLEM_CONTENT_TYPE)?;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 use worker::D1Database;
 
-use crate::health::{TenantHealth, TenantState};
+use crate::health::{SyncState, TenantHealth};
 use crate::problem::ApiError;
 
 /// A tenant's state as tracked across runs.
@@ -17,7 +17,7 @@ pub struct Tracked {
     /// Tenant id.
     pub tenant: String,
     /// State found by this run.
-    pub state: TenantState,
+    pub state: SyncState,
     /// Unix ms of the first run that found this state (this run's time if it just changed).
     pub since: u64,
     /// Whether the state differs from the previous run's (a tenant seen first is changed).
@@ -27,7 +27,7 @@ pub struct Tracked {
 }
 
 /// What the previous run recorded: tenant to (state, since).
-pub type Previous = BTreeMap<String, (TenantState, u64)>;
+pub type Previous = BTreeMap<String, (SyncState, u64)>;
 
 /// Compares this run's lines with the previous run's states (pure).
 pub fn track(lines: &[TenantHealth], previous: &Previous, now: u64) -> Vec<Tracked> {
@@ -63,7 +63,7 @@ pub async fn load(db: &D1Database) -> Result<Previous, ApiError> {
         .results()?;
     Ok(rows
         .into_iter()
-        .filter_map(|r| Some((r.tenant, (TenantState::parse(&r.state)?, r.since as u64))))
+        .filter_map(|r| Some((r.tenant, (SyncState::parse(&r.state)?, r.since as u64))))
         .collect())
 }
 
@@ -119,7 +119,7 @@ pub async fn save(
 mod tests {
     use super::*;
 
-    fn line(tenant: &str, state: TenantState) -> TenantHealth {
+    fn line(tenant: &str, state: SyncState) -> TenantHealth {
         TenantHealth {
             tenant: tenant.into(),
             state,
@@ -136,13 +136,13 @@ mod tests {
     #[test]
     fn keeps_since_while_the_state_holds_and_resets_it_on_change() {
         let previous = Previous::from([
-            ("a".to_owned(), (TenantState::Pending, 100)),
-            ("b".to_owned(), (TenantState::Failed, 100)),
+            ("a".to_owned(), (SyncState::Pending, 100)),
+            ("b".to_owned(), (SyncState::Failed, 100)),
         ]);
         let lines = [
-            line("a", TenantState::Pending),
-            line("b", TenantState::Success),
-            line("c", TenantState::Success),
+            line("a", SyncState::Pending),
+            line("b", SyncState::Success),
+            line("c", SyncState::Success),
         ];
         let tracked = track(&lines, &previous, 500);
         assert_eq!((tracked[0].since, tracked[0].changed), (100, false));

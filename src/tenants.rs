@@ -25,12 +25,19 @@ pub const D1_BINDING: &str = "DB";
 /// A tenant as stored and returned.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+#[cfg_attr(test, schema(example = json!({
+    "id": "acme", "name": "Acme Corp", "attributes": {"businessType": "retail"},
+    "optOuts": ["notifications"], "createdAt": 1764720000000_u64,
+    "updatedAt": 1764720000000_u64, "lifecycle": "active"
+})))]
 pub struct Tenant {
     /// Tenant id (also its hub's name).
     pub id: String,
     /// Display name.
     pub name: String,
     /// Attributes that sync rules can filter on, e.g. `{"businessType": "retail"}`.
+    #[cfg_attr(test, schema(value_type = Object))]
     pub attributes: Map<String, Value>,
     /// Namespaces the tenant opted out of (selective sync).
     pub opt_outs: Vec<String>,
@@ -38,9 +45,12 @@ pub struct Tenant {
     pub created_at: u64,
     /// Unix milliseconds of the last update.
     pub updated_at: u64,
-    /// Where the registry row stands: `registering` (created, not yet caught up with the
-    /// platform) or `active`; `deleting` rows are never answered.
+    /// Where the registry row stands: `registering` (created, its registration — catching up
+    /// with the platform — not yet finished; the next read or write of the tenant, a retried
+    /// PUT or the platform hub's alarm finishes it) or `active`; a tenant being deleted is not
+    /// found.
     #[serde(default)]
+    #[cfg_attr(test, schema(pattern = "^(registering|active)$"))]
     pub lifecycle: String,
     /// This creation's incarnation (its history rows in D1 carry it).
     #[serde(skip)]
@@ -63,13 +73,18 @@ impl Tenant {
 /// Body of `PUT /v1/tenants/{tenant}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+#[cfg_attr(test, schema(example = json!({
+    "name": "Acme Corp", "attributes": {"businessType": "retail"}, "optOuts": ["notifications"]
+})))]
 pub struct TenantInput {
     /// Display name; defaults to the id.
     pub name: Option<String>,
-    /// Attributes; default empty.
+    /// Attributes that sync rules can filter on; default empty.
     #[serde(default)]
+    #[cfg_attr(test, schema(value_type = Object))]
     pub attributes: Map<String, Value>,
-    /// Opt-outs; default none.
+    /// Namespaces opted out of (selective sync), each a namespace name; default none.
     #[serde(default)]
     pub opt_outs: Vec<String>,
 }

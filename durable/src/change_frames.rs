@@ -54,7 +54,7 @@ pub fn frames_for(
                 ConfigChange {
                     seq: commit.seq,
                     tenant: tenant.to_owned(),
-                    scope: scope.as_str().to_owned(),
+                    scope,
                     namespace: namespace.to_owned(),
                     version,
                     patch: patch.clone(),

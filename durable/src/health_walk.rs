@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use cascade_engine::rule::SyncRule;
 use cascade_engine::scope::TenantContext;
-use cascade_protocol::{PlatformSyncStatus, Problem};
+use cascade_protocol::{PlatformSyncStatus, Problem, SyncFacts, SyncState};
 use futures::future::{join_all, LocalBoxFuture};
 use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
@@ -68,51 +68,6 @@ pub const FINISH_ATTEMPTS: u64 = 3;
 /// A check still walking after this long is abandoned when the next one is asked for.
 pub const STALE_AFTER_MS: u64 = 30 * 60 * 1000;
 
-/// A tenant's sync state in a health snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TenantState {
-    /// Everything applied and recorded.
-    Success,
-    /// Some configurations have conflicts or pending changes.
-    Partial,
-    /// The hub failed or could not be reached.
-    Failed,
-    /// Changes are waiting to be applied or recorded.
-    Pending,
-    /// A copy of a platform layer differs from the platform's where the rules deliver it,
-    /// and the check could not converge it (a rollback the rules let stand, or a failed
-    /// convergence).
-    Drifted,
-}
-
-impl TenantState {
-    /// Every state, in the order the dashboard lists them.
-    pub const ALL: [Self; 5] = [
-        Self::Success,
-        Self::Partial,
-        Self::Drifted,
-        Self::Pending,
-        Self::Failed,
-    ];
-
-    /// The state's name on the wire and in D1.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Success => "success",
-            Self::Partial => "partial",
-            Self::Failed => "failed",
-            Self::Pending => "pending",
-            Self::Drifted => "drifted",
-        }
-    }
-
-    /// The state named `name`, if any.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == name)
-    }
-}
-
 /// One tenant's line in a snapshot.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -120,7 +75,7 @@ pub struct TenantHealth {
     /// Tenant id.
     pub tenant: String,
     /// Its state.
-    pub state: TenantState,
+    pub state: SyncState,
     /// The hub's report, when it answered.
     pub hub: Option<HubStatus>,
     /// Why it failed, when it did.
@@ -152,16 +107,16 @@ fn counts_as_drift(d: &NamespaceDrift) -> bool {
 /// Classifies a hub's report against the platform's latest sequence: an error makes it
 /// `failed`; platform updates not applied yet or history not yet in D1 make it `pending`;
 /// open conflicts or pending changes make it `partial`; otherwise `success`.
-pub fn classify(status: &HubStatus, platform_seq: u64) -> TenantState {
-    if status.last_error.is_some() {
-        TenantState::Failed
-    } else if status.platform_seq < platform_seq || status.outbox_pending > 0 {
-        TenantState::Pending
-    } else if status.open_conflicts > 0 || status.pending_changes > 0 {
-        TenantState::Partial
-    } else {
-        TenantState::Success
-    }
+/// (The rule is [`SyncState::classify`], the one the hubs' `sync-status` frames use too;
+/// this reads its facts from the report.)
+pub fn classify(status: &HubStatus, platform_seq: u64) -> SyncState {
+    SyncState::classify(&SyncFacts {
+        failed: status.last_error.is_some(),
+        platform_behind: platform_seq.saturating_sub(status.platform_seq),
+        unrecorded: status.outbox_pending,
+        pending_changes: status.pending_changes,
+        open_conflicts: status.open_conflicts,
+    })
 }
 
 /// Body of the platform hub's `POST /health-check`.
@@ -412,7 +367,7 @@ async fn check_batch(
             },
             Err(e) => TenantHealth {
                 tenant: t.id.clone(),
-                state: TenantState::Failed,
+                state: SyncState::Failed,
                 hub: None,
                 error: Some(short_message(&e)),
                 resynced: None,
@@ -494,8 +449,8 @@ async fn check_batch(
         }
     }
     for line in &mut lines {
-        if line.state == TenantState::Success && line.drift.iter().any(counts_as_drift) {
-            line.state = TenantState::Drifted;
+        if line.state == SyncState::Success && line.drift.iter().any(counts_as_drift) {
+            line.state = SyncState::Drifted;
         }
     }
     lines
@@ -609,40 +564,37 @@ mod tests {
 
     #[test]
     fn classification() {
-        assert_eq!(classify(&status(0, None), 3), TenantState::Success);
+        assert_eq!(classify(&status(0, None), 3), SyncState::Success);
         assert_eq!(
             classify(&status(0, None), 4),
-            TenantState::Pending,
+            SyncState::Pending,
             "lags the platform"
         );
         assert_eq!(
             classify(&status(3, None), 3),
-            TenantState::Pending,
+            SyncState::Pending,
             "history not in D1 yet"
         );
-        assert_eq!(
-            classify(&status(3, Some("d1 down")), 3),
-            TenantState::Failed
-        );
+        assert_eq!(classify(&status(3, Some("d1 down")), 3), SyncState::Failed);
         let conflicted = HubStatus {
             open_conflicts: 1,
             ..status(0, None)
         };
-        assert_eq!(classify(&conflicted, 3), TenantState::Partial);
+        assert_eq!(classify(&conflicted, 3), SyncState::Partial);
         let pending = HubStatus {
             pending_changes: 2,
             ..status(0, None)
         };
-        assert_eq!(classify(&pending, 3), TenantState::Partial);
+        assert_eq!(classify(&pending, 3), SyncState::Partial);
     }
 
     #[test]
     fn states_have_stable_names() {
-        for state in TenantState::ALL {
-            assert_eq!(TenantState::parse(state.as_str()), Some(state));
+        for state in SyncState::ALL {
+            assert_eq!(SyncState::parse(state.as_str()), Some(state));
             let wire = serde_json::to_value(state).expect("serializes");
             assert_eq!(wire, state.as_str());
         }
-        assert_eq!(TenantState::parse("unknown"), None);
+        assert_eq!(SyncState::parse("unknown"), None);
     }
 }

@@ -200,7 +200,7 @@ impl HistoryRow {
     pub fn made_by(mut self, caller: Option<&Caller>) -> Self {
         if let Some(caller) = caller {
             self.request_id = Some(caller.request_id.clone());
-            self.role = Some(caller.role.clone());
+            self.role = Some(caller.role);
         }
         self
     }

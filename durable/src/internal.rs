@@ -31,11 +31,13 @@
 //! Every call carries the hub's identity in [`HUB_NAME_HEADER`] so the object knows which
 //! tenant it serves even when it is woken by an alarm, with no request at all.
 
-use cascade_engine::conflict::ConflictAction;
+use cascade_engine::conflict::{Conflict, ConflictAction};
 use cascade_engine::event::{ChangeEvent, PlatformUpdate};
 use cascade_engine::outcome::Outcome;
+use cascade_engine::pending::PendingChange;
 use cascade_engine::rule::SyncRule;
 use cascade_engine::scope::TenantContext;
+use cascade_protocol::Role;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -59,13 +61,13 @@ pub const CALLER_HEADER: &str = "x-cascade-caller";
 /// the history entry of every change it commits. Each caller (subject and role) also has its
 /// own write budget inside the hub's, and its own idempotency keys (another caller's key is a
 /// different key).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Caller {
     /// Subject (user or service id) of the token.
     pub sub: String,
-    /// Role: `platform-admin`, `tenant-admin` or `user`.
-    pub role: String,
+    /// Role of the token.
+    pub role: Role,
     /// The request's id (`Cascade-Request-Id`), given by the client or made by the Worker.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub request_id: String,
@@ -76,8 +78,8 @@ pub struct Caller {
 pub struct Member {
     /// Subject (user or service id).
     pub sub: String,
-    /// Role: `platform-admin`, `tenant-admin` or `user`.
-    pub role: String,
+    /// Role of the token.
+    pub role: Role,
     /// When the member's token expires (`exp`, Unix seconds): the hub closes the socket then
     /// (see `crate::socket_expiry`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -197,6 +199,11 @@ pub struct Operation {
 /// What a hub answers once a write is durable.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "seq": 13, "version": 13, "changed": true,
+    "outcomes": [{"kind": "written", "namespace": "auth", "subject": {"scope": "tenant"}}]
+})))]
 pub struct WriteAck {
     /// The hub sequence number after the write.
     pub seq: u64,
@@ -207,9 +214,12 @@ pub struct WriteAck {
     /// Whether this answer is the replay of an earlier request with the same idempotency key.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replayed: bool,
-    /// Everything that happened, as the engine's outcomes (at most
-    /// [`crate::history::MAX_OUTCOMES_LISTED`], then an `omitted` count).
+    /// Everything that happened, as the engine's outcomes (kind: written, applied,
+    /// overridden, shadowed, merged, conflictOpened, pending, skipped, refused, reported,
+    /// ...); at most 1,000 (`MAX_OUTCOMES_LISTED`), then one `{"kind": "omitted", "count": N}`
+    /// item.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub outcomes: Vec<Value>,
 }
 
@@ -240,9 +250,11 @@ pub struct Delivery {
     pub context: HubContext,
 }
 
-/// A tenant hub's answer to a delivery.
+/// A tenant hub's answer to a delivery, and `POST /v1/tenants/{tenant}/sync`'s.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = SyncAck, example = json!({"platformSeq": 7, "applied": 2})))]
 pub struct DeliveryAck {
     /// The platform sequence the tenant is at now.
     pub platform_seq: u64,
@@ -253,6 +265,12 @@ pub struct DeliveryAck {
 /// A hub's own view of its health, for the health check and the dashboard.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "hub": "acme", "seq": 12, "platformSeq": 7, "connections": 3,
+    "connectionsByRole": {"admins": 1, "users": 2}, "outboxPending": 0, "pendingChanges": 1,
+    "openConflicts": 0, "wakes": 4
+})))]
 pub struct HubStatus {
     /// Hub name: tenant id or `platform`.
     pub hub: String,
@@ -362,4 +380,40 @@ pub struct HealthReport {
     pub status: HubStatus,
     /// Namespaces whose copy differs from the platform's.
     pub drift: Vec<NamespaceDrift>,
+}
+
+/// One pending change as `GET /v1/tenants/{tenant}/pending` lists it: the engine's held
+/// platform change with its namespace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "namespace": "auth", "id": "12.0", "platformSeq": 4,
+    "event": {"type": "auth", "action": "update", "scope": "platform",
+              "config": {"mfa": true}, "triggeredBy": "platform-admin"},
+    "rule": "auth-review", "strategy": "merge", "targets": ["tenant"], "autoApply": false,
+    "createdSeq": 12, "createdAt": 1764720000000_u64
+})))]
+pub struct PendingItem {
+    /// The namespace the change waits in.
+    pub namespace: String,
+    /// The held change.
+    #[serde(flatten)]
+    pub change: PendingChange,
+}
+
+/// One open conflict as `GET /v1/tenants/{tenant}/conflicts` lists it: the engine's conflict
+/// with its namespace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "namespace": "auth", "id": "9.0", "subject": {"scope": "tenant"}, "path": "/provider",
+    "base": "okta", "upper": "auth0", "lower": "keycloak", "rule": "auth-merge",
+    "openedSeq": 9, "openedAt": 1764720000000_u64
+})))]
+pub struct ConflictItem {
+    /// The namespace the conflict is in.
+    pub namespace: String,
+    /// The conflict.
+    #[serde(flatten)]
+    pub conflict: Conflict,
 }

@@ -47,5 +47,9 @@ pub mod tenant_store;
 mod versioned_read;
 pub mod walk;
 
+/// Most outcomes an answer or history row lists (the API document states it).
+pub use history::MAX_OUTCOMES_LISTED;
 pub use platform_hub::{PlatformHub, PLATFORM_HUB_NAME};
 pub use tenant_hub::TenantHub;
+/// Most pending changes or conflicts a listing returns (the API document states it).
+pub use tenant_hub::MAX_OPEN_ITEMS_LISTED;

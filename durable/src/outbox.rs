@@ -10,6 +10,7 @@
 //! one's. Every row in a hub's outbox belongs to the incarnation the hub serves now (erasure
 //! wipes the outbox with everything else), so the flush stamps it on each row.
 
+use cascade_protocol::Role;
 use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, Result, SqlStorage};
@@ -65,7 +66,7 @@ pub struct HistoryRow {
     pub request_id: Option<String>,
     /// The writer's role; absent for platform updates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
+    pub role: Option<Role>,
     /// The layers the commit changed, as a JSON array of `{namespace, layer, patch,
     /// replaced}` (RFC 6902 patches forward and back; see `crate::history::layer_changes`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -180,7 +181,8 @@ fn insert_statement(
         row.propagation_ms
             .map_or(JsValue::NULL, |ms| JsValue::from_f64(ms as f64)),
         opt(&row.request_id),
-        opt(&row.role),
+        row.role
+            .map_or(JsValue::NULL, |r| JsValue::from_str(r.as_str())),
         JsValue::from_str(if row.changes.is_empty() {
             "[]"
         } else {

@@ -269,7 +269,7 @@ fn platform_document(
     config: Map<String, serde_json::Value>,
 ) -> StoredDocument {
     StoredDocument {
-        scope: "platform".into(),
+        scope: Scope::Platform,
         tenant: None,
         namespace: namespace.as_str().to_owned(),
         version,

@@ -12,7 +12,7 @@
 //! ([`crate::socket_expiry`]).
 
 use cascade_protocol::{
-    room, PlatformSyncStatus, Resume, ServerFrame, SyncStatusReport, TenantSyncStatus,
+    room, PlatformSyncStatus, Resume, Role, ServerFrame, SyncStatusReport, TenantSyncStatus,
 };
 use worker::{
     Request, Response, Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
@@ -35,7 +35,7 @@ pub(crate) fn accept(state: &State, store: &Store, req: &Request) -> Result<(Res
         None => None,
     };
     let member = match member {
-        Some(m) if m.role == "platform-admin" => m,
+        Some(m) if m.role == Role::PlatformAdmin => m,
         _ => {
             return reply::problem(
                 403,
@@ -47,7 +47,7 @@ pub(crate) fn accept(state: &State, store: &Store, req: &Request) -> Result<(Res
         }
     };
     let now = worker::js_sys::Date::now();
-    let info = SocketInfo::new(&member.sub, &member.role, None, now).expiring(member.expires_at);
+    let info = SocketInfo::new(&member.sub, member.role, None, now).expiring(member.expires_at);
     let pair = WebSocketPair::new()?;
     state.accept_websocket_with_tags(&pair.server, &[room::PLATFORM_ADMINS]);
     pair.server.serialize_attachment(&info)?;

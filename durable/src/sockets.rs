@@ -13,7 +13,7 @@
 //! the hub marks it in its attachment ([`SocketInfo::closed`]) and both inbound handling and
 //! delivery check [`is_open`] before writing.
 
-use cascade_protocol::room;
+use cascade_protocol::{room, Role};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -69,8 +69,8 @@ pub fn admin_tag(sub: &str) -> String {
 pub struct SocketInfo {
     /// The authenticated subject.
     pub sub: String,
-    /// Its role: `platform-admin`, `tenant-admin` or `user`.
-    pub role: String,
+    /// Its role.
+    pub role: Role,
     /// Followed namespaces; `None` follows all.
     pub namespaces: Option<Vec<String>>,
     /// Tokens left in the inbound rate limit.
@@ -95,10 +95,10 @@ pub struct SocketInfo {
 
 impl SocketInfo {
     /// A fresh socket's record, with a full bucket.
-    pub fn new(sub: &str, role: &str, namespaces: Option<Vec<String>>, now_ms: f64) -> Self {
+    pub fn new(sub: &str, role: Role, namespaces: Option<Vec<String>>, now_ms: f64) -> Self {
         Self {
             sub: sub.to_owned(),
-            role: role.to_owned(),
+            role,
             namespaces,
             tokens: CLIENT_FRAME_BURST,
             counted_at: now_ms,
@@ -124,7 +124,7 @@ impl SocketInfo {
 
     /// Whether the socket belongs to an admin (who sees the tenant's effective config).
     pub fn is_admin(&self) -> bool {
-        matches!(self.role.as_str(), "tenant-admin" | "platform-admin")
+        self.role.is_admin()
     }
 
     /// The socket as a listener of frames.
@@ -281,13 +281,18 @@ mod tests {
 
     #[test]
     fn tags_follow_role_and_subscription() {
-        let admin = SocketInfo::new("ann", "tenant-admin", None, 0.0);
+        let admin = SocketInfo::new("ann", Role::TenantAdmin, None, 0.0);
         assert_eq!(
             admin.tags("acme"),
             ["tenant:acme", "tenant:acme:admins", "admin:ann", "config:*"]
         );
         assert_eq!(admin.subject_tag(), "admin:ann");
-        let user = SocketInfo::new("bob", "user", Some(vec!["auth".into(), "rbac".into()]), 0.0);
+        let user = SocketInfo::new(
+            "bob",
+            Role::User,
+            Some(vec!["auth".into(), "rbac".into()]),
+            0.0,
+        );
         assert_eq!(
             user.tags("acme"),
             [
@@ -303,7 +308,7 @@ mod tests {
         assert_eq!(user.subject_tag(), "user:bob");
         assert!(user.tags("acme").len() <= 3 + MAX_SUBSCRIPTIONS);
         let all = Some((0..MAX_SUBSCRIPTIONS).map(|i| format!("n{i}")).collect());
-        let admin = SocketInfo::new("ann", "platform-admin", all, 0.0);
+        let admin = SocketInfo::new("ann", Role::PlatformAdmin, all, 0.0);
         assert!(
             admin.tags("acme").len() <= 10,
             "the runtime allows ten tags"
@@ -319,7 +324,7 @@ mod tests {
 
     #[test]
     fn inbound_rate_limit_allows_a_burst_then_one_per_second() {
-        let mut info = SocketInfo::new("bob", "user", None, 0.0);
+        let mut info = SocketInfo::new("bob", Role::User, None, 0.0);
         let admitted = (0..15).filter(|_| info.admit_frame(0.0)).count();
         assert_eq!(admitted, CLIENT_FRAME_BURST as usize);
         assert_eq!(info.strikes, 5);

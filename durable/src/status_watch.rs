@@ -83,7 +83,7 @@ mod tests {
     fn status(status: &str, seq: u64, pending: u64) -> TenantSyncStatus {
         TenantSyncStatus {
             tenant: "acme".into(),
-            status: status.into(),
+            status: cascade_protocol::SyncState::parse(status).expect("a state"),
             seq,
             platform_seq: 1,
             pending_changes: pending,

@@ -29,12 +29,19 @@ use crate::validate::check_value;
 /// An open conflict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "id": "9.0", "subject": {"scope": "tenant"}, "path": "/provider", "base": "okta",
+    "upper": "auth0", "lower": "keycloak", "rule": "auth-merge", "openedSeq": 9,
+    "openedAt": 1764720000000_u64
+})))]
 pub struct Conflict {
     /// Id, unique within the tenant (`{seq}.{n}`).
     pub id: String,
     /// Whose layer holds the customization.
     pub subject: Subject,
-    /// The leaf.
+    /// The leaf, as a JSON Pointer-like path (`/sso/provider`).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub path: LeafPath,
     /// The upper value the customization was based on (`None`: there was none).
     pub base: Option<Value>,

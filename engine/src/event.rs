@@ -24,9 +24,15 @@ use crate::scope::{Namespace, Scope};
 /// A configuration change, as the seed's `triggerConfigChange` receives it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "type": "auth", "action": "provider.update", "scope": "tenant", "targetId": "acme",
+    "config": {"provider": "okta"}, "triggeredBy": "admin-1"
+})))]
 pub struct ChangeEvent {
     /// The namespace (config type) the change is in.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z][A-Za-z0-9_-]{0,63}$"))]
     pub kind: Namespace,
     /// The verb, optionally prefixed by the sub-resource: `update`, `provider.update`.
     pub action: String,
@@ -35,7 +41,9 @@ pub struct ChangeEvent {
     /// The tenant id (tenant scope) or user id (user scope); absent at platform scope.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_id: Option<String>,
-    /// RFC 7396 merge patch on the source layer.
+    /// RFC 7396 merge patch on the source layer (a JSON object, at most 256 KiB and 32
+    /// levels deep).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub config: Value,
     /// Who made the change (a user id or a role such as `platform-admin`).
     pub triggered_by: String,

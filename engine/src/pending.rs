@@ -29,6 +29,14 @@ use crate::state::TenantState;
 /// A platform change held at a tenant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "id": "12.0", "platformSeq": 4,
+    "event": {"type": "auth", "action": "update", "scope": "platform",
+              "config": {"mfa": true}, "triggeredBy": "platform-admin"},
+    "rule": "auth-review", "strategy": "merge", "targets": ["tenant"], "autoApply": false,
+    "createdSeq": 12, "createdAt": 1764720000000_u64
+})))]
 pub struct PendingChange {
     /// Id, unique within the tenant (`{seq}.{n}`).
     pub id: String,

@@ -55,6 +55,8 @@ impl SyncDirection {
 /// strategy does at each scope").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = "merge"))]
 pub enum ConflictResolution {
     /// The upper value replaces the lower override, which is removed and kept in history.
     PlatformWins,

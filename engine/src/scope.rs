@@ -12,54 +12,14 @@ use serde_json::Value;
 
 use crate::error::EngineError;
 
-/// One of the three configuration scopes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    /// The SaaS operator; one platform layer per namespace.
-    Platform,
-    /// One customer organisation; one tenant layer per namespace.
-    Tenant,
-    /// One person inside a tenant; one user layer per namespace.
-    User,
-}
-
-impl Scope {
-    /// Depth from the top: platform 0, tenant 1, user 2.
-    #[must_use]
-    pub fn level(self) -> u8 {
-        match self {
-            Self::Platform => 0,
-            Self::Tenant => 1,
-            Self::User => 2,
-        }
-    }
-
-    /// Whether `self` sits strictly above `other`.
-    #[must_use]
-    pub fn is_above(self, other: Scope) -> bool {
-        self.level() < other.level()
-    }
-
-    /// The lowercase name used in JSON (`platform`, `tenant`, `user`).
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Platform => "platform",
-            Self::Tenant => "tenant",
-            Self::User => "user",
-        }
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// One of the three configuration scopes: the protocol's, so the engine, the hubs, the
+/// Worker and the clients share one spelling.
+pub use cascade_protocol::Scope;
 
 /// The owner of an effective config inside a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"scope": "user", "id": "u-42"})))]
 #[serde(tag = "scope", content = "id", rename_all = "lowercase")]
 pub enum Subject {
     /// The tenant as a whole: its admins, and every user without a layer of their own.

@@ -13,6 +13,19 @@ use serde_json::Value;
 
 use crate::error::EngineError;
 
+/// Largest serialized document (event config, layer, effective config) and request body, in
+/// bytes: 256 KiB (docs/LIMITS.md).
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+/// Deepest nesting of objects and arrays in a document or request body.
+pub const MAX_DEPTH: usize = 32;
+/// Most operations in one JSON Patch a client submits.
+pub const MAX_PATCH_OPS: usize = 1_000;
+/// Most events in one change set (`POST /v1/events`, all to one hub).
+pub const MAX_BATCH_EVENTS: usize = 100;
+/// The largest integer every JSON client reads exactly: 2^53 − 1. Integers in bodies and
+/// versions stay within ±this.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
 /// Limits on what the engine accepts and produces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -30,10 +43,10 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_document_bytes: 256 * 1024,
-            max_depth: 32,
-            max_patch_ops: 1_000,
-            max_batch_events: 100,
+            max_document_bytes: MAX_DOCUMENT_BYTES,
+            max_depth: MAX_DEPTH,
+            max_patch_ops: MAX_PATCH_OPS,
+            max_batch_events: MAX_BATCH_EVENTS,
         }
     }
 }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::{Scope, SyncState};
+
 /// One configuration change as a client receives it: an RFC 6902 patch that turns the
 /// document at the previous version into the one at `version`.
 #[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
@@ -15,10 +17,8 @@ pub struct ConfigChange {
     pub seq: u64,
     /// Tenant the change belongs to.
     pub tenant: String,
-    /// Scope that was written: `platform`, `tenant` or `user`.
-    // The TypeScript type is the union until `scope` becomes an enum here.
-    #[cfg_attr(test, ts(type = "Scope"))]
-    pub scope: String,
+    /// Scope that was written.
+    pub scope: Scope,
     /// Namespace (config type) that changed.
     pub namespace: String,
     /// Version of the namespace document after the change (equals `seq` of its last write).
@@ -93,11 +93,9 @@ pub enum SyncStatusReport {
 pub struct TenantSyncStatus {
     /// The tenant.
     pub tenant: String,
-    /// `success`, `partial` (pending changes or open conflicts), `pending` (platform
-    /// changes not applied yet) or `failed` (the hub's last operation failed).
-    // The TypeScript type is the union until `status` becomes an enum here.
-    #[cfg_attr(test, ts(type = "SyncState"))]
-    pub status: String,
+    /// `success`, `partial` (pending changes or open conflicts) or `failed` (the hub's last
+    /// operation failed), classified by `SyncState::classify` from what the hub knows.
+    pub status: SyncState,
     /// The hub's sequence number.
     pub seq: u64,
     /// The platform sequence the tenant has applied.
@@ -119,13 +117,11 @@ pub struct PlatformSyncStatus {
     pub platform_seq: u64,
     /// Share of tenants in `success`, 0 to 100.
     pub health_percent: f64,
-    /// Tenants per status (`success`, `partial`, `pending`, `failed`).
-    #[cfg_attr(test, ts(type = "Partial<Record<SyncState, number>>"))]
-    pub tenants_by_status: BTreeMap<String, u64>,
+    /// Tenants per status (every state, counted or 0).
+    pub tenants_by_status: BTreeMap<SyncState, u64>,
     /// Tenants whose status changed since the previous check, with their new status.
     #[serde(default)]
-    #[cfg_attr(test, ts(type = "Record<string, SyncState>"))]
-    pub changed: BTreeMap<String, String>,
+    pub changed: BTreeMap<String, SyncState>,
 }
 
 /// A frame a client may send. Anything else is answered with an `error` frame.
@@ -226,12 +222,16 @@ impl ServerFrame {
 
 /// A namespace document as stored by a hub and returned by `GET .../config/{namespace}`.
 #[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "scope": "tenant", "tenant": "acme", "namespace": "auth", "version": 3,
+    "config": {"mfa": true}
+})))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredDocument {
-    /// Scope of the layer: `platform`, `tenant` or `user`.
-    #[cfg_attr(test, ts(type = "Scope"))]
-    pub scope: String,
+    /// Scope of the layer.
+    pub scope: Scope,
     /// Tenant id for tenant and user layers; absent for the platform layer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
@@ -239,8 +239,9 @@ pub struct StoredDocument {
     pub namespace: String,
     /// Version of the document: the hub `seq` of its last write, 0 when never written.
     pub version: u64,
-    /// The layer's own values.
+    /// The layer's own values (an effective read: the subject's effective config).
     #[cfg_attr(test, ts(type = "JsonObject"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub config: Map<String, Value>,
     /// Tenant and user documents: the platform seq the tenant has applied (the hub always
     /// says; the API answers it only beside `platform_behind`).
@@ -250,9 +251,12 @@ pub struct StoredDocument {
     /// updates it has not applied yet. The read starts its catch-up; a later read shows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_behind: Option<u64>,
-    /// Effective reads with `?origins=true`: where each value of `config` came from.
+    /// Effective reads with `?origins=true` only: JSON Pointer (into `config`, array elements
+    /// by position) to the scope that subtree came from; the longest pointer that is a
+    /// value's own or an ancestor's names its origin. Always has the root `""`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(type = "Origins"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<std::collections::BTreeMap<String, Scope>>))]
     pub origins: Option<Origins>,
 }
 
@@ -265,7 +269,7 @@ mod tests {
         ConfigChange {
             seq: 7,
             tenant: "acme".into(),
-            scope: "tenant".into(),
+            scope: Scope::Tenant,
             namespace: namespace.into(),
             version: 7,
             patch: serde_json::from_value(json!([{"op": "add", "path": "/a", "value": 1}]))
@@ -313,7 +317,7 @@ mod tests {
             ServerFrame::Synced { seq: 3 },
             ServerFrame::SyncStatus(SyncStatusReport::Tenant(TenantSyncStatus {
                 tenant: "acme".into(),
-                status: "partial".into(),
+                status: SyncState::Partial,
                 seq: 3,
                 platform_seq: 1,
                 pending_changes: 1,
@@ -323,7 +327,7 @@ mod tests {
                 checked_at: 1,
                 platform_seq: 2,
                 health_percent: 50.0,
-                tenants_by_status: BTreeMap::from([("success".to_owned(), 1)]),
+                tenants_by_status: BTreeMap::from([(SyncState::Success, 1)]),
                 changed: BTreeMap::new(),
             })),
             ServerFrame::for_change(change("rbac")),
@@ -354,7 +358,7 @@ mod tests {
         );
         let status = ServerFrame::SyncStatus(SyncStatusReport::Tenant(TenantSyncStatus {
             tenant: "acme".into(),
-            status: "success".into(),
+            status: SyncState::Success,
             seq: 1,
             platform_seq: 0,
             pending_changes: 0,

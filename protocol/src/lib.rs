@@ -8,17 +8,21 @@
 //! remember the last `seq` they applied and resume from it.
 
 mod frames;
+mod history;
 mod names;
 mod problem;
 #[cfg(test)]
 mod typescript;
+mod vocab;
 
 pub use frames::{
     ClientFrame, ConfigChange, Origins, PlatformSyncStatus, Resume, ServerFrame, SnapshotDocument,
     StoredDocument, SyncStatusReport, TenantSyncStatus,
 };
+pub use history::{HistoryEntry, HistoryPage};
 pub use names::{event_name_for_namespace, is_valid_name, room, MAX_NAME_LEN};
 pub use problem::{Problem, PROBLEM_CONTENT_TYPE};
+pub use vocab::{Role, Scope, SyncFacts, SyncState};
 
 /// WebSocket close code of a socket whose token expired (docs/PROTOCOL.md): the client asks
 /// for a fresh token and reconnects at once with `since` = the last `seq` it saw.

@@ -7,6 +7,12 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 /// An RFC 7807 problem document with Cascade's stable error `code`.
 #[cfg_attr(test, derive(ts_rs::TS), ts(optional_fields))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "type": "about:blank", "title": "Version mismatch", "status": 412,
+    "detail": "If-Match names version 3, the namespace is at version 4",
+    "code": "CASCADE:Config:VersionMismatch"
+})))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     /// URI reference naming the problem type (`about:blank` when the code says it all).

@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use ts_rs::{Config, TS};
 
 use crate::{
-    ClientFrame, ConfigChange, PlatformSyncStatus, Problem, Resume, ServerFrame, SnapshotDocument,
-    StoredDocument, SyncStatusReport, TenantSyncStatus,
+    ClientFrame, ConfigChange, HistoryEntry, HistoryPage, PlatformSyncStatus, Problem, Resume,
+    Role, Scope, ServerFrame, SnapshotDocument, StoredDocument, SyncState, SyncStatusReport,
+    TenantSyncStatus,
 };
 
 /// Where the generated file lives in the repository.
@@ -19,8 +20,7 @@ fn generated_path() -> PathBuf {
 }
 
 /// The declarations the Rust types refer to by name without deriving them: JSON values,
-/// RFC 6902 operations, the unions `Scope` and `SyncState` (plain strings in Rust until
-/// they become enums there) and the `error` frame's codes.
+/// RFC 6902 operations, the `error` frame's codes and the origin map.
 const HEADER: &str = r#"// Generated from the Rust protocol types (protocol/src) by ts-rs: do not edit.
 // Regenerate: UPDATE_TS=1 cargo test -p cascade-protocol typescript
 
@@ -35,12 +35,6 @@ export type JsonPatchOperation =
   | { op: "move"; from: string; path: string }
   | { op: "copy"; from: string; path: string }
   | { op: "test"; path: string; value: unknown };
-
-/** The three configuration scopes. */
-export type Scope = "platform" | "tenant" | "user";
-
-/** Sync state of a tenant: `success`, `partial`, `drifted`, `failed` or `pending`. */
-export type SyncState = "success" | "partial" | "drifted" | "failed" | "pending";
 
 /** The error codes of `error` frames (docs/PROTOCOL.md). */
 export type FrameErrorCode =
@@ -70,6 +64,9 @@ fn render() -> String {
     let cfg = Config::new().with_large_int("number");
     let mut out = String::from(HEADER);
     for decl in [
+        declaration::<Role>(&cfg),
+        declaration::<Scope>(&cfg),
+        declaration::<SyncState>(&cfg),
         declaration::<ConfigChange>(&cfg),
         declaration::<Resume>(&cfg),
         declaration::<SnapshotDocument>(&cfg),
@@ -79,6 +76,8 @@ fn render() -> String {
         declaration::<ClientFrame>(&cfg),
         declaration::<ServerFrame>(&cfg),
         declaration::<StoredDocument>(&cfg),
+        declaration::<HistoryEntry>(&cfg),
+        declaration::<HistoryPage>(&cfg),
         declaration::<Problem>(&cfg),
     ] {
         out.push_str(&decl);

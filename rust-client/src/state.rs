@@ -286,7 +286,7 @@ mod tests {
         ServerFrame::for_change(ConfigChange {
             seq,
             tenant: "acme".into(),
-            scope: "tenant".into(),
+            scope: cascade_protocol::Scope::Tenant,
             namespace: namespace.into(),
             version: seq,
             patch: serde_json::from_value(patch).expect("patch"),
@@ -428,7 +428,7 @@ mod tests {
         let mut s = SyncState::new();
         let report = SyncStatusReport::Tenant(TenantSyncStatus {
             tenant: "acme".into(),
-            status: "success".into(),
+            status: cascade_protocol::SyncState::Success,
             seq: 1,
             platform_seq: 0,
             pending_changes: 0,
@@ -514,7 +514,7 @@ mod tests {
             out.push(ServerFrame::for_change(ConfigChange {
                 seq: *seq,
                 tenant: "acme".into(),
-                scope: "tenant".into(),
+                scope: cascade_protocol::Scope::Tenant,
                 namespace: ns.clone(),
                 version: *seq,
                 patch,

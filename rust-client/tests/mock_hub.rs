@@ -104,7 +104,7 @@ fn change(seq: u64, namespace: &str, patch: Value) -> ServerFrame {
     ServerFrame::for_change(ConfigChange {
         seq,
         tenant: "acme".into(),
-        scope: "tenant".into(),
+        scope: cascade_protocol::Scope::Tenant,
         namespace: namespace.into(),
         version: seq,
         patch: serde_json::from_value(patch).expect("patch"),

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::health::TenantState;
+use crate::health::SyncState;
 use crate::tenant_states::Tracked;
 
 /// What an incident is about.
@@ -44,7 +44,7 @@ pub struct Incident {
     /// What it is about.
     pub kind: AlertKind,
     /// The tenant state that opened it.
-    pub state: TenantState,
+    pub state: SyncState,
     /// Unix ms since the tenant has been in that state.
     pub since: u64,
     /// Why, when known (the hub's error).
@@ -65,11 +65,11 @@ pub struct Incident {
 /// lasted `pending_after_ms`.
 pub fn condition(t: &Tracked, now: u64, pending_after_ms: u64) -> Option<AlertKind> {
     match t.state {
-        TenantState::Failed => Some(AlertKind::Failed),
-        TenantState::Pending if now.saturating_sub(t.since) >= pending_after_ms => {
+        SyncState::Failed => Some(AlertKind::Failed),
+        SyncState::Pending if now.saturating_sub(t.since) >= pending_after_ms => {
             Some(AlertKind::Pending)
         }
-        TenantState::Drifted if now.saturating_sub(t.since) >= pending_after_ms => {
+        SyncState::Drifted if now.saturating_sub(t.since) >= pending_after_ms => {
             Some(AlertKind::Drifted)
         }
         _ => None,
@@ -189,10 +189,10 @@ pub fn due_notices(incident: &Incident, checked_at: u64) -> Vec<(NoticeKind, Not
         let state = incident
             .recovered_state
             .clone()
-            .unwrap_or_else(|| TenantState::Success.as_str().into());
+            .unwrap_or_else(|| SyncState::Success.as_str().into());
         // A pending incident closed because the tenant failed has not healed: say so (its
         // `tenant-failed` alert follows as an incident of its own).
-        let kind = if state == TenantState::Failed.as_str() {
+        let kind = if state == SyncState::Failed.as_str() {
             "tenant-escalated"
         } else {
             "tenant-recovered"
@@ -217,13 +217,13 @@ mod tests {
 
     const MINUTE: u64 = 60_000;
 
-    fn tracked(tenant: &str, state: TenantState, since: u64) -> Tracked {
+    fn tracked(tenant: &str, state: SyncState, since: u64) -> Tracked {
         Tracked {
             tenant: tenant.into(),
             state,
             since,
             changed: false,
-            detail: (state == TenantState::Failed).then(|| "d1 down".to_owned()),
+            detail: (state == SyncState::Failed).then(|| "d1 down".to_owned()),
         }
     }
 
@@ -231,10 +231,10 @@ mod tests {
     fn failed_opens_at_once_and_pending_only_past_the_threshold() {
         let now = 100 * MINUTE;
         let states = [
-            tracked("f", TenantState::Failed, now),
-            tracked("young", TenantState::Pending, now - 5 * MINUTE),
-            tracked("old", TenantState::Pending, now - 30 * MINUTE),
-            tracked("ok", TenantState::Success, 0),
+            tracked("f", SyncState::Failed, now),
+            tracked("young", SyncState::Pending, now - 5 * MINUTE),
+            tracked("old", SyncState::Pending, now - 30 * MINUTE),
+            tracked("ok", SyncState::Success, 0),
         ];
         let plan = plan(&[], &states, now, 30 * MINUTE);
         let opened: Vec<&str> = plan.open.iter().map(|i| i.id.as_str()).collect();
@@ -252,11 +252,11 @@ mod tests {
     #[test]
     fn an_open_incident_is_not_reopened_and_closes_when_the_tenant_heals() {
         let now = 100 * MINUTE;
-        let first = plan(&[], &[tracked("f", TenantState::Failed, 10)], now, MINUTE);
+        let first = plan(&[], &[tracked("f", SyncState::Failed, 10)], now, MINUTE);
         let open = first.open;
         let again = plan(
             &open,
-            &[tracked("f", TenantState::Failed, 10)],
+            &[tracked("f", SyncState::Failed, 10)],
             now + 5,
             MINUTE,
         );
@@ -265,12 +265,7 @@ mod tests {
             Plan::default(),
             "one alert per incident, not per run"
         );
-        let healed = plan(
-            &open,
-            &[tracked("f", TenantState::Partial, now)],
-            now,
-            MINUTE,
-        );
+        let healed = plan(&open, &[tracked("f", SyncState::Partial, now)], now, MINUTE);
         assert_eq!(healed.resolve, [(open[0].id.clone(), "partial".to_owned())]);
         let gone = plan(&open, &[], now, MINUTE);
         assert_eq!(gone.resolve, [(open[0].id.clone(), "removed".to_owned())]);
@@ -278,7 +273,7 @@ mod tests {
 
     #[test]
     fn notices_owed_follow_delivery() {
-        let mut incident = plan(&[], &[tracked("f", TenantState::Failed, 7)], 9, 0)
+        let mut incident = plan(&[], &[tracked("f", SyncState::Failed, 7)], 9, 0)
             .open
             .remove(0);
         let due = due_notices(&incident, 9);
@@ -306,14 +301,9 @@ mod tests {
     #[test]
     fn a_pending_incident_that_turns_failed_escalates_rather_than_recovers() {
         let now = 100 * MINUTE;
-        let open = plan(&[], &[tracked("p", TenantState::Pending, 0)], now, MINUTE).open;
+        let open = plan(&[], &[tracked("p", SyncState::Pending, 0)], now, MINUTE).open;
         assert_eq!(open[0].kind, AlertKind::Pending);
-        let next = plan(
-            &open,
-            &[tracked("p", TenantState::Failed, now)],
-            now,
-            MINUTE,
-        );
+        let next = plan(&open, &[tracked("p", SyncState::Failed, now)], now, MINUTE);
         assert_eq!(next.resolve, [(open[0].id.clone(), "failed".to_owned())]);
         assert_eq!(next.open[0].kind, AlertKind::Failed);
         let closed = Incident {

@@ -6,7 +6,7 @@ use worker::wasm_bindgen::JsValue;
 use worker::D1Database;
 
 use super::incidents::{AlertKind, Incident, NoticeKind, Plan};
-use crate::health::TenantState;
+use crate::health::SyncState;
 use crate::problem::ApiError;
 
 /// Most incidents whose notices one run tries to deliver.
@@ -43,7 +43,7 @@ impl Row {
             id: self.id,
             tenant: self.tenant,
             kind,
-            state: TenantState::parse(&self.state)?,
+            state: SyncState::parse(&self.state)?,
             since: self.since as u64,
             detail: self.detail,
             opened_at: self.opened_at as u64,

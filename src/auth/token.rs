@@ -25,17 +25,8 @@ pub const SECRET_BINDING: &str = "JWT_SECRET";
 /// Name of the EdDSA public keys binding.
 pub const PUBLIC_KEYS_BINDING: &str = "JWT_PUBLIC_KEYS";
 
-/// A caller's role, from the `role` claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Role {
-    /// Everything, on every tenant and the platform.
-    PlatformAdmin,
-    /// Everything within one tenant (`tid`).
-    TenantAdmin,
-    /// Its own layer and its own effective config, within one tenant (`tid`).
-    User,
-}
+/// A caller's role, from the `role` claim (the protocol's one definition).
+pub use cascade_protocol::Role;
 
 /// The custom claims Cascade reads. `exp` and `nbf` are the registered claims handled by
 /// `jwt-compact`.
@@ -61,17 +52,6 @@ pub struct Principal {
     pub role: Role,
     /// When the token expires (`exp`, Unix seconds): an open WebSocket is closed then.
     pub expires_at: i64,
-}
-
-impl Role {
-    /// The role as the `role` claim spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PlatformAdmin => "platform-admin",
-            Self::TenantAdmin => "tenant-admin",
-            Self::User => "user",
-        }
-    }
 }
 
 /// The verification keys configured for this deployment.

@@ -41,7 +41,7 @@ impl TenantHub {
             Ok(s) => s,
             Err(p) => return reply::problem_document(&p).map(|r| (r, false)),
         };
-        let info = SocketInfo::new(&member.sub, &member.role, subscription.namespaces, js_now())
+        let info = SocketInfo::new(&member.sub, member.role, subscription.namespaces, js_now())
             .expiring(member.expires_at)
             .with_origins(subscription.origins);
         // Refused before the upgrade, so a reconnect loop holds nothing (see `socket_caps`).

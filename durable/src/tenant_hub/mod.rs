@@ -25,6 +25,7 @@ mod connect;
 mod converge;
 mod live;
 mod reads;
+pub use reads::MAX_OPEN_ITEMS_LISTED;
 
 use crate::store::Meta;
 use cascade_engine::commit::Context;

@@ -8,7 +8,7 @@ use cascade_engine::origin::OriginMap;
 use cascade_engine::rollback::{layer_at, layers_at};
 use cascade_engine::scope::{Namespace, Subject};
 use cascade_engine::state::NamespaceState;
-use cascade_protocol::{room, StoredDocument, TenantSyncStatus};
+use cascade_protocol::{room, Scope, StoredDocument, SyncFacts, SyncState, TenantSyncStatus};
 use serde_json::{Map, Value};
 use worker::{Response, Result};
 
@@ -76,9 +76,9 @@ impl TenantHub {
         };
         reply::json(&StoredDocument {
             scope: if user.is_some() {
-                "user".into()
+                Scope::User
             } else {
-                "tenant".into()
+                Scope::Tenant
             },
             tenant: Some(tenant.to_owned()),
             namespace: namespace.as_str().to_owned(),
@@ -152,9 +152,9 @@ impl TenantHub {
         };
         reply::json(&StoredDocument {
             scope: if user.is_some() {
-                "user".into()
+                Scope::User
             } else {
-                "tenant".into()
+                Scope::Tenant
             },
             tenant: Some(tenant.to_owned()),
             namespace: namespace.as_str().to_owned(),
@@ -192,16 +192,17 @@ impl TenantHub {
     /// platform is the health check's call: the hub does not know the platform's `seq`).
     pub(super) fn sync_status(&self, tenant: &str) -> Result<TenantSyncStatus> {
         let open = tenant_store::open_counts(&self.core.store)?;
-        let status = if self.core.store.meta(Meta::LastError)?.is_some() {
-            "failed"
-        } else if open.pending + open.conflicts > 0 {
-            "partial"
-        } else {
-            "success"
-        };
+        // What the hub knows of itself: it does not know the platform's latest seq, and its
+        // history flush runs right after the commit this status follows.
+        let status = SyncState::classify(&SyncFacts {
+            failed: self.core.store.meta(Meta::LastError)?.is_some(),
+            pending_changes: open.pending,
+            open_conflicts: open.conflicts,
+            ..SyncFacts::default()
+        });
         Ok(TenantSyncStatus {
             tenant: tenant.to_owned(),
-            status: status.to_owned(),
+            status,
             seq: self.core.store.seq()?,
             platform_seq: self.core.store.counter(Meta::PlatformSeq)?,
             pending_changes: open.pending,

@@ -13,12 +13,6 @@ export type JsonPatchOperation =
   | { op: "copy"; from: string; path: string }
   | { op: "test"; path: string; value: unknown };
 
-/** The three configuration scopes. */
-export type Scope = "platform" | "tenant" | "user";
-
-/** Sync state of a tenant: `success`, `partial`, `drifted`, `failed` or `pending`. */
-export type SyncState = "success" | "partial" | "drifted" | "failed" | "pending";
-
 /** The error codes of `error` frames (docs/PROTOCOL.md). */
 export type FrameErrorCode =
   | "CASCADE:Frame:Malformed"
@@ -32,6 +26,26 @@ export type FrameErrorCode =
  * subtree; the longest pointer that is a value's own or an ancestor's names its origin.
  */
 export type Origins = { [pointer: string]: Scope };
+
+/**
+ * A caller's role, from the token's `role` claim.
+ */
+
+export type Role = "platform-admin" | "tenant-admin" | "user";
+
+/**
+ * One of the three configuration scopes, ordered top-down: `platform` > `tenant` > `user`.
+ */
+
+export type Scope = "platform" | "tenant" | "user";
+
+/**
+ * A tenant's sync state: in its hub's `sync-status` frames, in health snapshots and in the
+ * platform admins' counts. Declared in alphabetical order so that maps keyed by it list
+ * their keys as the JSON text always did.
+ */
+
+export type SyncState = "drifted" | "failed" | "partial" | "pending" | "success";
 
 /**
  * One configuration change as a client receives it: an RFC 6902 patch that turns the
@@ -48,7 +62,7 @@ seq: number,
  */
 tenant: string, 
 /**
- * Scope that was written: `platform`, `tenant` or `user`.
+ * Scope that was written.
  */
 scope: Scope, 
 /**
@@ -116,8 +130,8 @@ export type TenantSyncStatus = {
  */
 tenant: string, 
 /**
- * `success`, `partial` (pending changes or open conflicts), `pending` (platform
- * changes not applied yet) or `failed` (the hub's last operation failed).
+ * `success`, `partial` (pending changes or open conflicts) or `failed` (the hub's last
+ * operation failed), classified by `SyncState::classify` from what the hub knows.
  */
 status: SyncState, 
 /**
@@ -155,13 +169,13 @@ platformSeq: number,
  */
 healthPercent: number, 
 /**
- * Tenants per status (`success`, `partial`, `pending`, `failed`).
+ * Tenants per status (every state, counted or 0).
  */
-tenantsByStatus: Partial<Record<SyncState, number>>, 
+tenantsByStatus: { [key in SyncState]?: number }, 
 /**
  * Tenants whose status changed since the previous check, with their new status.
  */
-changed: Record<string, SyncState>, };
+changed: { [key in string]: SyncState }, };
 
 /**
  * A frame a client may send. Anything else is answered with an `error` frame.
@@ -217,7 +231,7 @@ message: string, };
 
 export type StoredDocument = { 
 /**
- * Scope of the layer: `platform`, `tenant` or `user`.
+ * Scope of the layer.
  */
 scope: Scope, 
 /**
@@ -233,7 +247,7 @@ namespace: string,
  */
 version: number, 
 /**
- * The layer's own values.
+ * The layer's own values (an effective read: the subject's effective config).
  */
 config: JsonObject, 
 /**
@@ -250,6 +264,99 @@ platformBehind?: number,
  * Effective reads with `?origins=true`: where each value of `config` came from.
  */
 origins?: Origins, };
+
+/**
+ * One history entry: one commit (one `seq`) of a tenant's hub.
+ */
+
+export type HistoryEntry = { 
+/**
+ * Sequence number in the hub.
+ */
+seq: number, 
+/**
+ * Namespace (the seed's event `type`).
+ */
+type: string, 
+/**
+ * The seed's `action`, or the operation (`pending.accept`, `rollback`, ...).
+ */
+action: string, 
+/**
+ * Scope written.
+ */
+scope: Scope, 
+/**
+ * Target of the write (tenant or user id).
+ */
+targetId: string | null, 
+/**
+ * What happened, in one word, most notable first: `refused`, `conflict`, `pending`,
+ * `overridden`, `shadowed`, `applied`, `skipped`, `unchanged`.
+ */
+outcome: string, 
+/**
+ * Every engine outcome (at most 1,000, then `{"kind": "omitted", "count": N}`).
+ */
+outcomes: Array<JsonObject>, 
+/**
+ * Who made the change.
+ */
+triggeredBy: string, 
+/**
+ * Time spent in the hub, in milliseconds.
+ */
+durationMs: number, 
+/**
+ * Error text for failures.
+ */
+error: string | null, 
+/**
+ * Unix milliseconds.
+ */
+createdAt: number, 
+/**
+ * Propagation latency, for a platform change the fan-out delivered to this tenant: the
+ * tenant hub's commit time minus the platform hub's, in milliseconds (never negative).
+ * `null` for every other entry: tenant and user writes and admin operations (they start
+ * at this tenant's hub, so nothing propagated), platform updates applied by a catch-up
+ * (sync, healing, a new tenant), and entries recorded before the field existed.
+ */
+propagationMs: number | null, 
+/**
+ * Every namespace the entry touched (a batch touches several; `type` is the first of
+ * its events'); `?namespace=` finds the entry under each.
+ */
+namespaces: Array<string>, 
+/**
+ * The writing request's id (`Cascade-Request-Id`); `null` for platform updates and
+ * entries recorded before the field existed.
+ */
+requestId: string | null, 
+/**
+ * The writer's role; `null` as `requestId`.
+ */
+role: Role | null, 
+/**
+ * The layers the entry changed: `{namespace, layer: {scope, id?}, patch, replaced}` with
+ * `patch` the RFC 6902 patch from the layer before to after and `replaced` the patch
+ * back (what it replaced); at most 100, then `{"kind": "omitted", "count": N}`.
+ */
+changes: Array<JsonObject>, };
+
+/**
+ * One page of history, newest first.
+ */
+
+export type HistoryPage = { 
+/**
+ * The entries, newest first.
+ */
+entries: Array<HistoryEntry>, 
+/**
+ * `before` for the next page; `null` on the last one.
+ */
+nextBefore: number | null, };
 
 /**
  * An RFC 7807 problem document with Cascade's stable error `code`.
