@@ -86,3 +86,24 @@ export function flagMetadata(found: Extract<FlagLookup, { kind: 'found' }>, clie
   if (scope !== undefined) metadata.scope = scope;
   return metadata;
 }
+
+/**
+ * Resolves once `client` holds documents (at once when it already has a `seq`), or rejects
+ * when it closes first: what both providers' `initialize` waits for.
+ */
+export function caughtUp(client: AnyCascadeClient): Promise<void> {
+  if (client.lastSeq !== undefined) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const offs = [
+      client.on('synced', () => {
+        offs.forEach((off) => off());
+        resolve();
+      }),
+      client.on('state', (state) => {
+        if (state !== 'closed') return;
+        offs.forEach((off) => off());
+        reject(client.lastError ?? new Error('the Cascade client closed before it caught up'));
+      }),
+    ];
+  });
+}

@@ -16,7 +16,7 @@ import {
   type Provider,
   type ResolutionDetails,
 } from '@openfeature/server-sdk';
-import { changedFlags, flagMetadata, lookupFlag, type FlagType } from './flags.js';
+import { caughtUp, changedFlags, flagMetadata, lookupFlag, type FlagType } from './flags.js';
 
 /** OpenFeature server provider over a Cascade client. */
 export class CascadeServerProvider implements Provider {
@@ -37,20 +37,7 @@ export class CascadeServerProvider implements Provider {
       }),
     );
     if (client.state === 'closed') client.connect();
-    if (client.lastSeq !== undefined) return;
-    await new Promise<void>((resolve, reject) => {
-      const offs = [
-        client.on('synced', () => {
-          offs.forEach((off) => off());
-          resolve();
-        }),
-        client.on('state', (state) => {
-          if (state !== 'closed') return;
-          offs.forEach((off) => off());
-          reject(client.lastError ?? new Error('the Cascade client closed before it caught up'));
-        }),
-      ];
-    });
+    await caughtUp(client);
   }
 
   /** Stops listening and closes the client. */

@@ -15,7 +15,7 @@ import {
   type Provider,
   type ResolutionDetails,
 } from '@openfeature/web-sdk';
-import { changedFlags, flagMetadata, lookupFlag, type FlagType } from './flags.js';
+import { caughtUp, changedFlags, flagMetadata, lookupFlag, type FlagType } from './flags.js';
 
 /** Options of {@link CascadeWebProvider}. */
 export interface CascadeWebProviderOptions {
@@ -53,20 +53,7 @@ export class CascadeWebProvider implements Provider {
       }),
     );
     if (client.state === 'closed' && this.options.connect !== false) client.connect();
-    if (client.lastSeq !== undefined) return;
-    await new Promise<void>((resolve, reject) => {
-      const offs = [
-        client.on('synced', () => {
-          offs.forEach((off) => off());
-          resolve();
-        }),
-        client.on('state', (state) => {
-          if (state !== 'closed') return;
-          offs.forEach((off) => off());
-          reject(client.lastError ?? new Error('the Cascade client closed before it caught up'));
-        }),
-      ];
-    });
+    await caughtUp(client);
   }
 
   /** Stops listening (the client stays as it is: the app owns it). */
