@@ -24,7 +24,7 @@ use cascade_durable::{MAX_OPEN_ITEMS_LISTED, MAX_OUTCOMES_LISTED};
 use cascade_engine::conflict::Conflict;
 use cascade_engine::event::ChangeEvent;
 use cascade_engine::pending::PendingChange;
-use cascade_engine::rule::ConflictResolution;
+use cascade_engine::rule::{ConflictResolution, SyncDirection, SyncRule};
 use cascade_engine::scope::Subject;
 use cascade_engine::validate::{MAX_BATCH_EVENTS, MAX_DEPTH, MAX_PATCH_OPS, MAX_SAFE_INTEGER};
 use cascade_protocol::{
@@ -40,6 +40,8 @@ use crate::config::{PlatformWriteAck, MAX_IDEMPOTENCY_KEY_LEN};
 use crate::input::MAX_BODY_BYTES;
 use crate::problem::FieldProblem;
 use crate::routes::{Endpoint, Liveness, ROUTES};
+use crate::rules::{RuleBody, StoredRule, MAX_TENANT_FILTER_ATTRIBUTES};
+use crate::targeting::Preview;
 use crate::tenants::{Tenant, TenantInput};
 
 /// The hand-kept remainder (see the module docs).
@@ -81,6 +83,11 @@ fn typed_schemas() -> Vec<(String, Value)> {
         schema_of::<HubStatus>(),
         schema_of::<DeliveryAck>(),
         schema_of::<TenantInput>(),
+        schema_of::<SyncDirection>(),
+        schema_of::<SyncRule>(),
+        schema_of::<RuleBody>(),
+        schema_of::<StoredRule>(),
+        schema_of::<Preview>(),
     ]
 }
 
@@ -327,6 +334,10 @@ fn typed_request(endpoint: Endpoint) -> Option<Value> {
             "required": true,
             "content": {"application/json": {"schema": schema_ref("EventBatch")}}
         }),
+        E::PutRule | E::PreviewRule => json!({
+            "required": true,
+            "content": {"application/json": {"schema": schema_ref("RuleBody")}}
+        }),
         _ => return None,
     })
 }
@@ -407,6 +418,9 @@ pub fn generate() -> Value {
     for (name, schema) in typed_schemas().into_iter().chain(limit_schemas()) {
         schemas.insert(name, schema);
     }
+    // A limit the Worker enforces on a type the engine declares.
+    let filter = &mut schemas["SyncRule"]["properties"]["tenantFilter"];
+    filter["maxProperties"] = MAX_TENANT_FILTER_ATTRIBUTES.into();
     for (name, schema) in hand["components"]["schemas"].as_object().expect("schemas") {
         assert!(
             !schemas.contains_key(name),
@@ -537,6 +551,10 @@ fn limits_in_the_document_are_the_enforced_ones() {
         MAX_BATCH_EVENTS
     );
     assert_eq!(schemas["Name"]["maxLength"], MAX_NAME_LEN);
+    assert_eq!(
+        schemas["SyncRule"]["properties"]["tenantFilter"]["maxProperties"],
+        MAX_TENANT_FILTER_ATTRIBUTES
+    );
     let events = &doc["paths"]["/v1/events"]["post"]["requestBody"]["content"]["application/json"];
     assert_eq!(events["schema"]["$ref"], "#/components/schemas/EventBatch");
     assert!(doc["info"]["description"]

@@ -20,13 +20,40 @@ use crate::{targeting, tenants};
 /// A stored rule as returned.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+#[cfg_attr(test, schema(example = json!({
+    "id": "sso-enable", "enabled": true,
+    "rule": {"triggerEvents": ["auth.provider.enable"], "targetScopes": ["tenant", "user"],
+             "syncDirection": "down", "conflictResolution": "platform-wins", "autoApply": true}
+})))]
 pub struct StoredRule {
-    /// Rule id.
+    /// Rule id (the path's `{rule}`).
     pub id: String,
-    /// Whether the rule is in force.
+    /// Whether the rule is in force; a disabled rule is kept but triggers nothing.
     pub enabled: bool,
-    /// The rule in the seed's shape.
+    /// The rule in the seed's shape, as the engine reads it (defaults dropped).
+    #[cfg_attr(test, schema(value_type = SyncRule))]
     pub rule: Value,
+}
+
+/// The body of `PUT /v1/rules/{rule}` and `POST /v1/platform/rules/preview`: a rule in the
+/// seed's shape, plus whether it is in force.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+#[cfg_attr(test, schema(example = json!({
+    "triggerEvents": ["auth.provider.*"], "targetScopes": ["tenant", "user"],
+    "syncDirection": "down", "conflictResolution": "merge", "autoApply": false,
+    "tenantFilter": {"plan": "pro"}, "enabled": true
+})))]
+pub struct RuleBody {
+    /// The rule.
+    #[serde(flatten)]
+    pub rule: SyncRule,
+    /// `false` stores the rule without putting it in force (default `true`); a preview
+    /// ignores it.
+    #[cfg_attr(test, schema(required = false, default = true))]
+    pub enabled: bool,
 }
 
 #[derive(Deserialize)]
@@ -101,7 +128,7 @@ fn field_error(body: &Map<String, Value>) -> Option<ApiError> {
 
 /// Parses a rule body in the seed's shape (plus optional `enabled`, default true), as the
 /// engine reads it; an invalid field is named (`InvalidRuleField`).
-pub fn parse(mut body: Value) -> Result<(SyncRule, bool), ApiError> {
+pub fn parse(mut body: Value) -> Result<RuleBody, ApiError> {
     let Some(object) = body.as_object_mut() else {
         return Err(ApiError::InvalidRule(format!(
             "the rule must be a JSON object, got {body:.40}"
@@ -123,13 +150,13 @@ pub fn parse(mut body: Value) -> Result<(SyncRule, bool), ApiError> {
     let enabled = !matches!(object.remove("enabled"), Some(Value::Bool(false)));
     let rule: SyncRule =
         serde_json::from_value(body).map_err(|e| ApiError::InvalidRule(e.to_string()))?;
-    Ok((rule, enabled))
+    Ok(RuleBody { rule, enabled })
 }
 
 /// Creates or replaces rule `id` from a body in the seed's shape (plus optional `enabled`).
 /// Answers 201 on creation, 200 on replacement.
 pub async fn put(env: &Env, id: &str, body: Value) -> Result<Response, ApiError> {
-    let (mut rule, enabled) = parse(body)?;
+    let RuleBody { mut rule, enabled } = parse(body)?;
     // Stored and answered as the engine reads it (defaults dropped, `null`s gone), never as
     // the raw body: what a client reads back always matches the documented rule shape.
     rule.id = None;
@@ -169,7 +196,7 @@ pub async fn put(env: &Env, id: &str, body: Value) -> Result<Response, ApiError>
 /// Serves `POST /v1/platform/rules/preview[?namespace=&after=&limit=]`: which tenants the
 /// rule in the body would reach, without saving it (see [`crate::targeting::preview`]).
 pub async fn preview(env: &Env, req: &Request, body: Value) -> Result<Response, ApiError> {
-    let (rule, _) = parse(body)?;
+    let RuleBody { rule, .. } = parse(body)?;
     let url = req.url()?;
     let mut namespace = None;
     let mut after = String::new();

@@ -238,8 +238,13 @@ pub const DEFAULT_PREVIEW_PAGE: u32 = 20;
 /// Which tenants a rule (not yet saved) would reach: all of them counted, one page listed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+#[cfg_attr(test, schema(as = RulePreview, example = json!({
+    "targetedTenants": 2500, "tenants": ["bulk00004", "bulk00008"], "next": "bulk00008"
+})))]
 pub struct Preview {
-    /// Tenants the rule reaches.
+    /// Tenants the rule would reach: registered, accepted by its `tenantFilter` and, when
+    /// the request names a `namespace`, not opted out of it.
     pub targeted_tenants: u64,
     /// Their ids, in id order: one page after the request's `after`.
     pub tenants: Vec<String>,

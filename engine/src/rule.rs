@@ -26,6 +26,8 @@ use crate::path::PathPattern;
 use crate::scope::{Namespace, Scope};
 
 /// Which way a rule moves a change relative to the scope that made it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = "down"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncDirection {
@@ -206,14 +208,24 @@ impl fmt::Display for TriggerPattern {
     }
 }
 
-/// A sync rule (the seed's shape, plus Cascade's optional filters and locks).
+/// A sync rule (the seed's shape, plus Cascade's optional filters and locks); the rule
+/// language is documented in docs/RULES.md.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "triggerEvents": ["auth.provider.*"], "targetScopes": ["tenant", "user"],
+    "syncDirection": "down", "conflictResolution": "platform-wins", "autoApply": true,
+    "tenantFilter": {"plan": ["pro", "enterprise"]}, "lockedPaths": ["/sso/required"]
+})))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncRule {
     /// Stable id, used in outcomes and errors. Rules without one are named `#<index>`.
+    /// A stored rule's id is its path's (`PUT /v1/rules/{rule}`), not this field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Event patterns that trigger the rule, e.g. `auth.provider.*`.
+    /// Event patterns that trigger the rule, `{type}.{action}` with `*` segments, e.g.
+    /// `auth.provider.*`; a plain layer write of a namespace is the event `{namespace}.update`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, min_items = 1))]
     pub trigger_events: Vec<TriggerPattern>,
     /// Scopes the rule applies changes to (down) or reports changes to (up).
     pub target_scopes: Vec<Scope>,
@@ -225,13 +237,19 @@ pub struct SyncRule {
     pub auto_apply: bool,
     /// Restricts the rule to these namespaces (otherwise: the namespaces its patterns name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
     pub namespaces: Option<Vec<Namespace>>,
     /// Tenant attributes that must match, e.g. `{"businessType": "retail"}`. An array value
     /// means "one of" (unless the attribute itself equals the array).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    // Its most attributes are the Worker's limit (`rules::MAX_TENANT_FILTER_ATTRIBUTES`),
+    // set on the schema from that constant by the generator.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub tenant_filter: BTreeMap<String, Value>,
-    /// Paths the target scopes may not override (JSON Pointers, `*` wildcard segments).
+    /// Paths the target scopes may not override (JSON Pointers, `*` wildcard segments, `[id]`
+    /// segments for elements of id-keyed arrays).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub locked_paths: Vec<PathPattern>,
     /// Higher wins when several rules match. Defaults to 0.
     #[serde(default, skip_serializing_if = "is_zero")]
