@@ -261,7 +261,9 @@ platformSeq?: number,
  */
 platformBehind?: number, 
 /**
- * Effective reads with `?origins=true`: where each value of `config` came from.
+ * Effective reads with `?origins=true` only: JSON Pointer (into `config`, array elements
+ * by position) to the scope that subtree came from; the longest pointer that is a
+ * value's own or an ancestor's names its origin. Always has the root `""`.
  */
 origins?: Origins, };
 
