@@ -124,7 +124,17 @@ impl Reply {
 /// Status, headers and JSON body.
 type RawReply = (u16, Vec<(String, String)>, Value);
 
-/// Sends one request and reads its whole answer, within two minutes.
+/// How long one GET may wait for its answer before it is sent again (see [`try_request`]).
+const GET_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Sends a request and reads its whole answer, within two minutes.
+///
+/// A GET with no answer after [`GET_PATIENCE`] is sent again (it changes nothing), at most
+/// three times, and each resend is reported on stderr. The cause is wrangler's dev proxy
+/// (`ProxyWorker`): when the Worker restarts under a GET, the proxy queues the GET for a
+/// retry, but when the restart's "play" has already been handled, nothing runs that queue
+/// until the next request reaches the proxy, and a test waiting on the answer sends none.
+/// The resend is that next request; it also releases the queued one.
 pub(super) fn try_request(
     rt: &Runtime,
     headers: Option<&[(&str, &str)]>,
@@ -132,7 +142,21 @@ pub(super) fn try_request(
     path: &str,
     body: Option<&str>,
 ) -> Result<RawReply, ureq::Error> {
-    try_request_within(rt, headers, method, path, body, Duration::from_secs(120))
+    if method != "GET" {
+        return try_request_within(rt, headers, method, path, body, Duration::from_secs(120));
+    }
+    let mut resent = 0;
+    loop {
+        match try_request_within(rt, headers, method, path, body, GET_PATIENCE) {
+            Err(ureq::Error::Timeout(_)) if resent < 3 => {
+                resent += 1;
+                eprintln!(
+                    "GET {path}: no answer in {GET_PATIENCE:?}; sent again ({resent} of 3): the dev proxy's retry after a Worker restart waits for a next request"
+                );
+            }
+            answer => return answer,
+        }
+    }
 }
 
 fn try_request_within(
