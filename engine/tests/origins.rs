@@ -16,6 +16,7 @@ use cascade_engine::path::{LeafPath, Seg};
 use cascade_engine::resolve::Resolution;
 use cascade_engine::scope::{Scope, Subject};
 use cascade_engine::state::NamespaceState;
+use common::gen::Op;
 use common::{ns, rule, rules, World};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -23,23 +24,8 @@ use serde_json::{json, Value};
 const USERS: [&str; 3] = ["u1", "u2", "u3"];
 const STRATEGIES: [&str; 4] = ["platform-wins", "tenant-wins", "user-wins", "merge"];
 
-fn config() -> impl Strategy<Value = Value> {
-    common::gen::config(&["a", "b", "c"])
-}
-
-#[derive(Debug, Clone)]
-enum Op {
-    Platform(Value),
-    Tenant(Value),
-    User(usize, Value),
-}
-
 fn op() -> impl Strategy<Value = Op> {
-    prop_oneof![
-        2 => config().prop_map(Op::Platform),
-        2 => config().prop_map(Op::Tenant),
-        3 => (0..USERS.len(), config()).prop_map(|(u, c)| Op::User(u, c)),
-    ]
+    common::gen::op(&["a", "b", "c"], USERS.len(), 3)
 }
 
 /// The layers of `subject` in resolution order, each with its scope.

@@ -12,6 +12,7 @@ use cascade_engine::outcome::Outcome;
 use cascade_engine::patch::apply;
 use cascade_engine::rollback::{layer_at, rollback};
 use cascade_engine::scope::Subject;
+use common::gen::Op;
 use common::{rule, rules, World};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -24,19 +25,8 @@ fn config() -> impl Strategy<Value = Value> {
     common::gen::config(&["a", "b", "c"])
 }
 
-#[derive(Debug, Clone)]
-enum Op {
-    Platform(Value),
-    Tenant(Value),
-    User(usize, Value),
-}
-
 fn op() -> impl Strategy<Value = Op> {
-    prop_oneof![
-        2 => config().prop_map(Op::Platform),
-        2 => config().prop_map(Op::Tenant),
-        2 => (0..USERS.len(), config()).prop_map(|(u, c)| Op::User(u, c)),
-    ]
+    common::gen::op(&["a", "b", "c"], USERS.len(), 2)
 }
 
 fn world(strategy: &str) -> World {

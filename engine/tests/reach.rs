@@ -17,6 +17,7 @@ use cascade_engine::patch::apply;
 use cascade_engine::reach;
 use cascade_engine::scope::Subject;
 use cascade_engine::state::TenantState;
+use common::gen::Op;
 use common::{event, ns, rule, rules, World};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -29,19 +30,8 @@ fn config() -> impl Strategy<Value = Value> {
     common::gen::config(&["a", "b", "c", "d"])
 }
 
-#[derive(Debug, Clone)]
-enum Op {
-    Platform(Value),
-    Tenant(Value),
-    User(usize, Value),
-}
-
 fn op() -> impl Strategy<Value = Op> {
-    prop_oneof![
-        2 => config().prop_map(Op::Platform),
-        2 => config().prop_map(Op::Tenant),
-        3 => (0..USERS.len(), config()).prop_map(|(u, c)| Op::User(u, c)),
-    ]
+    common::gen::op(&["a", "b", "c", "d"], USERS.len(), 3)
 }
 
 fn upper_op() -> impl Strategy<Value = Op> {

@@ -39,3 +39,29 @@ pub fn config(keys: &'static [&'static str]) -> impl Strategy<Value = Value> {
     prop::collection::btree_map(key(), member, 1..3)
         .prop_map(|m| Value::Object(m.into_iter().collect()))
 }
+
+/// One write of a generated history: a merge patch to the platform layer, the tenant layer,
+/// or the layer of user number `n`.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// To the platform layer.
+    Platform(Value),
+    /// To the tenant layer.
+    Tenant(Value),
+    /// To user `n`'s layer.
+    User(usize, Value),
+}
+
+/// Writes over `keys`: platform and tenant writes with weight 2 each, writes of one of
+/// `users` users with weight `user_weight`.
+pub fn op(
+    keys: &'static [&'static str],
+    users: usize,
+    user_weight: u32,
+) -> impl Strategy<Value = Op> {
+    prop_oneof![
+        2 => config(keys).prop_map(Op::Platform),
+        2 => config(keys).prop_map(Op::Tenant),
+        user_weight => (0..users, config(keys)).prop_map(|(u, c)| Op::User(u, c)),
+    ]
+}
