@@ -225,7 +225,7 @@ pub struct SyncRule {
     pub id: Option<String>,
     /// Event patterns that trigger the rule, `{type}.{action}` with `*` segments, e.g.
     /// `auth.provider.*`; a plain layer write of a namespace is the event `{namespace}.update`.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>, min_items = 1))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub trigger_events: Vec<TriggerPattern>,
     /// Scopes the rule applies changes to (down) or reports changes to (up).
     pub target_scopes: Vec<Scope>,
