@@ -50,12 +50,14 @@ describe('useRealtimeSync', () => {
     const tenant = await freshTenant('tokenkey');
     const { Impl, urls } = instrumentedWebSocket();
     const renders = { count: 0 };
-    const view = render(<Sync options={{ baseUrl: baseUrl(), tenant, token: adminToken(), WebSocket: Impl }} renders={renders} />);
+    // Minted once: two tokens minted a second apart differ in `exp`, which is another token.
+    const token = adminToken();
+    const view = render(<Sync options={{ baseUrl: baseUrl(), tenant, token, WebSocket: Impl }} renders={renders} />);
     await waitFor(() => expect(text('state')).toBe('open'));
-    view.rerender(<Sync options={{ baseUrl: baseUrl(), tenant, token: adminToken() + '', WebSocket: Impl }} renders={renders} />);
+    view.rerender(<Sync options={{ baseUrl: baseUrl(), tenant, token: `${token}`, WebSocket: Impl }} renders={renders} />);
     await settle();
     expect(urls).toHaveLength(1);
-    view.rerender(<Sync options={{ baseUrl: baseUrl(), tenant, token: `${adminToken()}x`, WebSocket: Impl }} renders={renders} />);
+    view.rerender(<Sync options={{ baseUrl: baseUrl(), tenant, token: `${token}x`, WebSocket: Impl }} renders={renders} />);
     await waitFor(() => expect(urls).toHaveLength(2));
   });
 
