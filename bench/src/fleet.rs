@@ -2,6 +2,8 @@
 //! each holds its effective config from frames exactly as an application's client would, and
 //! reports the moment it has applied a given benchmark round.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cascade_client::state::SyncState;
@@ -35,17 +37,19 @@ pub(crate) type Report = (usize, u64, Instant);
 pub struct Fleet {
     reports: mpsc::UnboundedReceiver<Report>,
     tasks: Vec<JoinHandle<()>>,
+    received: Arc<AtomicU64>,
     /// How many clients are connected.
     pub size: usize,
 }
 
 /// One client's progress: tells the fleet each time the client's held config reaches a new
-/// round.
+/// round, and counts every frame the client is handed.
 pub(crate) struct Reporter {
     index: usize,
     seen: u64,
     probe: Probe,
     reports: mpsc::UnboundedSender<Report>,
+    received: Arc<AtomicU64>,
 }
 
 impl Reporter {
@@ -55,17 +59,21 @@ impl Reporter {
         state: &SyncState,
         probe: Probe,
         reports: mpsc::UnboundedSender<Report>,
+        received: Arc<AtomicU64>,
     ) -> Self {
         Self {
             index,
             seen: probe.round(state),
             probe,
             reports,
+            received,
         }
     }
 
-    /// Reports a new round if `state` reached one; false once nobody listens any more.
+    /// Called once per frame the client applied: counts it, and reports a new round if
+    /// `state` reached one; false once nobody listens any more.
     pub(crate) fn observe(&mut self, state: &SyncState) -> bool {
+        self.received.fetch_add(1, Ordering::Relaxed);
         let round = self.probe.round(state);
         if round > self.seen {
             self.seen = round;
@@ -79,17 +87,27 @@ impl Reporter {
 }
 
 impl Fleet {
-    /// A fleet of clients already following, each reporting on `reports`.
+    /// A fleet of clients already following, each reporting on `reports` and counting the
+    /// frames it is handed on `received`.
     pub(crate) fn from_tasks(
         reports: mpsc::UnboundedReceiver<Report>,
         tasks: Vec<JoinHandle<()>>,
+        received: Arc<AtomicU64>,
     ) -> Self {
         let size = tasks.len();
         Self {
             reports,
             tasks,
+            received,
             size,
         }
+    }
+
+    /// Frames the clients have been handed since they were synced, all clients together:
+    /// every frame the server delivered, whatever its type (a round's change frames, and
+    /// Cascade's `sync-status` frames for admins).
+    pub fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
     }
 
     /// Opens one client per entry of `options` (at most `parallel` handshakes at once), each
@@ -100,6 +118,7 @@ impl Fleet {
         parallel: usize,
     ) -> Result<Self, String> {
         let (tx, reports) = mpsc::unbounded_channel();
+        let received = Arc::new(AtomicU64::new(0));
         let size = options.len();
         let mut tasks = Vec::with_capacity(size);
         let indexed: Vec<(usize, Options)> = options.into_iter().enumerate().collect();
@@ -126,12 +145,13 @@ impl Fleet {
             .await;
             for result in opened {
                 let (i, connection, state) = result?;
-                let reporter = Reporter::new(i, &state, probe.clone(), tx.clone());
+                let reporter =
+                    Reporter::new(i, &state, probe.clone(), tx.clone(), received.clone());
                 tasks.push(tokio::spawn(follow(connection, state, reporter)));
             }
         }
         debug_assert_eq!(tasks.len(), size);
-        Ok(Self::from_tasks(reports, tasks))
+        Ok(Self::from_tasks(reports, tasks, received))
     }
 
     /// Waits until every client reported `round`; each client's arrival time, or an error

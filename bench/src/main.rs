@@ -178,17 +178,36 @@ struct FanoutResult {
     cpu: Vec<Duration>,
     /// Of that, what it used after the last client applied the round, per round.
     trailing: Vec<Duration>,
-    /// Round frames delivered per round (one to each client).
-    frames: usize,
+    /// Frames the clients were handed in each round, counted by the fleet: one change frame
+    /// per client, plus, for Cascade, a `sync-status` frame per tenant admin.
+    frames: Vec<u64>,
+    /// Clients connected.
+    clients: usize,
 }
 
 impl FanoutResult {
-    /// Mean CPU per delivered frame over all rounds, in microseconds: total CPU over total
-    /// frames (the per-round figures are in clock ticks of 10 ms, so the total is the figure
-    /// least touched by rounding).
+    /// Mean CPU per delivered frame over all rounds, in microseconds: total CPU over every
+    /// frame the clients were handed (the per-round figures are in clock ticks of 10 ms, so
+    /// the total is the figure least touched by rounding).
     fn cpu_per_frame_us(&self) -> f64 {
-        let cpu: Duration = self.cpu.iter().sum();
-        cpu.as_secs_f64() * 1e6 / (self.frames * self.cpu.len()).max(1) as f64
+        let frames: u64 = self.frames.iter().sum();
+        self.cpu_total().as_secs_f64() * 1e6 / frames.max(1) as f64
+    }
+
+    /// Mean CPU per client per round, in microseconds: what it cost to bring one client one
+    /// change, whatever else the server sent it.
+    fn cpu_per_client_us(&self) -> f64 {
+        let deliveries = (self.clients * self.cpu.len()).max(1) as f64;
+        self.cpu_total().as_secs_f64() * 1e6 / deliveries
+    }
+
+    /// Mean frames handed to the clients per round.
+    fn frames_per_round(&self) -> f64 {
+        self.frames.iter().sum::<u64>() as f64 / self.frames.len().max(1) as f64
+    }
+
+    fn cpu_total(&self) -> Duration {
+        self.cpu.iter().sum()
     }
 }
 
@@ -202,7 +221,7 @@ async fn fanout(counts: &[usize], rounds: usize, servers: &[String]) -> Result<(
     let mut cpu_rows = Vec::new();
     for &n in counts {
         let mut floor_p50 = None;
-        let mut bare_per_frame = None;
+        let mut bare = None;
         for server in SERVERS.iter().filter(|s| servers.iter().any(|x| x == *s)) {
             let (label, result) = match *server {
                 "floor" => ("tokio floor", floor_fanout(n, rounds).await?),
@@ -229,22 +248,22 @@ async fn fanout(counts: &[usize], rounds: usize, servers: &[String]) -> Result<(
                 result.ack.map_or("–".to_owned(), |a| ms(a.p50)),
                 result.rss as f64 / 1_048_576.0
             );
-            let per_frame = result.cpu_per_frame_us();
+            let (per_frame, per_client) = (result.cpu_per_frame_us(), result.cpu_per_client_us());
             if *server == "bare-hub" {
-                bare_per_frame = Some(per_frame);
+                bare = Some((per_frame, per_client));
             }
             let cpu = Summary::of(&result.cpu);
-            let frames = result.frames.max(1) as f64;
+            let ratio = |ours: f64, theirs: Option<f64>| {
+                theirs.map_or("–".to_owned(), |b| format!("{:.2}×", ours / b.max(1e-9)))
+            };
             cpu_rows.push(format!(
-                "| {n} | {label} | {} | {} | {} | {:.1} | {per_frame:.1} | {} |",
+                "| {n} | {label} | {} | {} | {} | {:.0} | {per_frame:.1} | {} | {per_client:.1} | {} |",
                 ms(cpu.p50),
                 ms(cpu.p95),
                 ms(Summary::of(&result.trailing).p50),
-                cpu.p50.as_secs_f64() * 1e6 / frames,
-                bare_per_frame.map_or("–".to_owned(), |b| format!(
-                    "{:.2}×",
-                    per_frame / b.max(1e-9)
-                ))
+                result.frames_per_round(),
+                ratio(per_frame, bare.map(|b| b.0)),
+                ratio(per_client, bare.map(|b| b.1)),
             ));
         }
     }
@@ -255,8 +274,8 @@ async fn fanout(counts: &[usize], rounds: usize, servers: &[String]) -> Result<(
         cpu::ticks_per_second(),
         SETTLE.as_millis()
     );
-    println!("| clients | server | CPU/round p50 (ms) | p95 (ms) | after the last client p50 (ms) | CPU/frame at p50 round (µs) | CPU/frame, all rounds (µs) | CPU/frame × bare hub |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| clients | server | CPU/round p50 (ms) | p95 (ms) | after the last client p50 (ms) | frames/round | CPU/frame (µs) | CPU/frame × bare hub | CPU/client/round (µs) | CPU/client × bare hub |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for row in cpu_rows {
         println!("{row}");
     }
@@ -302,8 +321,10 @@ where
     }
     let mut meter = Meter::new(server);
     let (mut alls, mut pers, mut acks) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut cpu, mut trailing) = (Vec::new(), Vec::new());
+    let (mut cpu, mut trailing, mut frames) = (Vec::new(), Vec::new(), Vec::new());
     for round in WARMUP + 1..=WARMUP + rounds as u64 {
+        // Frames are counted over the same span as the CPU time.
+        let received_before = fleet.received();
         meter.start();
         let started = Instant::now();
         send(round).await?;
@@ -315,6 +336,7 @@ where
         pers.extend(per);
         tokio::time::sleep(SETTLE).await;
         let settled = meter.elapsed();
+        frames.push(fleet.received() - received_before);
         if std::env::var_os("CASCADE_BENCH_CPU_DETAIL").is_some() {
             eprintln!("round {round}: CPU by process: {}", meter.detail());
         }
@@ -329,7 +351,8 @@ where
         rss: 0,
         cpu,
         trailing,
-        frames: fleet.size,
+        frames,
+        clients: fleet.size,
     })
 }
 

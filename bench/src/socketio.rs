@@ -8,6 +8,9 @@
 //! Socket.IO client library: the reference clients must share the exact socket stack of the
 //! other fleets, or the comparison would measure two client libraries, not two servers.
 
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
 use cascade_client::state::SyncState;
 use futures::future::join_all;
 use futures::{SinkExt, StreamExt};
@@ -30,6 +33,7 @@ pub async fn open(
     parallel: usize,
 ) -> Result<Fleet, String> {
     let (tx, reports) = mpsc::unbounded_channel();
+    let received = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::with_capacity(n);
     let indices: Vec<usize> = (0..n).collect();
     for chunk in indices.chunks(parallel.max(1)) {
@@ -71,7 +75,8 @@ pub async fn open(
             for text in GREETING {
                 state.handle_text(text);
             }
-            let mut reporter = Reporter::new(i, &state, probe.clone(), tx.clone());
+            let mut reporter =
+                Reporter::new(i, &state, probe.clone(), tx.clone(), received.clone());
             tasks.push(tokio::spawn(async move {
                 while let Some(Ok(message)) = socket.next().await {
                     let Message::Text(text) = message else {
@@ -94,5 +99,5 @@ pub async fn open(
             }));
         }
     }
-    Ok(Fleet::from_tasks(reports, tasks))
+    Ok(Fleet::from_tasks(reports, tasks, received))
 }
