@@ -4,13 +4,14 @@
 // thousands of sockets (docs/TOOLCHAIN.md), workerd itself can.
 //
 // Usage: node scripts/serve.mjs --persist DIR [--port N] [--var NAME=VALUE]... [--seed-tenants N]
-//                               [--config PATH] [--no-assets]
+//                               [--config PATH] [--no-assets] [--inspector-port N]
 //
 // Reads wrangler.jsonc (bindings, Durable Objects, D1, assets) so one config serves wrangler
 // dev, this and production; applies the D1 migrations and, with --seed-tenants, creates
 // tenants t0000..; binds 127.0.0.1 (port 0 picks a free one); prints one JSON line
 // {"url": ..., "pid": ...} when ready; stops on SIGTERM, SIGINT or when stdin closes.
 // --no-assets leaves the static assets out (benchmarks: they add a routing hop locally).
+// --inspector-port opens workerd's V8 inspector there (scripts/profile.mjs takes CPU profiles).
 // /cdn-cgi/handler/scheduled?cron=... triggers the cron handler.
 // --config serves another Worker instead (its build/index.js beside its wrangler config): the
 // benchmark's bare reference hub (bench/bare-hub), which has no D1 database.
@@ -37,6 +38,7 @@ function parseArgs(argv) {
     else if (arg === '--seed-tenants') opts.seedTenants = Number(value());
     else if (arg === '--config') opts.config = resolve(value());
     else if (arg === '--no-assets') opts.noAssets = true;
+    else if (arg === '--inspector-port') opts.inspectorPort = Number(value());
     else if (arg === '--var') {
       const [k, ...rest] = value().split('=');
       opts.vars[k] = rest.join('=');
@@ -97,6 +99,7 @@ async function main() {
     // GET /cdn-cgi/handler/scheduled?cron=... runs the cron handler (the benchmark's health
     // check over every tenant); local only, as wrangler dev's --test-scheduled.
     unsafeTriggerHandlers: true,
+    ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}),
   });
   const url = await mf.ready;
   if (Object.keys(workerOptions.d1Databases ?? {}).includes('DB')) {
