@@ -301,25 +301,25 @@ fn with_targeting(
 /// tenant is not registered).
 pub async fn hub_context(env: &Env, tenant: &str) -> Result<HubContext, ApiError> {
     let db = tenants::db(env)?;
-    // All reads in flight at once: one D1 round trip on the write path instead of three.
-    let (entry, context, rules, latest) = futures::join!(
-        registry::entry(&db, tenant),
-        registry::tenant(&db, tenant),
-        registry::rules(&db),
+    // The registry's reads in one D1 call, in flight with the platform's seq (a cached
+    // Durable Object call): one round trip on the write path.
+    let (registry, latest) = futures::join!(
+        registry::write_context(&db, tenant),
         crate::lag::platform_latest(env)
     );
-    let not_found = || ApiError::TenantNotFound(tenant.to_owned());
-    let entry = entry?
-        .filter(|e| e.lifecycle != lifecycle_steps::DELETING)
-        .ok_or_else(not_found)?;
+    let registry = registry?;
+    let (entry, context) = registry
+        .tenant
+        .filter(|(e, _)| e.lifecycle != lifecycle_steps::DELETING)
+        .ok_or_else(|| ApiError::TenantNotFound(tenant.to_owned()))?;
     if entry.lifecycle == lifecycle_steps::REGISTERING {
         // A registration a crash cut short: the hub adopts its incarnation and catches up
         // before it takes anything else.
         lifecycle_steps::finish_registration(env, &db, &entry).await?;
     }
     Ok(HubContext {
-        tenant: context?.ok_or_else(not_found)?,
-        rules: rules?,
+        tenant: context,
+        rules: registry.rules,
         incarnation: Some(entry.incarnation),
         // A hub behind every finished fan-out catches up before the write (None: unknown,
         // it does not wait).

@@ -97,12 +97,56 @@ fn whole_ms<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, 
 
 const ENTRY: &str = "SELECT id, lifecycle, incarnation, lifecycle_at FROM tenants";
 
-/// One tenant's lifecycle entry, whatever its state (a tenant being deleted included).
-pub async fn entry(db: &D1Database, id: &str) -> Result<Option<Entry>> {
-    db.prepare(format!("{ENTRY} WHERE id = ?1"))
-        .bind(&[JsValue::from_str(id)])?
-        .first(None)
-        .await
+/// What a write to one tenant needs from the registry: the tenant's lifecycle entry and
+/// context (`None` when it is not registered) and the enabled rules.
+pub struct WriteContext {
+    /// The tenant's entry and context, whatever its lifecycle state.
+    pub tenant: Option<(Entry, TenantContext)>,
+    /// The enabled sync rules in precedence order (see [`rules`]).
+    pub rules: Vec<SyncRule>,
+}
+
+/// [`Entry`] and [`TenantContext`] from one registry row.
+#[derive(Deserialize)]
+struct EntryRow {
+    #[serde(flatten)]
+    entry: Entry,
+    attributes: String,
+    opt_outs: String,
+}
+
+/// The registry's part of a write to tenant `id`, in one D1 call (a batch of two reads): on
+/// the write path each D1 call is a round trip, and the entry, the tenant and the rules
+/// used to take three.
+pub async fn write_context(db: &D1Database, id: &str) -> Result<WriteContext> {
+    let results = db
+        .batch(vec![
+            db.prepare("SELECT id, lifecycle, incarnation, lifecycle_at, attributes, opt_outs FROM tenants WHERE id = ?1")
+            .bind(&[JsValue::from_str(id)])?,
+            db.prepare(RULES),
+        ])
+        .await?;
+    let [tenant, rules] = results.as_slice() else {
+        return Err(worker::Error::RustError(format!(
+            "a batch of two D1 reads answered {} results",
+            results.len()
+        )));
+    };
+    let tenant = match tenant.results::<EntryRow>()?.into_iter().next() {
+        Some(row) => {
+            let context = context(TenantRow {
+                id: row.entry.id.clone(),
+                attributes: row.attributes,
+                opt_outs: row.opt_outs,
+            })?;
+            Some((row.entry, context))
+        }
+        None => None,
+    };
+    Ok(WriteContext {
+        tenant,
+        rules: parse_rules(rules.results()?)?,
+    })
 }
 
 /// Up to `limit` tenants whose registration or deletion is unfinished and has not moved since
@@ -132,11 +176,15 @@ pub async fn any_unfinished(db: &D1Database) -> Result<bool> {
 /// The enabled sync rules in precedence order (priority, then creation). A stored rule that
 /// no longer parses is an error, never silently skipped.
 pub async fn rules(db: &D1Database) -> Result<Vec<SyncRule>> {
-    let rows: Vec<RuleRow> = db
-        .prepare("SELECT id, rule FROM sync_rules WHERE enabled = 1 ORDER BY priority DESC, created_at, id")
-        .all()
-        .await?
-        .results()?;
+    parse_rules(db.prepare(RULES).all().await?.results()?)
+}
+
+/// The enabled rules, in precedence order.
+const RULES: &str =
+    "SELECT id, rule FROM sync_rules WHERE enabled = 1 ORDER BY priority DESC, created_at, id";
+
+/// Rules from their rows; one that no longer parses is an error.
+fn parse_rules(rows: Vec<RuleRow>) -> Result<Vec<SyncRule>> {
     rows.into_iter()
         .map(|r| {
             let mut rule: SyncRule = serde_json::from_str(&r.rule).map_err(|e| {
