@@ -8,6 +8,12 @@
 //! - A change is stored with synchronous `exec` calls and no `await` between them: the runtime
 //!   commits such a run of writes atomically, and holds the hub's response until it is durable
 //!   (the output gate), so an acknowledged write is never lost.
+//! - `meta` is read through a write-through cache in the hub's memory ([`Store::meta`]): every
+//!   write to the table goes through [`Store::set_meta`] or [`Store::delete_meta`], and
+//!   [`Store::create_schema`] (run at start and after an erasure) empties it.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use serde::Deserialize;
 use worker::{Result, SqlStorage, SqlStorageValue};
@@ -26,7 +32,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
 ";
 
 /// Every `meta` entry a hub keeps, so each key is spelled once and a typo cannot compile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Meta {
     /// The hub's sequence number.
     Seq,
@@ -94,6 +100,10 @@ impl Meta {
 pub struct Store {
     sql: SqlStorage,
     own_schema: OwnSchema,
+    /// `meta` values read or written since the schema was created (`None`: no such row).
+    /// A write reads about fifteen of them, and each read is a crossing into the runtime's
+    /// SQLite; the hub is the only writer of its storage, so its memory can hold them.
+    meta_cache: RefCell<HashMap<Meta, Option<String>>>,
 }
 
 /// Creates (and migrates) the tables of one hub class, beside the shared ones.
@@ -131,12 +141,18 @@ impl Store {
     /// Wraps the hub's SQL handle, with its class's own tables; call
     /// [`Store::create_schema`] before use.
     pub fn new(sql: SqlStorage, own_schema: OwnSchema) -> Self {
-        Self { sql, own_schema }
+        Self {
+            sql,
+            own_schema,
+            meta_cache: RefCell::default(),
+        }
     }
 
     /// Creates the shared tables and the hub class's own on first use, migrating storage an
     /// earlier version wrote (idempotent).
     pub fn create_schema(&self) -> Result<()> {
+        // After `deleteAll` (an erasure) nothing cached is true any more.
+        self.meta_cache.borrow_mut().clear();
         self.sql.exec(SCHEMA, None)?;
         (self.own_schema)(self)
     }
@@ -148,29 +164,38 @@ impl Store {
 
     /// Reads a metadata value.
     pub fn meta(&self, key: Meta) -> Result<Option<String>> {
-        let key = key.key();
+        if let Some(value) = self.meta_cache.borrow().get(&key) {
+            return Ok(value.clone());
+        }
         let rows: Vec<MetaRow> = self
             .sql
-            .exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])?
+            .exec(
+                "SELECT value FROM meta WHERE key = ?",
+                vec![key.key().into()],
+            )?
             .to_array()?;
-        Ok(rows.into_iter().next().map(|r| r.value))
+        let value = rows.into_iter().next().map(|r| r.value);
+        self.meta_cache.borrow_mut().insert(key, value.clone());
+        Ok(value)
     }
 
     /// Writes a metadata value.
     pub fn set_meta(&self, key: Meta, value: &str) -> Result<()> {
-        let key = key.key();
         self.sql.exec(
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            vec![key.into(), value.into()],
+            vec![key.key().into(), value.into()],
         )?;
+        self.meta_cache
+            .borrow_mut()
+            .insert(key, Some(value.to_owned()));
         Ok(())
     }
 
     /// Removes a metadata value.
     pub fn delete_meta(&self, key: Meta) -> Result<()> {
-        let key = key.key();
         self.sql
-            .exec("DELETE FROM meta WHERE key = ?", vec![key.into()])?;
+            .exec("DELETE FROM meta WHERE key = ?", vec![key.key().into()])?;
+        self.meta_cache.borrow_mut().insert(key, None);
         Ok(())
     }
 
