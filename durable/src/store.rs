@@ -179,8 +179,17 @@ impl Store {
         Ok(value)
     }
 
-    /// Writes a metadata value.
+    /// Writes a metadata value (nothing when it is known to be stored already).
     pub fn set_meta(&self, key: Meta, value: &str) -> Result<()> {
+        if self
+            .meta_cache
+            .borrow()
+            .get(&key)
+            .and_then(Option::as_deref)
+            == Some(value)
+        {
+            return Ok(());
+        }
         self.sql.exec(
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             vec![key.key().into(), value.into()],
@@ -191,8 +200,11 @@ impl Store {
         Ok(())
     }
 
-    /// Removes a metadata value.
+    /// Removes a metadata value (nothing when it is known to be absent).
     pub fn delete_meta(&self, key: Meta) -> Result<()> {
+        if self.meta_cache.borrow().get(&key) == Some(&None) {
+            return Ok(());
+        }
         self.sql
             .exec("DELETE FROM meta WHERE key = ?", vec![key.key().into()])?;
         self.meta_cache.borrow_mut().insert(key, None);
