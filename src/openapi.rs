@@ -31,7 +31,7 @@ use cascade_engine::conflict::{Conflict, ConflictAction};
 use cascade_engine::converge::DriftReason;
 use cascade_engine::event::ChangeEvent;
 use cascade_engine::pending::PendingChange;
-use cascade_engine::rule::{ConflictResolution, SyncDirection, SyncRule};
+use cascade_engine::rule::{ConflictResolution, SyncDirection, SyncRule, TriggerPattern};
 use cascade_engine::scope::Subject;
 use cascade_engine::validate::{MAX_BATCH_EVENTS, MAX_DEPTH, MAX_PATCH_OPS, MAX_SAFE_INTEGER};
 use cascade_protocol::{
@@ -95,6 +95,7 @@ fn typed_schemas() -> Vec<(String, Value)> {
         schema_of::<DeliveryAck>(),
         schema_of::<TenantInput>(),
         schema_of::<SyncDirection>(),
+        schema_of::<TriggerPattern>(),
         schema_of::<SyncRule>(),
         schema_of::<RuleBody>(),
         schema_of::<StoredRule>(),
