@@ -24,7 +24,7 @@ use worker::{Env, Request, Response};
 use crate::auth::Principal;
 use crate::problem::ApiError;
 use crate::routes::Endpoint;
-use crate::{input, tenants};
+use crate::{api_spec, input, tenants};
 
 /// Header naming a request: read from the request (or `X-Request-Id`), made when absent, and
 /// sent back on every answer.
@@ -42,6 +42,8 @@ pub const PLATFORM_AUDIT_ID: &str = "*platform";
 pub const DEFAULT_LIMIT: u32 = 50;
 /// Largest page.
 pub const MAX_LIMIT: u32 = 500;
+/// Longest `code` filter: longer than any problem code.
+pub const MAX_CODE_LEN: usize = 100;
 
 /// The request's id: the client's `Cascade-Request-Id` (or `X-Request-Id`) when it is 1 to
 /// [`MAX_REQUEST_ID_LEN`] visible ASCII characters, else a new random one.
@@ -258,7 +260,7 @@ pub async fn list(env: &Env, req: &Request, tenant: &str) -> Result<Response, Ap
         (DEFAULT_LIMIT, u64::MAX >> 11, None, None);
     for (key, value) in url.query_pairs() {
         match key.as_ref() {
-            "limit" => {
+            api_spec::LIMIT => {
                 limit = value
                     .parse::<u32>()
                     .ok()
@@ -270,7 +272,7 @@ pub async fn list(env: &Env, req: &Request, tenant: &str) -> Result<Response, Ap
                         )
                     })?;
             }
-            "before" => {
+            api_spec::BEFORE => {
                 before = value.parse().map_err(|_| {
                     bad(
                         "before",
@@ -278,10 +280,10 @@ pub async fn list(env: &Env, req: &Request, tenant: &str) -> Result<Response, Ap
                     )
                 })?;
             }
-            "namespace" => namespace = Some(input::namespace("namespace", &value)?),
-            "code" => {
+            api_spec::NAMESPACE => namespace = Some(input::namespace(api_spec::NAMESPACE, &value)?),
+            api_spec::CODE => {
                 if value.is_empty()
-                    || value.len() > 100
+                    || value.len() > MAX_CODE_LEN
                     || !value
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b':')

@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 use worker::{Env, Method, Request, Response};
 
+use crate::api_spec;
 use crate::hubs::Hub;
 use crate::input;
 use crate::problem::ApiError;
@@ -143,7 +144,7 @@ pub async fn write_tenant_side(
 /// The `version` query parameter of a layer read: `None` for the current version.
 pub fn version_query(req: &Request) -> Result<Option<u64>, ApiError> {
     let url = req.url()?;
-    let Some((_, value)) = url.query_pairs().find(|(k, _)| k == "version") else {
+    let Some((_, value)) = url.query_pairs().find(|(k, _)| k == api_spec::VERSION) else {
         return Ok(None);
     };
     value
@@ -163,7 +164,7 @@ pub fn version_query(req: &Request) -> Result<Option<u64>, ApiError> {
 /// `false` or its absence does not.
 pub fn origins_query(req: &Request) -> Result<bool, ApiError> {
     let url = req.url()?;
-    let Some((_, value)) = url.query_pairs().find(|(k, _)| k == "origins") else {
+    let Some((_, value)) = url.query_pairs().find(|(k, _)| k == api_spec::ORIGINS) else {
         return Ok(false);
     };
     match value.as_ref() {
@@ -372,11 +373,11 @@ pub fn write_guard(req: &Request, caller: &Caller) -> Result<WriteGuard, ApiErro
 
 /// The `If-Match` and `Idempotency-Key` headers of a request, for nobody in particular.
 pub fn header_guard(req: &Request) -> Result<WriteGuard, ApiError> {
-    let if_match = match req.headers().get("if-match")? {
+    let if_match = match req.headers().get(api_spec::IF_MATCH)? {
         Some(value) => parse_if_match(&value)?,
         None => None,
     };
-    let idempotency_key = match req.headers().get("idempotency-key")? {
+    let idempotency_key = match req.headers().get(api_spec::IDEMPOTENCY_KEY)? {
         Some(key) => Some(check_idempotency_key(key)?),
         None => None,
     };
@@ -406,7 +407,7 @@ pub fn parse_if_match(value: &str) -> Result<Option<u64>, ApiError> {
         .filter(|n| *n <= MAX_VERSION)
         .map(Some)
         .ok_or_else(|| ApiError::BadHeader {
-            name: "If-Match",
+            name: api_spec::IF_MATCH,
             problem: format!("expected an ETag such as \"v3\" (from a GET), got {value:.40}"),
         })
 }
@@ -417,7 +418,7 @@ fn check_idempotency_key(key: String) -> Result<String, ApiError> {
         || !key.bytes().all(|b| b.is_ascii_graphic())
     {
         return Err(ApiError::BadHeader {
-            name: "Idempotency-Key",
+            name: api_spec::IDEMPOTENCY_KEY,
             problem: format!("must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"),
         });
     }

@@ -42,6 +42,19 @@ pub const LINES_PRUNE_STATEMENTS: u32 = 10;
 /// A stored health snapshot.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+#[cfg_attr(test, schema(example = json!({
+    "takenAt": 1767225600000_u64, "cron": "*/5 * * * *", "healthPct": 50.0,
+    "counts": {"success": 1, "partial": 0, "failed": 0, "pending": 0, "drifted": 1},
+    "tenants": [
+        {"tenant": "acme", "state": "success", "hub": null, "error": null},
+        {"tenant": "globex", "state": "drifted", "hub": null, "error": null,
+         "drift": [{"namespace": "auth", "reason": "rolledBack", "mustConverge": false}]}
+    ],
+    "platformSeq": 7,
+    "alerts": {"enabled": false, "opened": 0, "resolved": 0, "delivered": 0, "undelivered": 0},
+    "pruned": {"retentionDays": 90, "historyRows": 0, "snapshots": 0, "incidents": 0, "refusals": 0, "more": false}
+})))]
 pub struct Snapshot {
     /// Unix milliseconds when taken.
     pub taken_at: u64,
@@ -56,16 +69,18 @@ pub struct Snapshot {
     /// The platform's sequence number at the check.
     #[serde(default)]
     pub platform_seq: u64,
-    /// What alerting did.
+    /// What alerting did in this run (docs/ALERTS.md).
     #[serde(default)]
     pub alerts: AlertReport,
-    /// What retention pruned.
+    /// What retention pruned in this run (`HISTORY_RETENTION_DAYS`).
     #[serde(default)]
     pub pruned: Pruned,
 }
 
 /// Tenants per state.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+#[cfg_attr(test, schema(example = json!({"success": 8, "partial": 1, "failed": 0, "pending": 0, "drifted": 1})))]
 pub struct Counts {
     /// Tenants in `success`.
     pub success: u32,
@@ -314,6 +329,11 @@ pub async fn latest(env: &Env) -> Result<Response, ApiError> {
 /// One tenant's view from the latest snapshot: its line and the check's time.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+#[cfg_attr(test, schema(example = json!({
+    "takenAt": 1767225600000_u64, "platformSeq": 7, "tenant": "acme", "state": "success",
+    "hub": null, "error": null
+})))]
 pub struct TenantStatusView {
     /// Unix milliseconds of the check.
     pub taken_at: u64,

@@ -6,9 +6,9 @@ use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};
 
-use crate::input;
 use crate::problem::ApiError;
 use crate::tenants;
+use crate::{api_spec, input};
 
 /// Page size when `limit` is not given.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -84,22 +84,22 @@ impl Filter {
         };
         for (key, value) in pairs {
             match key {
-                "limit" => {
+                api_spec::LIMIT => {
                     f.limit = value
                         .parse::<u32>()
                         .ok()
                         .filter(|n| (1..=MAX_LIMIT).contains(n))
                         .ok_or_else(|| bad("limit", format!("must be 1..={MAX_LIMIT}, got '{value:.40}'")))?;
                 }
-                "before" => f.before = number("before", value)?,
-                "since" => f.since = number("since", value)?,
-                "until" => f.until = number("until", value)?,
-                "namespace" => f.namespace = Some(input::namespace("namespace", value)?),
-                "scope" => match Scope::parse(value) {
+                api_spec::BEFORE => f.before = number("before", value)?,
+                api_spec::SINCE => f.since = number("since", value)?,
+                api_spec::UNTIL => f.until = number("until", value)?,
+                api_spec::NAMESPACE => f.namespace = Some(input::namespace("namespace", value)?),
+                api_spec::SCOPE => match Scope::parse(value) {
                     Some(scope) => f.scope = Some(scope),
                     None => return Err(bad("scope", "must be platform, tenant or user")),
                 },
-                "outcome" => {
+                api_spec::OUTCOME => {
                     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_lowercase()) {
                         return Err(bad("outcome", "must be an outcome word such as applied or conflict"));
                     }

@@ -17,6 +17,7 @@
 //!   pruning and memory between runs.
 
 pub mod alerts;
+pub mod api_spec;
 pub mod audit;
 pub mod auth;
 pub mod config;

@@ -104,11 +104,16 @@ pub async fn resolve(
     .await
 }
 
-/// Body of a rollback.
+/// Body of a rollback: the version to restore.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Rollback {
-    version: u64,
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+#[cfg_attr(test, schema(example = json!({"version": 12})))]
+pub struct Rollback {
+    /// The seq to restore the layers as they were at (a history entry's seq; at most
+    /// 2^53 − 1).
+    #[cfg_attr(test, schema(maximum = 9007199254740991_u64))]
+    pub version: u64,
 }
 
 /// The version a rollback's body names, within what hubs read exactly.

@@ -45,6 +45,8 @@ pub fn cutoff(now: u64, days: u64) -> u64 {
 /// What one run pruned, recorded in the snapshot.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+#[cfg_attr(test, schema(example = json!({"retentionDays": 90, "historyRows": 120, "snapshots": 3, "incidents": 0, "refusals": 2, "more": false})))]
 pub struct Pruned {
     /// The retention applied, in days.
     pub retention_days: u64,

@@ -15,7 +15,7 @@ use worker::wasm_bindgen::JsValue;
 use worker::{Env, Request, Response};
 
 use crate::problem::ApiError;
-use crate::{targeting, tenants};
+use crate::{api_spec, targeting, tenants};
 
 /// A stored rule as returned.
 #[derive(Debug, Serialize)]
@@ -203,20 +203,20 @@ pub async fn preview(env: &Env, req: &Request, body: Value) -> Result<Response, 
     let mut limit = targeting::DEFAULT_PREVIEW_PAGE;
     for (key, value) in url.query_pairs() {
         match key.as_ref() {
-            "namespace" => {
-                let name = crate::input::namespace("namespace", &value)?;
+            api_spec::NAMESPACE => {
+                let name = crate::input::namespace(api_spec::NAMESPACE, &value)?;
                 namespace = Some(Namespace::new(&name).map_err(|e| ApiError::BadQuery {
                     name: "namespace",
                     problem: e.to_string(),
                 })?);
             }
-            "after" => {
+            api_spec::AFTER => {
                 after = crate::input::name("after", &value).map_err(|_| ApiError::BadQuery {
                     name: "after",
                     problem: format!("must be a tenant id, got '{value:.40}'"),
                 })?;
             }
-            "limit" => {
+            api_spec::LIMIT => {
                 limit = value
                     .parse::<u32>()
                     .ok()

@@ -20,6 +20,7 @@ use futures::future::join_all;
 use serde::Serialize;
 use worker::{Env, Method, Request, Response};
 
+use crate::api_spec;
 use crate::hubs::Hub;
 use crate::problem::ApiError;
 use crate::tenants;
@@ -30,6 +31,8 @@ pub const MAX_PAGE: u32 = 200;
 /// One tenant's result.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+#[cfg_attr(test, schema(example = json!({"tenant": "acme", "applied": 2, "platformSeq": 7})))]
 pub struct TenantSync {
     /// Tenant id.
     pub tenant: String,
@@ -47,6 +50,8 @@ pub struct TenantSync {
 /// Totals over all tenants.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+#[cfg_attr(test, schema(example = json!({"tenants": 2, "synced": 1, "failed": 1, "applied": 2})))]
 pub struct Totals {
     /// Tenants asked.
     pub tenants: u64,
@@ -60,6 +65,16 @@ pub struct Totals {
 
 /// The answer of `POST /v1/sync`: one page.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+#[cfg_attr(test, schema(example = json!({
+    "tenants": [
+        {"tenant": "acme", "applied": 2, "platformSeq": 7},
+        {"tenant": "globex", "error": {"type": "about:blank", "title": "Bad Gateway", "status": 502,
+            "detail": "catching up failed", "code": "CASCADE:Fanout:CatchUp"}}
+    ],
+    "totals": {"tenants": 2, "synced": 1, "failed": 1, "applied": 2},
+    "next": "globex"
+})))]
 pub struct SyncReport {
     /// The page's tenants' lines, in id order.
     pub tenants: Vec<TenantSync>,
@@ -67,6 +82,7 @@ pub struct SyncReport {
     pub totals: Totals,
     /// The cursor to continue from (`POST /v1/sync?after={next}`), or null when this page
     /// reached the last tenant.
+    #[cfg_attr(test, schema(required))]
     pub next: Option<String>,
 }
 
@@ -88,14 +104,14 @@ impl Page {
         };
         for (key, value) in pairs {
             match key {
-                "after" => {
+                api_spec::AFTER => {
                     page.after =
                         crate::input::name("after", value).map_err(|_| ApiError::BadQuery {
                             name: "after",
                             problem: format!("must be a tenant id, got '{value:.40}'"),
                         })?;
                 }
-                "limit" => {
+                api_spec::LIMIT => {
                     page.limit = value
                         .parse::<u32>()
                         .ok()

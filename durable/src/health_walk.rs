@@ -71,14 +71,27 @@ pub const STALE_AFTER_MS: u64 = 30 * 60 * 1000;
 /// One tenant's line in a snapshot.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "tenant": "acme", "state": "drifted", "error": null,
+    "hub": {"hub": "acme", "seq": 12, "platformSeq": 7, "connections": 3,
+            "connectionsByRole": {"admins": 1, "users": 2}, "outboxPending": 0,
+            "pendingChanges": 0, "openConflicts": 0, "wakes": 4},
+    "drift": [{"namespace": "auth", "reason": "rolledBack", "mustConverge": false}]
+})))]
 pub struct TenantHealth {
     /// Tenant id.
     pub tenant: String,
-    /// Its state.
+    /// Its state. failed: the hub failed or was unreachable; pending: platform updates or
+    /// history not applied yet; partial: open conflicts or pending changes; drifted: a copy of
+    /// a platform layer differs from the platform's where the rules deliver it (a rollback the
+    /// rules let stand, or a convergence that failed); success: none of these.
     pub state: SyncState,
     /// The hub's report, when it answered.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub hub: Option<HubStatus>,
     /// Why it failed, when it did.
+    #[cfg_attr(feature = "openapi", schema(required))]
     pub error: Option<String>,
     /// When it lagged the platform: how many platform updates the check's resync applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,10 +100,12 @@ pub struct TenantHealth {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resync_error: Option<String>,
     /// Namespaces whose copy of the platform layer differs from the platform's after the
-    /// check's convergence, with why.
+    /// check's convergence, with why (absent when none). optedOut and noRule do not count
+    /// against health; rolledBack and behind make the tenant drifted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<NamespaceDrift>,
-    /// Namespaces the check converged (their copy had drifted where the rules deliver).
+    /// Namespaces the check converged (their copy had drifted where the rules deliver; absent
+    /// when none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub converged: Vec<String>,
     /// When the convergence failed: why.

@@ -333,15 +333,22 @@ pub struct ConvergeRequest {
     pub cause: String,
 }
 
-/// A namespace whose copy of the platform layer differs from the platform's.
+/// A namespace whose copy of the platform layer differs from the platform's (compared by
+/// digest).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"namespace": "auth", "reason": "rolledBack", "mustConverge": false})))]
 pub struct NamespaceDrift {
     /// The namespace.
     pub namespace: String,
-    /// Why: `optedOut`, `noRule`, `pending`, `rolledBack` or `behind`.
+    /// Why: optedOut: the tenant opted out (kept on purpose); noRule: no enabled rule delivers
+    /// a platform write of the namespace to this tenant; pending: platform changes wait for the
+    /// tenant admin; rolledBack: the tenant rolled back a platform change; behind: the copy
+    /// missed changes.
     pub reason: cascade_engine::converge::DriftReason,
-    /// Whether the rules require it to converge.
+    /// Whether the rules require the copy to converge: behind always; rolledBack under a
+    /// platform-wins rule.
     pub must_converge: bool,
 }
 

@@ -57,9 +57,12 @@ pub struct Conflict {
     pub opened_at: u64,
 }
 
-/// How an admin resolves a conflict.
+/// How an admin resolves a conflict: `{"action": "takeUpper" | "keepLower"}` or
+/// `{"action": "setValue", "value": ...}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", content = "value", rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"action": "setValue", "value": 30})))]
 pub enum ConflictAction {
     /// Remove the lower override; the upper value takes effect.
     TakeUpper,

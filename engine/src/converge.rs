@@ -37,6 +37,8 @@ pub const CONVERGENCE_ACTION: &str = "update";
 /// Why a tenant's copy of a platform layer differs from the platform's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = "rolledBack"))]
 pub enum DriftReason {
     /// The tenant opted out of the namespace: kept on purpose.
     OptedOut,

@@ -188,6 +188,28 @@ impl TriggerPattern {
     }
 }
 
+/// What [`TriggerPattern::parse`] accepts, as a regular expression: one or more non-empty
+/// segments separated by dots (a segment is a literal or `*`).
+pub const TRIGGER_PATTERN_SYNTAX: &str = r"^[^.]+(\.[^.]+)*$";
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for TriggerPattern {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "An event pattern: segments separated by dots, each a literal or `*`, none empty.",
+            ))
+            .min_length(Some(1))
+            .pattern(Some(TRIGGER_PATTERN_SYNTAX))
+            .examples(["auth.provider.*"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for TriggerPattern {}
+
 impl TryFrom<String> for TriggerPattern {
     type Error = EngineError;
 
@@ -225,7 +247,8 @@ pub struct SyncRule {
     pub id: Option<String>,
     /// Event patterns that trigger the rule, `{type}.{action}` with `*` segments, e.g.
     /// `auth.provider.*`; a plain layer write of a namespace is the event `{namespace}.update`.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    /// An empty list matches no change: the rule then only shapes the namespaces it lists in
+    /// `namespaces` (locks, layer order).
     pub trigger_events: Vec<TriggerPattern>,
     /// Scopes the rule applies changes to (down) or reports changes to (up).
     pub target_scopes: Vec<Scope>,
@@ -301,6 +324,18 @@ impl SyncRule {
 
 #[cfg(test)]
 mod tests {
+    /// The schema's syntax ([`TRIGGER_PATTERN_SYNTAX`]: non-empty segments between dots) is
+    /// what parsing accepts.
+    #[test]
+    fn trigger_pattern_syntax_is_what_parse_accepts() {
+        for ok in ["auth", "auth.*", "*.update", "a-b.c_d.*", "*"] {
+            assert!(TriggerPattern::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "auth.", ".auth", "auth..update"] {
+            assert!(TriggerPattern::parse(bad).is_err(), "{bad}");
+        }
+    }
+
     use super::*;
     use serde_json::json;
 

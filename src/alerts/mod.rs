@@ -63,8 +63,10 @@ impl Settings {
 /// What alerting did in one run, recorded in the snapshot.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(utoipa::ToSchema))]
+#[cfg_attr(test, schema(example = json!({"enabled": true, "opened": 1, "resolved": 0, "delivered": 1, "undelivered": 0})))]
 pub struct AlertReport {
-    /// Whether a webhook is configured (nothing else happens without one).
+    /// Whether a webhook is configured (`ALERT_WEBHOOK_URL`; nothing else happens without one).
     pub enabled: bool,
     /// Incidents opened by this run.
     pub opened: u32,
