@@ -15,6 +15,11 @@
 //! meet merge, each member or element keeping its own origin. An id array's elements keep
 //! their positions when lower layers merge into it (they only append), so the positional
 //! pointers are stable within one resolution.
+//!
+//! The map is not derived by a second walk: resolution itself records it. The overlay is
+//! one walk that reports where it goes and what it takes to an observer
+//! (`document::OverlayTrace`); plain resolution passes one that records nothing, and this
+//! module's recorder keeps the pointer and the map, so values and origins cannot drift apart.
 
 use std::collections::BTreeMap;
 
