@@ -393,13 +393,7 @@ pub struct HealthReport {
 /// platform change with its namespace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(example = json!({
-    "namespace": "auth", "id": "12.0", "platformSeq": 4,
-    "event": {"type": "auth", "action": "update", "scope": "platform",
-              "config": {"mfa": true}, "triggeredBy": "platform-admin"},
-    "rule": "auth-review", "strategy": "merge", "targets": ["tenant"], "autoApply": false,
-    "createdSeq": 12, "createdAt": 1764720000000_u64
-})))]
+#[cfg_attr(feature = "openapi", schema(example = PendingItem::openapi_example))]
 pub struct PendingItem {
     /// The namespace the change waits in.
     pub namespace: String,
@@ -412,15 +406,36 @@ pub struct PendingItem {
 /// with its namespace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(example = json!({
-    "namespace": "auth", "id": "9.0", "subject": {"scope": "tenant"}, "path": "/provider",
-    "base": "okta", "upper": "auth0", "lower": "keycloak", "rule": "auth-merge",
-    "openedSeq": 9, "openedAt": 1764720000000_u64
-})))]
+#[cfg_attr(feature = "openapi", schema(example = ConflictItem::openapi_example))]
 pub struct ConflictItem {
     /// The namespace the conflict is in.
     pub namespace: String,
     /// The conflict.
     #[serde(flatten)]
     pub conflict: Conflict,
+}
+
+#[cfg(feature = "openapi")]
+impl PendingItem {
+    /// The example docs/openapi.json shows: the engine's pending-change example in `auth`.
+    #[must_use]
+    pub fn openapi_example() -> serde_json::Value {
+        with_namespace(PendingChange::openapi_example())
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl ConflictItem {
+    /// The example docs/openapi.json shows: the engine's conflict example in `auth`.
+    #[must_use]
+    pub fn openapi_example() -> serde_json::Value {
+        with_namespace(Conflict::openapi_example())
+    }
+}
+
+/// A listing item's example: the engine's example of what it flattens, in namespace `auth`.
+#[cfg(feature = "openapi")]
+fn with_namespace(mut example: serde_json::Value) -> serde_json::Value {
+    example["namespace"] = serde_json::json!("auth");
+    example
 }

@@ -30,11 +30,7 @@ use crate::validate::check_value;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(example = json!({
-    "id": "9.0", "subject": {"scope": "tenant"}, "path": "/provider", "base": "okta",
-    "upper": "auth0", "lower": "keycloak", "rule": "auth-merge", "openedSeq": 9,
-    "openedAt": 1764720000000_u64
-})))]
+#[cfg_attr(feature = "openapi", schema(example = Conflict::openapi_example))]
 pub struct Conflict {
     /// Id, unique within the tenant (`{seq}.{n}`).
     pub id: String,
@@ -55,6 +51,20 @@ pub struct Conflict {
     pub opened_seq: u64,
     /// When it was opened (milliseconds since the Unix epoch).
     pub opened_at: u64,
+}
+
+#[cfg(feature = "openapi")]
+impl Conflict {
+    /// The example docs/openapi.json shows for a conflict; the conflict listing's item shows
+    /// it too, with its namespace.
+    #[must_use]
+    pub fn openapi_example() -> Value {
+        serde_json::json!({
+            "id": "9.0", "subject": {"scope": "tenant"}, "path": "/provider", "base": "okta",
+            "upper": "auth0", "lower": "keycloak", "rule": "auth-merge", "openedSeq": 9,
+            "openedAt": 1764720000000_u64
+        })
+    }
 }
 
 /// How an admin resolves a conflict: `{"action": "takeUpper" | "keepLower"}` or

@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::error::EngineError;
 use crate::path::{LeafPath, Seg};
+use crate::scope::Scope;
 
 /// What one scope sets in one namespace: only its own values, never a copy of the layers
 /// above. Always a JSON object.
@@ -163,15 +164,50 @@ pub fn overlay(upper: &Value, lower: &Value) -> Value {
 
 /// [`overlay`] in place: `target` (the upper document) receives `lower`.
 pub fn overlay_into(target: &mut Value, lower: &Value) {
+    overlay_traced(target, lower, &mut ());
+}
+
+/// What the overlay tells an observer as it walks, so that one walk serves both plain
+/// resolution and resolution with origins ([`crate::origin`]). Positions are those of the
+/// result: an object member by key, an id-array element by index. `()` observes nothing;
+/// the plain overlay uses it, and its calls compile away.
+pub(crate) trait OverlayTrace {
+    /// Resolution starts overlaying the layer of `scope` (for the first layer: takes it as
+    /// the whole document, then [`OverlayTrace::took`] at the root).
+    fn layer(&mut self, scope: Scope);
+    /// The walk steps into the member `key` of the current object.
+    fn enter_key(&mut self, key: &str);
+    /// The walk steps into the element at `index` of the current id array.
+    fn enter_index(&mut self, index: usize);
+    /// The walk steps back out of the last member or element it entered.
+    fn leave(&mut self);
+    /// The value at the current position, with everything under it, now comes from the
+    /// layer being overlaid.
+    fn took(&mut self);
+}
+
+impl OverlayTrace for () {
+    fn layer(&mut self, _: Scope) {}
+    fn enter_key(&mut self, _: &str) {}
+    fn enter_index(&mut self, _: usize) {}
+    fn leave(&mut self) {}
+    fn took(&mut self) {}
+}
+
+/// The one overlay: [`overlay_into`], telling `trace` where `lower`'s values land.
+pub(crate) fn overlay_traced<T: OverlayTrace>(target: &mut Value, lower: &Value, trace: &mut T) {
     match (&mut *target, lower) {
         (Value::Object(up), Value::Object(low)) => {
             for (key, low_value) in low {
+                trace.enter_key(key);
                 match up.get_mut(key) {
-                    Some(up_value) => overlay_into(up_value, low_value),
+                    Some(up_value) => overlay_traced(up_value, low_value, trace),
                     None => {
                         up.insert(key.clone(), low_value.clone());
+                        trace.took();
                     }
                 }
+                trace.leave();
             }
         }
         (Value::Array(up), Value::Array(low)) if is_id_array(up) && is_id_array(low) => {
@@ -181,12 +217,23 @@ pub fn overlay_into(target: &mut Value, lower: &Value) {
                     .iter()
                     .position(|u| id_of(u).is_some_and(|uid| same_id(uid, id)));
                 match existing {
-                    Some(index) => overlay_into(&mut up[index], low_item),
-                    None => up.push(low_item.clone()),
+                    Some(index) => {
+                        trace.enter_index(index);
+                        overlay_traced(&mut up[index], low_item, trace);
+                    }
+                    None => {
+                        trace.enter_index(up.len());
+                        up.push(low_item.clone());
+                        trace.took();
+                    }
                 }
+                trace.leave();
             }
         }
-        _ => *target = lower.clone(),
+        _ => {
+            *target = lower.clone();
+            trace.took();
+        }
     }
 }
 

@@ -15,14 +15,19 @@
 //! meet merge, each member or element keeping its own origin. An id array's elements keep
 //! their positions when lower layers merge into it (they only append), so the positional
 //! pointers are stable within one resolution.
+//!
+//! The map is not derived by a second walk: resolution itself records it. The overlay is
+//! one walk that reports where it goes and what it takes to an observer
+//! (`document::OverlayTrace`); plain resolution passes one that records nothing, and this
+//! module's recorder keeps the pointer and the map, so values and origins cannot drift apart.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::document::{id_of, is_id_array, same_id, Layer};
-use crate::resolve::Resolution;
+use crate::document::{Layer, OverlayTrace};
+use crate::resolve::{resolve_layers, Resolution};
 use crate::scope::{Scope, Subject};
 use crate::state::NamespaceState;
 
@@ -183,66 +188,55 @@ pub fn patch_roots(patch: &json_patch::Patch) -> Vec<String> {
 /// and says where each value came from. The root belongs to the first layer.
 #[must_use]
 pub fn resolve_with_origins(layers: &[(Scope, &Layer)]) -> (Value, OriginMap) {
-    let Some(((first_scope, first), rest)) = layers.split_first() else {
-        return (Value::Object(serde_json::Map::new()), OriginMap::default());
-    };
-    let mut out = first.as_value().clone();
-    let mut origins = OriginMap::whole(*first_scope);
-    let mut at = String::new();
-    for (scope, layer) in rest {
-        overlay_traced(&mut out, layer.as_value(), *scope, &mut at, &mut origins);
-    }
-    (out, origins.compact())
+    let mut trace = OriginTrace::default();
+    let value = resolve_layers(layers, &mut trace);
+    (value, trace.origins.compact())
 }
 
-/// [`crate::document::overlay_into`], recording in `origins` the subtrees `lower` (of
-/// `scope`) brings; `at` is the pointer of `target`.
-fn overlay_traced(
-    target: &mut Value,
-    lower: &Value,
+/// Records origins as the overlay walks ([`OverlayTrace`]): the pointer of the walk's
+/// position, the scope of the layer being overlaid, and the map so far.
+struct OriginTrace {
+    /// The RFC 6901 pointer of the current position in the result.
+    at: String,
+    /// The scope of the layer being overlaid (set by `layer` before anything is taken).
     scope: Scope,
-    at: &mut String,
-    origins: &mut OriginMap,
-) {
-    let len = at.len();
-    match (&mut *target, lower) {
-        (Value::Object(up), Value::Object(low)) => {
-            for (key, low_value) in low {
-                at.push('/');
-                at.push_str(&escape(key));
-                match up.get_mut(key) {
-                    Some(up_value) => overlay_traced(up_value, low_value, scope, at, origins),
-                    None => {
-                        up.insert(key.clone(), low_value.clone());
-                        origins.set_subtree(at, scope);
-                    }
-                }
-                at.truncate(len);
-            }
+    /// The origins recorded so far, not yet compacted.
+    origins: OriginMap,
+}
+
+impl Default for OriginTrace {
+    fn default() -> Self {
+        Self {
+            at: String::new(),
+            scope: Scope::Platform,
+            origins: OriginMap::default(),
         }
-        (Value::Array(up), Value::Array(low)) if is_id_array(up) && is_id_array(low) => {
-            for low_item in low {
-                let Some(id) = id_of(low_item) else { continue };
-                let existing = up
-                    .iter()
-                    .position(|u| id_of(u).is_some_and(|uid| same_id(uid, id)));
-                let index = existing.unwrap_or(up.len());
-                at.push('/');
-                at.push_str(&index.to_string());
-                match existing {
-                    Some(index) => overlay_traced(&mut up[index], low_item, scope, at, origins),
-                    None => {
-                        up.push(low_item.clone());
-                        origins.set_subtree(at, scope);
-                    }
-                }
-                at.truncate(len);
-            }
-        }
-        _ => {
-            *target = lower.clone();
-            origins.set_subtree(at, scope);
-        }
+    }
+}
+
+impl OverlayTrace for OriginTrace {
+    fn layer(&mut self, scope: Scope) {
+        self.scope = scope;
+    }
+
+    fn enter_key(&mut self, key: &str) {
+        self.at.push('/');
+        self.at.push_str(&escape(key));
+    }
+
+    fn enter_index(&mut self, index: usize) {
+        self.at.push('/');
+        self.at.push_str(&index.to_string());
+    }
+
+    fn leave(&mut self) {
+        // An escaped token holds no `/`, so the last one starts the token to drop.
+        let cut = self.at.rfind('/').unwrap_or(0);
+        self.at.truncate(cut);
+    }
+
+    fn took(&mut self) {
+        self.origins.set_subtree(&self.at, self.scope);
     }
 }
 
@@ -254,17 +248,9 @@ impl NamespaceState {
         subject: &Subject,
         resolution: Resolution,
     ) -> (Value, OriginMap) {
-        let platform = (Scope::Platform, &self.platform);
-        let tenant = (Scope::Tenant, &self.tenant.layer);
-        let user = match subject {
-            Subject::User(id) => self.users.get(id).map(|u| (Scope::User, &u.layer)),
-            Subject::Tenant => None,
-        };
-        match (user, resolution) {
-            (None, _) => resolve_with_origins(&[platform, tenant]),
-            (Some(user), Resolution::LowerWins) => resolve_with_origins(&[platform, tenant, user]),
-            (Some(user), Resolution::TenantWins) => resolve_with_origins(&[platform, user, tenant]),
-        }
+        let mut trace = OriginTrace::default();
+        let value = self.resolve_traced(subject, resolution, &mut trace);
+        (value, trace.origins.compact())
     }
 }
 

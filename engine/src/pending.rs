@@ -30,13 +30,7 @@ use crate::state::TenantState;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(example = json!({
-    "id": "12.0", "platformSeq": 4,
-    "event": {"type": "auth", "action": "update", "scope": "platform",
-              "config": {"mfa": true}, "triggeredBy": "platform-admin"},
-    "rule": "auth-review", "strategy": "merge", "targets": ["tenant"], "autoApply": false,
-    "createdSeq": 12, "createdAt": 1764720000000_u64
-})))]
+#[cfg_attr(feature = "openapi", schema(example = PendingChange::openapi_example))]
 pub struct PendingChange {
     /// Id, unique within the tenant (`{seq}.{n}`).
     pub id: String,
@@ -56,6 +50,22 @@ pub struct PendingChange {
     pub created_seq: u64,
     /// When it was created (milliseconds since the Unix epoch).
     pub created_at: u64,
+}
+
+#[cfg(feature = "openapi")]
+impl PendingChange {
+    /// The example docs/openapi.json shows for a pending change; the pending listing's item
+    /// shows it too, with its namespace.
+    #[must_use]
+    pub fn openapi_example() -> serde_json::Value {
+        serde_json::json!({
+            "id": "12.0", "platformSeq": 4,
+            "event": {"type": "auth", "action": "update", "scope": "platform",
+                      "config": {"mfa": true}, "triggeredBy": "platform-admin"},
+            "rule": "auth-review", "strategy": "merge", "targets": ["tenant"], "autoApply": false,
+            "createdSeq": 12, "createdAt": 1764720000000_u64
+        })
+    }
 }
 
 fn not_found(namespace: &Namespace, id: &str) -> EngineError {

@@ -13,10 +13,10 @@
 //! order, which is why hubs broadcast one tenant patch to them all.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::document::{overlay, overlay_into, Layer};
-use crate::scope::Subject;
+use crate::document::{overlay_traced, Layer, OverlayTrace};
+use crate::scope::{Scope, Subject};
 use crate::state::NamespaceState;
 
 /// The order layers resolve in for users.
@@ -32,7 +32,7 @@ pub enum Resolution {
 /// The tenant's effective config from the platform layer and the tenant layer.
 #[must_use]
 pub fn effective_tenant(platform: &Layer, tenant: &Layer) -> Value {
-    overlay(platform.as_value(), tenant.as_value())
+    resolve_stack(platform, tenant, None, Resolution::LowerWins, &mut ())
 }
 
 /// A user's effective config from the three layers under `resolution`.
@@ -43,16 +43,40 @@ pub fn effective_user(
     user: &Layer,
     resolution: Resolution,
 ) -> Value {
-    let mut out = platform.as_value().clone();
-    match resolution {
-        Resolution::LowerWins => {
-            overlay_into(&mut out, tenant.as_value());
-            overlay_into(&mut out, user.as_value());
-        }
-        Resolution::TenantWins => {
-            overlay_into(&mut out, user.as_value());
-            overlay_into(&mut out, tenant.as_value());
-        }
+    resolve_stack(platform, tenant, Some(user), resolution, &mut ())
+}
+
+/// Resolves the layers of one effective config, telling `trace` where values land: the
+/// platform's, then the tenant's with the user's (if any) below it or, under
+/// [`Resolution::TenantWins`], above it.
+pub(crate) fn resolve_stack<T: OverlayTrace>(
+    platform: &Layer,
+    tenant: &Layer,
+    user: Option<&Layer>,
+    resolution: Resolution,
+    trace: &mut T,
+) -> Value {
+    let platform = (Scope::Platform, platform);
+    let tenant = (Scope::Tenant, tenant);
+    match (user.map(|layer| (Scope::User, layer)), resolution) {
+        (None, _) => resolve_layers(&[platform, tenant], trace),
+        (Some(user), Resolution::LowerWins) => resolve_layers(&[platform, tenant, user], trace),
+        (Some(user), Resolution::TenantWins) => resolve_layers(&[platform, user, tenant], trace),
+    }
+}
+
+/// Resolves `layers` (top first, each with its scope): a copy of the first, each next one
+/// overlaid on it ([`crate::document::overlay`]), all told to `trace`. `{}` for no layers.
+pub(crate) fn resolve_layers<T: OverlayTrace>(layers: &[(Scope, &Layer)], trace: &mut T) -> Value {
+    let Some(((scope, first), rest)) = layers.split_first() else {
+        return Value::Object(Map::new());
+    };
+    trace.layer(*scope);
+    trace.took();
+    let mut out = first.as_value().clone();
+    for (scope, layer) in rest {
+        trace.layer(*scope);
+        overlay_traced(&mut out, layer.as_value(), trace);
     }
     out
 }
@@ -61,15 +85,22 @@ impl NamespaceState {
     /// The effective config of `subject` in this namespace.
     #[must_use]
     pub fn effective(&self, subject: &Subject, resolution: Resolution) -> Value {
-        match subject {
-            Subject::Tenant => effective_tenant(&self.platform, &self.tenant.layer),
-            Subject::User(id) => match self.users.get(id) {
-                Some(user) => {
-                    effective_user(&self.platform, &self.tenant.layer, &user.layer, resolution)
-                }
-                None => effective_tenant(&self.platform, &self.tenant.layer),
-            },
-        }
+        self.resolve_traced(subject, resolution, &mut ())
+    }
+
+    /// [`NamespaceState::effective`], telling `trace` where values land. A user without a
+    /// layer of their own resolves as the tenant.
+    pub(crate) fn resolve_traced<T: OverlayTrace>(
+        &self,
+        subject: &Subject,
+        resolution: Resolution,
+        trace: &mut T,
+    ) -> Value {
+        let user = match subject {
+            Subject::User(id) => self.users.get(id).map(|user| &user.layer),
+            Subject::Tenant => None,
+        };
+        resolve_stack(&self.platform, &self.tenant.layer, user, resolution, trace)
     }
 }
 

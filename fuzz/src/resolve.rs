@@ -5,7 +5,7 @@
 //! tenant's leaves for the tenant and, under `tenant-wins`, for users too; a user's own
 //! leaves under the natural order); a user without a layer sees exactly the tenant's config
 //! under either order; an empty lower layer changes nothing; `NamespaceState::effective`
-//! agrees with the free functions.
+//! agrees with the free functions, and resolution with origins gives the same document.
 
 use arbitrary::{Result, Unstructured};
 use cascade_engine::document::{overlay, Layer};
@@ -76,6 +76,13 @@ fn fuzz(u: &mut Unstructured<'_>) -> Result<()> {
         tenant_config,
         "a user without a record sees the tenant's config"
     );
+    for subject in [Subject::Tenant, Subject::User("u1".into())] {
+        assert_eq!(
+            ns.effective_with_origins(&subject, resolution).0,
+            ns.effective(&subject, resolution),
+            "resolution with origins gives the plain document"
+        );
+    }
     Ok(())
 }
 

@@ -65,3 +65,31 @@ pub fn op(
         user_weight => (0..users, config(keys)).prop_map(|(u, c)| Op::User(u, c)),
     ]
 }
+
+/// A layer's document (an object, no `null`s) of any shape the overlay meets: members
+/// over keys that need escaping in a JSON Pointer (`a/b`, `t~`, ``), nested objects, id
+/// arrays whose elements nest too (ids numeric or textual: `1` and `"1"` are one id), and
+/// leaves, so that values of different types meet at the same place across layers.
+pub fn layer_document() -> impl Strategy<Value = Value> {
+    let key = || prop::sample::select(vec!["a", "b", "a/b", "t~", ""]).prop_map(str::to_owned);
+    let value = leaf().prop_recursive(3, 24, 3, move |inner| {
+        let id = prop_oneof![
+            prop::sample::select(vec!["x", "y", "1"]).prop_map(Value::from),
+            (1i64..3).prop_map(Value::from),
+        ];
+        prop_oneof![
+            prop::collection::btree_map(key(), inner.clone(), 1..3)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::vec((id, inner), 1..3).prop_map(|elements| {
+                Value::Array(
+                    elements
+                        .into_iter()
+                        .map(|(id, v)| json!({"id": id, "v": v}))
+                        .collect(),
+                )
+            }),
+        ]
+    });
+    prop::collection::btree_map(key(), value, 0..4)
+        .prop_map(|m| Value::Object(m.into_iter().collect()))
+}
