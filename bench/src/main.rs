@@ -3,12 +3,17 @@
 //!
 //! ```text
 //! cascade-bench fanout   [--clients 1000,5000,10000] [--rounds 20]
-//!                        [--servers floor,bare-hub,socketio,cascade]
+//!                        [--servers floor,bare-hub,socketio,cascade] [--admins 50]
 //! cascade-bench platform [--tenants 100,1000,10000] [--rounds 5]
 //! cascade-bench writes   [--writes 500]
 //! cascade-bench users    [--users 0,1000,10000,100000]
 //! cascade-bench all      (everything above, with the defaults)
 //! ```
+//!
+//! `--admins` is the share of Cascade's fan-out clients, in percent, that are tenant admins
+//! (default 50); the rest are users. Admins also get a `sync-status` frame after every
+//! commit, so `--admins 0` has Cascade send one frame per client per round, as the other
+//! servers do.
 //!
 //! `CASCADE_BENCH_CPU_DETAIL=1` prints each server process's CPU time per fan-out round to
 //! stderr.
@@ -109,6 +114,7 @@ async fn run(args: &[String]) -> Result<()> {
                 &list(args, "--clients", &[1000, 5000, 10000])?,
                 one(args, "--rounds", 20)?,
                 &servers(args)?,
+                one(args, "--admins", 50)?,
             )
             .await
         }
@@ -123,7 +129,7 @@ async fn run(args: &[String]) -> Result<()> {
         "users" => users::users(&list(args, "--users", &[0, 1000, 10000, 100_000])?).await,
         "all" => {
             writes(500).await?;
-            fanout(&[1000, 5000, 10000], 20, &servers(args)?).await?;
+            fanout(&[1000, 5000, 10000], 20, &servers(args)?, 50).await?;
             platform(&[100, 1000, 10000], 5).await?;
             users::users(&[0, 1000, 10000, 100_000]).await
         }
@@ -214,7 +220,12 @@ impl FanoutResult {
 /// Fan-out inside one tenant for each client count: the tokio floor, the two reference
 /// servers (a bare per-socket-conversion hub on the same runtime, the seed's Socket.IO
 /// design on Node) and Cascade's full path, in the same run; ratios to the floor.
-async fn fanout(counts: &[usize], rounds: usize, servers: &[String]) -> Result<()> {
+async fn fanout(
+    counts: &[usize],
+    rounds: usize,
+    servers: &[String],
+    admins_percent: usize,
+) -> Result<()> {
     println!("\n### Fan-out in one tenant ({rounds} rounds each after {WARMUP} unmeasured; time from the write to the last client applying it)\n");
     println!("| clients | server | time-to-all p50 (ms) | p99 (ms) | max (ms) | per-client p50 (ms) | per-client p99 (ms) | write ack p50 (ms) | server RSS (MiB) | p50 × floor |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
@@ -227,7 +238,7 @@ async fn fanout(counts: &[usize], rounds: usize, servers: &[String]) -> Result<(
                 "floor" => ("tokio floor", floor_fanout(n, rounds).await?),
                 "bare-hub" => ("bare hub (workerd)", bare_hub_fanout(n, rounds).await?),
                 "socketio" => ("Socket.IO (Node)", socketio_fanout(n, rounds).await?),
-                _ => ("Cascade", cascade_fanout(n, rounds).await?),
+                _ => ("Cascade", cascade_fanout(n, rounds, admins_percent).await?),
             };
             if *server == "floor" {
                 floor_p50 = Some(result.all.p50);
@@ -356,15 +367,15 @@ where
     })
 }
 
-async fn cascade_fanout(n: usize, rounds: usize) -> Result<FanoutResult> {
+async fn cascade_fanout(n: usize, rounds: usize, admins_percent: usize) -> Result<FanoutResult> {
     let rt = Runtime::start(1)?;
     let probe = Probe {
         namespace: "bench".into(),
     };
-    // Half tenant admins, half users: both rooms are on the path.
+    // By default half tenant admins, half users: both rooms are on the path.
     let options = (0..n)
         .map(|i| {
-            let token = if i % 2 == 0 {
+            let token = if i % 100 < admins_percent {
                 Runtime::token("tenant-admin", Some("t0000"), &format!("admin{i}"))
             } else {
                 Runtime::token("user", Some("t0000"), &format!("user{i}"))
