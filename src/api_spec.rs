@@ -62,6 +62,23 @@ pub struct Param {
     pub failures: &'static [Failure],
 }
 
+impl Param {
+    /// `?limit=`: how many items a page holds, 1 to `max`, `default` when absent.
+    const fn page_limit(max: u64, default: u64, description: &'static str) -> Self {
+        Self {
+            name: LIMIT,
+            location: In::Query,
+            values: Values::Integer {
+                min: 1,
+                max,
+                default: Some(default),
+            },
+            description,
+            failures: &[],
+        }
+    }
+}
+
 /// A failure an operation can answer, with its status and what it means; each defined once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Failure {
@@ -259,30 +276,18 @@ pub const DELETE_IDEMPOTENCY_KEY: Param = Param {
 };
 
 /// `?limit=` of a refusals page.
-pub const REFUSALS_LIMIT: Param = Param {
-    name: LIMIT,
-    location: In::Query,
-    values: Values::Integer {
-        min: 1,
-        max: audit::MAX_LIMIT as u64,
-        default: Some(audit::DEFAULT_LIMIT as u64),
-    },
-    description: "Refusals in this page.",
-    failures: &[],
-};
+pub const REFUSALS_LIMIT: Param = Param::page_limit(
+    audit::MAX_LIMIT as u64,
+    audit::DEFAULT_LIMIT as u64,
+    "Refusals in this page.",
+);
 
 /// `?limit=` of a history page.
-pub const HISTORY_LIMIT: Param = Param {
-    name: LIMIT,
-    location: In::Query,
-    values: Values::Integer {
-        min: 1,
-        max: history::MAX_LIMIT as u64,
-        default: Some(history::DEFAULT_LIMIT as u64),
-    },
-    description: "Entries in this page.",
-    failures: &[],
-};
+pub const HISTORY_LIMIT: Param = Param::page_limit(
+    history::MAX_LIMIT as u64,
+    history::DEFAULT_LIMIT as u64,
+    "Entries in this page.",
+);
 
 /// `?before=` of a history page.
 pub const HISTORY_BEFORE: Param = Param {
@@ -397,17 +402,11 @@ pub const SYNC_AFTER: Param = Param {
 };
 
 /// `?limit=` of a sync-all page.
-pub const SYNC_LIMIT: Param = Param {
-    name: LIMIT,
-    location: In::Query,
-    values: Values::Integer {
-        min: 1,
-        max: sync_all::MAX_PAGE as u64,
-        default: Some(sync_all::MAX_PAGE as u64),
-    },
-    description: "Tenants in this page.",
-    failures: &[],
-};
+pub const SYNC_LIMIT: Param = Param::page_limit(
+    sync_all::MAX_PAGE as u64,
+    sync_all::MAX_PAGE as u64,
+    "Tenants in this page.",
+);
 
 /// `?namespace=` of a rule preview.
 pub const PREVIEW_NAMESPACE: Param = Param {
@@ -428,17 +427,11 @@ pub const PREVIEW_AFTER: Param = Param {
 };
 
 /// `?limit=` of a rule preview.
-pub const PREVIEW_LIMIT: Param = Param {
-    name: LIMIT,
-    location: In::Query,
-    values: Values::Integer {
-        min: 1,
-        max: targeting::MAX_PREVIEW_PAGE as u64,
-        default: Some(targeting::DEFAULT_PREVIEW_PAGE as u64),
-    },
-    description: "Tenant ids listed.",
-    failures: &[],
-};
+pub const PREVIEW_LIMIT: Param = Param::page_limit(
+    targeting::MAX_PREVIEW_PAGE as u64,
+    targeting::DEFAULT_PREVIEW_PAGE as u64,
+    "Tenant ids listed.",
+);
 
 /// The parameters of a refusals page.
 pub const REFUSALS_QUERY: &[&Param] = &[
