@@ -22,31 +22,34 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SECRET = 'cascade-profile-secret-0123456789abcdef';
 const TENANT = 't0000';
 
-/** Command-line options. */
-function parseArgs(argv) {
-  const opts = { writes: 300, top: 40, interval: 100, out: undefined, inclusive: false, sockets: 0 };
-  for (let i = 0; i < argv.length; i++) {
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${argv[i - 1]} needs a value`);
-      return v;
-    };
-    const arg = argv[i];
-    if (arg === '--writes') opts.writes = Number(value());
-    else if (arg === '--top') opts.top = Number(value());
-    else if (arg === '--interval') opts.interval = Number(value());
-    else if (arg === '--out') opts.out = resolve(value());
-    else if (arg === '--inclusive') opts.inclusive = true;
-    else if (arg === '--sockets') opts.sockets = Number(value());
-    else throw new Error(`unknown argument ${arg}`);
-  }
-  return opts;
+/** Command-line options (node:util's parser: unknown or valueless options are refused). */
+function options(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      writes: { type: 'string', default: '300' },
+      top: { type: 'string', default: '40' },
+      interval: { type: 'string', default: '100' },
+      out: { type: 'string' },
+      inclusive: { type: 'boolean', default: false },
+      sockets: { type: 'string', default: '0' },
+    },
+  });
+  return {
+    writes: Number(values.writes),
+    top: Number(values.top),
+    interval: Number(values.interval),
+    out: values.out === undefined ? undefined : resolve(values.out),
+    inclusive: values.inclusive,
+    sockets: Number(values.sockets),
+  };
 }
 
 /** A free TCP port on 127.0.0.1. */
@@ -196,7 +199,7 @@ function times(profile, inclusive) {
 }
 
 async function main() {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = options(process.argv.slice(2));
   const persist = mkdtempSync(join(tmpdir(), 'cascade-profile-'));
   const inspectorPort = await freePort();
   const { child, url } = await serve(persist, inspectorPort);

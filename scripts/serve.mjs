@@ -18,34 +18,41 @@
 import { readdirSync, readFileSync, mkdirSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { Miniflare } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wrangler';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Command-line options. */
-function parseArgs(argv) {
-  const opts = { port: 0, persist: undefined, vars: {}, seedTenants: 0, config: join(root, 'wrangler.jsonc') };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value`);
-      return v;
-    };
-    if (arg === '--port') opts.port = Number(value());
-    else if (arg === '--persist') opts.persist = resolve(value());
-    else if (arg === '--seed-tenants') opts.seedTenants = Number(value());
-    else if (arg === '--config') opts.config = resolve(value());
-    else if (arg === '--no-assets') opts.noAssets = true;
-    else if (arg === '--inspector-port') opts.inspectorPort = Number(value());
-    else if (arg === '--var') {
-      const [k, ...rest] = value().split('=');
-      opts.vars[k] = rest.join('=');
-    } else throw new Error(`unknown argument ${arg}`);
+/** Command-line options (node:util's parser: unknown or valueless options are refused). */
+function options(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string', default: '0' },
+      persist: { type: 'string' },
+      var: { type: 'string', multiple: true, default: [] },
+      'seed-tenants': { type: 'string', default: '0' },
+      config: { type: 'string', default: join(root, 'wrangler.jsonc') },
+      'no-assets': { type: 'boolean', default: false },
+      'inspector-port': { type: 'string' },
+    },
+  });
+  if (!values.persist) throw new Error('--persist DIR is required');
+  const vars = {};
+  for (const pair of values.var) {
+    const [k, ...rest] = pair.split('=');
+    vars[k] = rest.join('=');
   }
-  if (!opts.persist) throw new Error('--persist DIR is required');
-  return opts;
+  return {
+    port: Number(values.port),
+    persist: resolve(values.persist),
+    vars,
+    seedTenants: Number(values['seed-tenants']),
+    config: resolve(values.config),
+    noAssets: values['no-assets'],
+    inspectorPort: values['inspector-port'] === undefined ? undefined : Number(values['inspector-port']),
+  };
 }
 
 /** Applies every migration in migrations/ in order (each file once per state folder). */
@@ -79,7 +86,7 @@ async function seedTenants(db, count) {
 }
 
 async function main() {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = options(process.argv.slice(2));
   mkdirSync(opts.persist, { recursive: true });
   const { workerOptions } = unstable_getMiniflareWorkerOptions(opts.config);
   if (opts.noAssets) delete workerOptions.assets;
