@@ -32,7 +32,7 @@ use crate::scope::{Namespace, Scope};
 pub struct ChangeEvent {
     /// The namespace (config type) the change is in.
     #[serde(rename = "type")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z][A-Za-z0-9_-]{0,63}$"))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = namespace_schema))]
     pub kind: Namespace,
     /// The verb, optionally prefixed by the sub-resource: `update`, `provider.update`.
     pub action: String,
@@ -47,6 +47,16 @@ pub struct ChangeEvent {
     pub config: Value,
     /// Who made the change (a user id or a role such as `platform-admin`).
     pub triggered_by: String,
+}
+
+/// `type` is a namespace: the document's `Namespace` schema, which carries the name limits
+/// (one definition, built from `MAX_NAME_LEN` in `src/openapi.rs`).
+#[cfg(feature = "openapi")]
+fn namespace_schema() -> utoipa::openapi::Ref {
+    utoipa::openapi::schema::RefBuilder::new()
+        .ref_location_from_schema_name("Namespace")
+        .description(Some("The namespace (config type) the change is in."))
+        .build()
 }
 
 impl ChangeEvent {
