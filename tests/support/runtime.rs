@@ -19,6 +19,17 @@ use super::{eventually, root, State};
 /// How long the runtime may take to answer its first request.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// Starts of one runtime before an address found in use fails the test.
+const START_ATTEMPTS: usize = 3;
+
+/// How a start ended (any other failure panics).
+enum Ready {
+    /// It answers requests.
+    Serving,
+    /// It exited before serving because an address it binds was taken in the meantime.
+    AddressInUse,
+}
+
 /// A running `wrangler dev`.
 pub struct Runtime {
     pub(super) child: Option<Child>,
@@ -43,7 +54,35 @@ impl Runtime {
     }
 
     /// Starts a runtime on `state` with extra Worker variables (`NAME`, `value`).
+    ///
+    /// Ports are picked free but only taken when wrangler and workerd bind them, so a test
+    /// running beside may take one first (wrangler picks its internal ports the same way).
+    /// A runtime that exits before serving because an address is in use is therefore started
+    /// again on fresh ports, up to [`START_ATTEMPTS`] times, each retry reported on stderr;
+    /// any other early exit fails the test at once.
     pub fn start_with(state: State, vars: &[(&str, &str)]) -> Self {
+        let mut state = Some(state);
+        for attempt in 1..=START_ATTEMPTS {
+            let mut rt = Self::spawn(state.take().expect("state is handed back"), vars);
+            match rt.wait_ready() {
+                Ready::Serving => return rt,
+                Ready::AddressInUse if attempt < START_ATTEMPTS => {
+                    eprintln!(
+                        "wrangler dev found an address in use (attempt {attempt} of {START_ATTEMPTS}); starting again on fresh ports"
+                    );
+                    state = Some(rt.state.clone());
+                }
+                Ready::AddressInUse => panic!(
+                    "wrangler dev found an address in use {START_ATTEMPTS} times:\n{}",
+                    rt.log_text()
+                ),
+            }
+        }
+        unreachable!("every attempt returns or panics")
+    }
+
+    /// Spawns `wrangler dev` on `state`, on fresh ports.
+    fn spawn(state: State, vars: &[(&str, &str)]) -> Self {
         let port = free_port();
         let inspector = free_port();
         let log = state.path().join(format!("wrangler-{port}.log"));
@@ -73,28 +112,30 @@ impl Runtime {
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let child = cmd.spawn().unwrap();
         let admin_token = token("platform-admin", None, "e2e-platform-admin");
-        let mut rt = Self {
+        Self {
             child: Some(child),
             admin_token,
             port,
             state,
             log,
-        };
-        rt.wait_ready();
-        rt
+        }
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits until the runtime serves; panics if it exits for any reason but an address in
+    /// use, or is not ready in [`START_TIMEOUT`].
+    fn wait_ready(&mut self) -> Ready {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Ok((200, _, _)) = try_request(self, None, "GET", "/v1/health", None) {
-                return;
+                return Ready::Serving;
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!(
-                    "wrangler dev exited ({status}) before serving:\n{}",
-                    self.log_text()
-                );
+                let log = self.log_text();
+                if log.contains("Address already in use") {
+                    self.stop();
+                    return Ready::AddressInUse;
+                }
+                panic!("wrangler dev exited ({status}) before serving:\n{log}");
             }
             assert!(
                 Instant::now() < deadline,
