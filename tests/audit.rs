@@ -266,6 +266,35 @@ fn effective_configs_and_the_platform_layer_read_back_at_an_old_version() {
     );
     rt.get(&format!("{effective}?version=999"))
         .assert_problem(404, "CASCADE:Config:VersionNotFound");
+
+    // Another user changes their layer twice: reading the tenant's or ulla's past replays
+    // neither of ulf's changes (the hub loads only the layers the read resolves).
+    let ulf = "/v1/tenants/acme/users/ulf/config/notifications";
+    assert_eq!(rt.put_json(ulf, &json!({"digest": "weekly"})).status, 200);
+    assert_eq!(rt.put_json(ulf, &json!({"digest": "never"})).status, 200);
+    let tenant_then = rt.get(&format!("{effective}?version={written}"));
+    assert_eq!(
+        (tenant_then.status, &tenant_then.body["config"]),
+        (
+            200,
+            &json!({"email": false, "digest": "daily", "sms": "twilio"})
+        ),
+        "{tenant_then:?}"
+    );
+    assert_eq!(
+        rt.get(&format!("{user_effective}?version={written}")).body["config"],
+        json!({"email": false, "digest": "daily", "sms": "twilio"})
+    );
+    let ulf_effective = "/v1/tenants/acme/users/ulf/effective/notifications";
+    let ulf_first = rt.get(&format!("{ulf_effective}?version={}", written + 2));
+    assert_eq!(
+        (ulf_first.status, &ulf_first.body["config"]),
+        (
+            200,
+            &json!({"email": false, "digest": "weekly", "sms": "twilio"})
+        ),
+        "{ulf_first:?}"
+    );
 }
 
 #[test]

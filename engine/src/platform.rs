@@ -214,7 +214,7 @@ pub fn platform_layer_at(
     check_version(&ns.namespace, latest.max(ns.version), &ns.history, version)?;
     let mut current = BTreeMap::new();
     current.insert(LayerKey::Platform, ns.layer.as_value().clone());
-    let restored = undo_records(&ns.namespace, current, &ns.history, version)?;
+    let restored = undo_records(&ns.namespace, current, &ns.history, version, |_| true)?;
     Ok(restored
         .get(&LayerKey::Platform)
         .cloned()

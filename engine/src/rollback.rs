@@ -24,7 +24,7 @@ use crate::history::{History, HistoryKind, LayerKey};
 use crate::matching::NamespacePolicy;
 use crate::outcome::Outcome;
 use crate::path::LeafPath;
-use crate::scope::{Namespace, Scope};
+use crate::scope::{Namespace, Scope, Subject};
 use crate::state::{LowerLayer, NamespaceState, TenantState};
 
 /// Checks that `version` can be restored, given the namespace's version and history.
@@ -54,15 +54,17 @@ pub fn check_version(
     Ok(())
 }
 
-/// Replays undos on layer records, newest entry first.
+/// Replays undos on layer records, newest entry first: only those of the records `replays`
+/// picks (a record a caller did not load would start from `null` and fail to replay).
 pub(crate) fn undo_records(
     namespace: &Namespace,
     mut records: BTreeMap<LayerKey, Value>,
     history: &History,
     version: u64,
+    replays: impl Fn(&LayerKey) -> bool,
 ) -> Result<BTreeMap<LayerKey, Value>, EngineError> {
     for entry in history.after(version) {
-        for undo in &entry.undo {
+        for undo in entry.undo.iter().filter(|u| replays(&u.layer)) {
             let record = records.entry(undo.layer.clone()).or_insert(Value::Null);
             json_patch::patch(record, &undo.patch).map_err(|e| EngineError::CorruptHistory {
                 namespace: namespace.to_string(),
@@ -77,6 +79,7 @@ pub(crate) fn undo_records(
 /// The layers of a namespace as they were at `version` (without committing anything), in a
 /// scope whose seq is now `latest`. Any seq up to `latest` is a version of every namespace:
 /// an operation that changed none of this namespace's layers leaves them as they were.
+/// `ns` needs every user layer the history entries after `version` changed.
 ///
 /// # Errors
 /// Version errors, or [`EngineError::CorruptHistory`] if stored undos do not replay.
@@ -85,8 +88,40 @@ pub fn layers_at(
     version: u64,
     latest: u64,
 ) -> Result<NamespaceState, EngineError> {
+    restore(ns, version, latest, |_| true)
+}
+
+/// What a subject's effective config at `version` is resolved from: the platform copy, the
+/// tenant layer and, for a user, that user's layer, as they were at `version` (see
+/// [`layers_at`]). Other users' layers are neither needed in `ns` nor replayed: the result
+/// holds none of them, so a hub that loaded one user's layer (or none) can read the past.
+///
+/// # Errors
+/// Version errors, or [`EngineError::CorruptHistory`] if stored undos do not replay.
+pub fn subject_layers_at(
+    ns: &NamespaceState,
+    subject: &Subject,
+    version: u64,
+    latest: u64,
+) -> Result<NamespaceState, EngineError> {
+    restore(ns, version, latest, |layer| match (layer, subject) {
+        (LayerKey::Platform | LayerKey::Tenant, _) => true,
+        (LayerKey::User(id), Subject::User(wanted)) => id == wanted,
+        (LayerKey::User(_), Subject::Tenant) => false,
+    })
+}
+
+/// The records `replays` picks, replayed back to `version` (the others are dropped).
+fn restore(
+    ns: &NamespaceState,
+    version: u64,
+    latest: u64,
+    replays: impl Fn(&LayerKey) -> bool,
+) -> Result<NamespaceState, EngineError> {
     check_version(&ns.namespace, latest.max(ns.version), &ns.history, version)?;
-    let restored = undo_records(&ns.namespace, records(ns), &ns.history, version)?;
+    let mut current = records(ns);
+    current.retain(|key, _| replays(key));
+    let restored = undo_records(&ns.namespace, current, &ns.history, version, replays)?;
     let corrupt = |e: serde_json::Error| EngineError::CorruptHistory {
         namespace: ns.namespace.to_string(),
         reason: e.to_string(),

@@ -5,7 +5,7 @@ use crate::store::Meta;
 use cascade_engine::history::LayerKey;
 use cascade_engine::matching::NamespacePolicy;
 use cascade_engine::origin::OriginMap;
-use cascade_engine::rollback::{layer_at, layers_at};
+use cascade_engine::rollback::{layer_at, subject_layers_at};
 use cascade_engine::scope::{Namespace, Subject};
 use cascade_engine::state::NamespaceState;
 use cascade_protocol::{room, Scope, StoredDocument, SyncFacts, SyncState, TenantSyncStatus};
@@ -131,7 +131,7 @@ impl TenantHub {
         let mut origin_map = None;
         let replayed = if effective {
             let context = self.last_context()?;
-            layers_at(&ns_state, version, latest).map(|then| {
+            subject_layers_at(&ns_state, &subject, version, latest).map(|then| {
                 let (value, map) = effective_with_origins(&then, &namespace, &subject, &context);
                 origin_map = origins.then(|| wire_origins(map));
                 value
