@@ -545,3 +545,73 @@ fn a_lagging_tenant_says_so_when_read_and_catches_up_when_read_or_written() {
         json!({"sso": {"provider": "okta", "timeout": 5}})
     );
 }
+
+#[test]
+fn a_change_inside_an_array_a_users_object_replaces_is_not_sent_to_that_user() {
+    let rt = Runtime::start();
+    rt.create_tenant("acme");
+    let rule = rt.put_json(
+        "/v1/rules/layout",
+        &json!({"triggerEvents": ["layout.*"], "targetScopes": ["tenant", "user"],
+                "syncDirection": "down", "conflictResolution": "user-wins", "autoApply": true}),
+    );
+    assert_eq!(rule.status, 201, "{rule:?}");
+    // The tenant's panels: the platform's and its own, merged by id.
+    let platform = "/v1/platform/config/layout";
+    assert_eq!(
+        rt.put_json(platform, &json!({"panels": [{"id": "x", "w": 1}]}))
+            .status,
+        200
+    );
+    wait_for_platform(&rt, &["acme"], "layout", |c| c["panels"][0]["id"] == "x");
+    let tenant_layout = "/v1/tenants/acme/config/layout";
+    let put = rt.put_json(tenant_layout, &json!({"panels": [{"id": "y", "w": 2}]}));
+    assert_eq!(put.status, 200, "{put:?}");
+    assert_eq!(
+        effective(&rt, "acme", "layout"),
+        json!({"panels": [{"id": "x", "w": 1}, {"id": "y", "w": 2}]})
+    );
+    // Ulla's object replaces the tenant's array of panels.
+    let ulla = token("user", Some("acme"), "ulla");
+    let own = rt.request_as(
+        &ulla,
+        "PUT",
+        "/v1/tenants/acme/users/ulla/config/layout",
+        Some(r#"{"panels": {"mode": "auto"}}"#),
+    );
+    assert_eq!(own.status, 200, "{own:?}");
+    let mut doc = user_effective(&rt, "acme", "ulla", "layout");
+    assert_eq!(doc, json!({"panels": {"mode": "auto"}}));
+    let mut socket = rt.websocket_as(&ulla, "/v1/connect");
+    socket.greeting();
+
+    // The platform's panels become an object: the event sets /panels/a, beside ulla's
+    // /panels/mode, but the tenant's patch removes element x inside its array (/panels/0).
+    assert_eq!(
+        rt.put_json(platform, &json!({"panels": {"a": 0}})).status,
+        200
+    );
+    wait_for_platform(&rt, &["acme"], "layout", |c| {
+        c["panels"] == json!([{"id": "y", "w": 2}])
+    });
+    let beside = rt.put_json(
+        tenant_layout,
+        &json!({"panels": [{"id": "y", "w": 2}], "title": "Home"}),
+    );
+    assert_eq!(beside.status, 200, "{beside:?}");
+    let last = beside.body["version"].as_u64().unwrap();
+    loop {
+        let frame = socket.next_json();
+        let Some(patch) = frame.get("patch") else {
+            continue;
+        };
+        let patch: json_patch::Patch = serde_json::from_value(patch.clone()).unwrap();
+        json_patch::patch(&mut doc, &patch)
+            .unwrap_or_else(|e| panic!("ulla's frame {frame} does not apply to {doc}: {e}"));
+        if frame["seq"].as_u64() == Some(last) {
+            break;
+        }
+    }
+    assert_eq!(doc, json!({"panels": {"mode": "auto"}, "title": "Home"}));
+    assert_eq!(doc, user_effective(&rt, "acme", "ulla", "layout"));
+}

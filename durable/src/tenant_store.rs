@@ -402,8 +402,9 @@ pub fn load_history_after(
     Ok(entries)
 }
 
-/// The users of `namespace` whose own layer lies on, above or below any of `pointers`
-/// (see `cascade_engine::reach`), from the path index alone.
+/// The users of `namespace` whose own layer lies on, above or below any of `pointers`, or
+/// below a path one of them indexes into (see `cascade_engine::reach`), from the path
+/// index alone.
 pub fn users_reached(
     store: &Store,
     namespace: &Namespace,
@@ -420,6 +421,16 @@ pub fn users_reached(
         users.extend(rows.into_iter().map(|r| r.user));
         Ok(())
     };
+    // Leaves below a path: the range of pointers that continue it with '/' ('0' is the
+    // character after '/').
+    const BELOW: &str = "SELECT user FROM user_path WHERE namespace = ? AND path > ? AND path < ?";
+    let below = |path: &str| -> Vec<worker::SqlStorageValue> {
+        vec![
+            ns.into(),
+            format!("{path}/").into(),
+            format!("{path}0").into(),
+        ]
+    };
     for pointer in reach::minimal(pointers) {
         if pointer.is_empty() {
             collect(
@@ -428,22 +439,19 @@ pub fn users_reached(
             )?;
             break;
         }
-        // Leaves at the pointer, then below it: the range of pointers that continue it with
-        // '/' ('0' is the character after '/'). Plain lookups on the primary key, with no
+        // Leaves at the pointer, then below it. Plain lookups on the primary key, with no
         // `OR` and no `DISTINCT` (the set dedupes): either made SQLite walk the namespace's
         // whole by-user index instead (830 ms a tenant write at 100,000 users).
         collect(
             "SELECT user FROM user_path WHERE namespace = ? AND path = ?",
             vec![ns.into(), pointer.as_str().into()],
         )?;
-        collect(
-            "SELECT user FROM user_path WHERE namespace = ? AND path > ? AND path < ?",
-            vec![
-                ns.into(),
-                format!("{pointer}/").into(),
-                format!("{pointer}0").into(),
-            ],
-        )?;
+        collect(BELOW, below(&pointer))?;
+        // Leaves below a path the pointer continues with an array position: a user's object
+        // there replaces the tenant's array, so the tenant's patch inside it is not theirs.
+        for parent in reach::positional_parents(&pointer) {
+            collect(BELOW, below(&parent))?;
+        }
         // Leaves above it (a user's scalar or array where the change goes deeper).
         let above: Vec<String> = reach::ancestors(&pointer)
             .into_iter()

@@ -16,6 +16,14 @@
 //! an id, so the whole array counts as touched. Overlap is tested segment-wise, prefix
 //! either way: `/a` reaches a user holding `/a/b`, and `/a/b/c` reaches a user holding
 //! `/a/b`.
+//!
+//! One more case needs the shapes: a user holding an object where the tenant holds an array
+//! (the user's object replaces the array, see [`crate::document::overlay`]). A patch inside
+//! that array (`/c/0/id`) lies beside the user's leaves (`/c/x`), yet cannot apply to the
+//! user's config. A pointer steps into an array only by a position (digits, or `-`), so
+//! every pointer that continues a path with a position reaches the users holding anything
+//! below that path ([`positional_parents`]). An object member named like a position reaches
+//! a few users too many, which costs a load and nothing else.
 
 use std::collections::BTreeSet;
 
@@ -132,6 +140,24 @@ pub fn ancestors(pointer: &str) -> Vec<String> {
     out
 }
 
+/// The proper ancestors of `pointer`, root excluded, that it continues with an array
+/// position: where the tenant's value is an array, or an object with a member named like
+/// one. A user holding leaves below such a path holds an object there, which replaces the
+/// tenant's array, so a change inside the array does not reach that user as a patch.
+#[must_use]
+pub fn positional_parents(pointer: &str) -> Vec<String> {
+    let is_position = |token: &str| {
+        token == "-" || (!token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()))
+    };
+    pointer
+        .match_indices('/')
+        .map(|(at, _)| at)
+        .filter(|&at| at > 0)
+        .filter(|&at| is_position(pointer[at + 1..].split('/').next().unwrap_or_default()))
+        .map(|at| pointer[..at].to_owned())
+        .collect()
+}
+
 /// Drops pointers that lie below another one in the set: they can reach no user the
 /// shorter one does not.
 #[must_use]
@@ -151,12 +177,20 @@ pub fn minimal(pointers: BTreeSet<String>) -> Vec<String> {
     out
 }
 
-/// Whether a lower layer holds a leaf that any of `pointers` reaches.
+/// Whether a lower layer holds a leaf that any of `pointers` reaches: on, above or below
+/// it, or below one of its [`positional_parents`].
 #[must_use]
 pub fn layer_reached(layer: &LowerLayer, pointers: &[String]) -> bool {
-    layer_pointers(layer)
-        .iter()
-        .any(|held| pointers.iter().any(|p| overlaps(held, p)))
+    let held = layer_pointers(layer);
+    let below = |path: &str, parent: &str| {
+        path.strip_prefix(parent)
+            .is_some_and(|rest| rest.starts_with('/'))
+    };
+    held.iter().any(|h| pointers.iter().any(|p| overlaps(h, p)))
+        || pointers
+            .iter()
+            .flat_map(|p| positional_parents(p))
+            .any(|parent| held.iter().any(|h| below(h, &parent)))
 }
 
 #[cfg(test)]
@@ -205,6 +239,37 @@ mod tests {
             .map(str::to_owned)
             .collect();
         assert_eq!(minimal(set), ["/a", "/ab", "/c"]);
+    }
+
+    #[test]
+    fn positional_parents_are_the_paths_a_pointer_indexes_into() {
+        assert_eq!(positional_parents("/c/0/id"), ["/c"]);
+        assert_eq!(positional_parents("/a/-"), ["/a"]);
+        assert_eq!(positional_parents("/a/1/b/22/c"), ["/a", "/a/1/b"]);
+        assert!(
+            positional_parents("/0/a").is_empty(),
+            "the root is always an object"
+        );
+        assert!(positional_parents("/a/b1/c").is_empty());
+        assert!(positional_parents("").is_empty());
+        assert!(positional_parents("/a").is_empty());
+    }
+
+    #[test]
+    fn a_patch_inside_an_array_reaches_users_holding_an_object_there() {
+        // The tenant's `c` is an array; a user's object replaces it.
+        let patch = json_patch::diff(
+            &json!({"c": [{"id": "y", "v": 0}]}),
+            &json!({"c": [{"id": "z", "v": 0}]}),
+        );
+        let pointers = minimal(patch_pointers(&patch));
+        assert!(
+            pointers.iter().all(|p| p.starts_with("/c/0")),
+            "{pointers:?}"
+        );
+        assert!(layer_reached(&lower(json!({"c": {"c": 0}})), &pointers));
+        assert!(!layer_reached(&lower(json!({"cc": {"c": 0}})), &pointers));
+        assert!(!layer_reached(&lower(json!({"d": 1})), &pointers));
     }
 
     #[test]
