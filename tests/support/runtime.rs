@@ -122,12 +122,17 @@ impl Runtime {
     }
 
     /// Waits until the runtime serves; panics if it exits for any reason but an address in
-    /// use, or is not ready in [`START_TIMEOUT`].
+    /// use, or is not ready in [`START_TIMEOUT`]. Serving means this wrangler said it is
+    /// ready on its port and the health probe answers: a probe alone could be answered by
+    /// another test's runtime that took the port first.
     fn wait_ready(&mut self) -> Ready {
         let deadline = Instant::now() + START_TIMEOUT;
+        let ready_line = format!("Ready on http://127.0.0.1:{}", self.port);
         loop {
-            if let Ok((200, _, _)) = try_request(self, None, "GET", "/v1/health", None) {
-                return Ready::Serving;
+            if self.log_text().contains(&ready_line) {
+                if let Ok((200, _, _)) = try_request(self, None, "GET", "/v1/health", None) {
+                    return Ready::Serving;
+                }
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 let log = self.log_text();
