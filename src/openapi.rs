@@ -10,7 +10,11 @@
 //! - the bodies of the endpoints that send those types: [`success_responses`];
 //! - every size limit, from the constants the Worker and the engine enforce: the `Name`,
 //!   `Namespace`, `Document`, `JsonPatch` and `EventBatch` schemas, the config write and event
-//!   request bodies, and the limits paragraph of `info.description`.
+//!   request bodies, and the limits paragraph of `info.description`;
+//! - the value rules of config bodies (`ConfigValue`, `ConfigArrayItem`: exact integers,
+//!   `null` only as an object member outside arrays) and of posted events (`PostedEvent`:
+//!   `targetId` at tenant and user scope, `tenantId`), checked against the Worker's and the
+//!   engine's own validation by tests here.
 //!
 //! - per operation its summary and description, its query and header parameters and the
 //!   failures particular to it, from its row in [`ROUTES`] (parameters and failures are
@@ -155,8 +159,36 @@ fn limit_schemas() -> Vec<(String, Value)> {
             "Document".into(),
             json!({
                 "type": "object",
-                "description": format!("A layer's own values: a JSON object of at most {kib} KiB serialized and {MAX_DEPTH} levels deep; integers within ±{MAX_SAFE_INTEGER}."),
+                "description": format!("A layer's own values: a JSON object of at most {kib} KiB serialized and {MAX_DEPTH} levels deep; every number within ±{MAX_SAFE_INTEGER}; `null` only as an object member outside arrays (a member set to `null` is absent, or deleted by a merge patch)."),
+                "additionalProperties": schema_ref("ConfigValue"),
                 "examples": [{"mfa": true, "provider": "okta"}],
+            }),
+        ),
+        // The value rules `src/input.rs` (`inexact_integer`) and the engine
+        // (`validate::check_config`) enforce, spelled as schemas so generated clients and
+        // the fuzzer send what is accepted: two, because `null` may stand for an object
+        // member outside arrays and nowhere inside one.
+        (
+            "ConfigValue".into(),
+            json!({
+                "description": "A member of a configuration object: `null` (absent, or deleted by a merge patch) or any JSON value whose numbers lie within the exact integer range.",
+                "anyOf": [
+                    {"type": "null"},
+                    schema_ref("ConfigArrayItem"),
+                    {"type": "object", "additionalProperties": schema_ref("ConfigValue")},
+                ],
+            }),
+        ),
+        (
+            "ConfigArrayItem".into(),
+            json!({
+                "description": "A value inside an array of a configuration: any JSON value but `null`, with no `null` anywhere inside it, and numbers within the exact integer range.",
+                "anyOf": [
+                    {"type": ["string", "boolean"]},
+                    {"type": "number", "minimum": -(MAX_SAFE_INTEGER as i64), "maximum": MAX_SAFE_INTEGER},
+                    {"type": "array", "items": schema_ref("ConfigArrayItem")},
+                    {"type": "object", "additionalProperties": schema_ref("ConfigArrayItem")},
+                ],
             }),
         ),
         (
@@ -183,14 +215,33 @@ fn limit_schemas() -> Vec<(String, Value)> {
             json!({
                 "description": format!("One event, or a batch of 1 to {MAX_BATCH_EVENTS} events all addressed to one hub (the platform, or one tenant); a batch is applied all or nothing."),
                 "oneOf": [
-                    {"$ref": "#/components/schemas/ChangeEvent"},
+                    schema_ref("PostedEvent"),
                     {
                         "type": "array",
                         "minItems": 1,
                         "maxItems": MAX_BATCH_EVENTS,
-                        "items": {"$ref": "#/components/schemas/ChangeEvent"}
+                        "items": schema_ref("PostedEvent")
                     }
                 ]
+            }),
+        ),
+        // `src/events.rs` (`PostedEvent`, `target_hub`) and `ChangeEvent::check_shape`.
+        (
+            "PostedEvent".into(),
+            json!({
+                "description": "A change event as `POST /v1/events` takes it: a `ChangeEvent`, with `targetId` required at tenant and user scope, and `tenantId` naming a user-scope event's tenant.",
+                "allOf": [schema_ref("ChangeEvent")],
+                "properties": {
+                    "tenantId": {
+                        "allOf": [schema_ref("Name")],
+                        "description": "The tenant of a user-scope event; defaults to the caller's tenant, so a platform admin must give it. Ignored at other scopes."
+                    }
+                },
+                "if": {"required": ["scope"], "properties": {"scope": {"enum": ["tenant", "user"]}}},
+                "then": {
+                    "required": ["targetId"],
+                    "properties": {"targetId": schema_ref("Name")}
+                },
             }),
         ),
     ]
@@ -913,4 +964,84 @@ fn derived_failures_follow_the_row() {
     // The Worker's statuses are its `ApiError`s'.
     assert_eq!(status(Failure::TenantChanged), 412);
     assert_eq!(status(Failure::EraseFailed), 500);
+}
+
+/// A validator for the document's schema `name`, its references resolved inside `doc`.
+fn validator(doc: &Value, name: &str) -> jsonschema::Validator {
+    let root = json!({
+        "$ref": format!("#/components/schemas/{name}"),
+        "components": doc["components"],
+    });
+    jsonschema::validator_for(&root).unwrap_or_else(|e| panic!("schema {name} compiles: {e}"))
+}
+
+/// Whether the Worker and the engine take `body` as a config document: the Worker's parse
+/// (sizes, depth, exact integers) and the engine's value rules (`null` outside arrays).
+fn api_accepts_config(body: &Value) -> bool {
+    let Ok(parsed) = crate::input::parse_json::<Value>(body.to_string().as_bytes()) else {
+        return false;
+    };
+    cascade_engine::validate::check_config(&parsed, &cascade_engine::validate::Limits::default())
+        .is_ok()
+}
+
+#[test]
+fn config_schemas_accept_exactly_what_the_api_accepts() {
+    let doc = generate();
+    let schema = validator(&doc, "Document");
+    let max = MAX_SAFE_INTEGER;
+    let bodies = [
+        json!({"mfa": true, "provider": "okta"}),
+        json!({"gone": null, "nested": {"gone": null, "kept": 1}}),
+        json!({"n": max, "m": -(max as i64), "f": -1.5, "list": [1, "x", {"k": [true, 2.5]}]}),
+        json!({"n": max + 1}),
+        json!({"deep": {"list": [3, -(max as i64) - 1]}}),
+        json!({"f": 1e300}),
+        json!({"list": [null]}),
+        json!({"list": [{"inner": null}]}),
+        json!({"list": [[1, [null]]]}),
+        json!([1, 2]),
+        json!("text"),
+    ];
+    for body in bodies {
+        assert_eq!(
+            schema.is_valid(&body),
+            api_accepts_config(&body),
+            "the Document schema and the API disagree on {body}"
+        );
+    }
+}
+
+#[test]
+fn event_schema_requires_a_target_where_the_api_does() {
+    let doc = generate();
+    let schema = validator(&doc, "EventBatch");
+    let event = |scope: &str, target: Option<Value>| {
+        let mut e = json!({"type": "auth", "action": "update", "scope": scope,
+                           "config": {"mfa": true}, "triggeredBy": "ann"});
+        if let Some(target) = target {
+            e["targetId"] = target;
+        }
+        e
+    };
+    let events = [
+        event("platform", None),
+        event("tenant", Some(json!("acme"))),
+        event("user", Some(json!("ulla"))),
+        event("tenant", None),
+        event("user", None),
+        event("tenant", Some(Value::Null)),
+        event("user", Some(json!(""))),
+    ];
+    for e in events {
+        let shape_ok = serde_json::from_value::<ChangeEvent>(e.clone())
+            .is_ok_and(|parsed| parsed.check_shape().is_ok());
+        assert_eq!(schema.is_valid(&e), shape_ok, "one event: {e}");
+        assert_eq!(schema.is_valid(&json!([e])), shape_ok, "a batch of it: {e}");
+    }
+    let mut with_tenant = event("user", Some(json!("ulla")));
+    with_tenant["tenantId"] = json!("acme");
+    assert!(schema.is_valid(&with_tenant));
+    with_tenant["tenantId"] = json!(7);
+    assert!(!schema.is_valid(&with_tenant), "tenantId is a name");
 }

@@ -43,7 +43,7 @@ pub struct ChangeEvent {
     pub target_id: Option<String>,
     /// RFC 7396 merge patch on the source layer (a JSON object, at most 256 KiB and 32
     /// levels deep).
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = config_schema))]
     pub config: Value,
     /// Who made the change (a user id or a role such as `platform-admin`).
     pub triggered_by: String,
@@ -53,9 +53,22 @@ pub struct ChangeEvent {
 /// (one definition, built from `MAX_NAME_LEN` in `src/openapi.rs`).
 #[cfg(feature = "openapi")]
 fn namespace_schema() -> utoipa::openapi::Ref {
+    described_ref("Namespace", "The namespace (config type) the change is in.")
+}
+
+/// `config` is a document: the `Document` schema, which carries the value rules and limits
+/// (built in `src/openapi.rs` from the enforced constants).
+#[cfg(feature = "openapi")]
+fn config_schema() -> utoipa::openapi::Ref {
+    described_ref("Document", "RFC 7396 merge patch on the source layer.")
+}
+
+/// A reference to the document's schema `name`, described for the field that holds it.
+#[cfg(feature = "openapi")]
+fn described_ref(name: &str, description: &str) -> utoipa::openapi::Ref {
     utoipa::openapi::schema::RefBuilder::new()
-        .ref_location_from_schema_name("Namespace")
-        .description(Some("The namespace (config type) the change is in."))
+        .ref_location_from_schema_name(name)
+        .description(Some(description))
         .build()
 }
 
