@@ -431,13 +431,14 @@ pub fn users_reached(
             format!("{path}0").into(),
         ]
     };
-    for pointer in reach::minimal(pointers) {
+    let pointers = reach::minimal(pointers);
+    for pointer in &pointers {
         if pointer.is_empty() {
             collect(
                 "SELECT user FROM user_layer WHERE namespace = ?",
                 vec![ns.into()],
             )?;
-            break;
+            return Ok(users);
         }
         // Leaves at the pointer, then below it. Plain lookups on the primary key, with no
         // `OR` and no `DISTINCT` (the set dedupes): either made SQLite walk the namespace's
@@ -446,14 +447,9 @@ pub fn users_reached(
             "SELECT user FROM user_path WHERE namespace = ? AND path = ?",
             vec![ns.into(), pointer.as_str().into()],
         )?;
-        collect(BELOW, below(&pointer))?;
-        // Leaves below a path the pointer continues with an array position: a user's object
-        // there replaces the tenant's array, so the tenant's patch inside it is not theirs.
-        for parent in reach::positional_parents(&pointer) {
-            collect(BELOW, below(&parent))?;
-        }
+        collect(BELOW, below(pointer))?;
         // Leaves above it (a user's scalar or array where the change goes deeper).
-        let above: Vec<String> = reach::ancestors(&pointer)
+        let above: Vec<String> = reach::ancestors(pointer)
             .into_iter()
             .filter(|a| !a.is_empty())
             .collect();
@@ -466,6 +462,12 @@ pub fn users_reached(
                 params,
             )?;
         }
+    }
+    // Leaves below a path a pointer continues with an array position: a user's object there
+    // replaces the tenant's array, so the tenant's patch inside it is not theirs. Each such
+    // path once, however many of the array's elements the change touched.
+    for parent in reach::array_parents(&pointers) {
+        collect(BELOW, below(&parent))?;
     }
     Ok(users)
 }

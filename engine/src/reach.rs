@@ -22,7 +22,7 @@
 //! that array (`/c/0/id`) lies beside the user's leaves (`/c/x`), yet cannot apply to the
 //! user's config. A pointer steps into an array only by a position (digits, or `-`), so
 //! every pointer that continues a path with a position reaches the users holding anything
-//! below that path ([`positional_parents`]). An object member named like a position reaches
+//! below that path ([`array_parents`]). An object member named like a position reaches
 //! a few users too many, which costs a load and nothing else.
 
 use std::collections::BTreeSet;
@@ -117,14 +117,23 @@ pub fn patch_pointers(patch: &json_patch::Patch) -> BTreeSet<String> {
     out
 }
 
+/// Whether `path` is `ancestor` or lies below it, segment-wise (`/a/b` is below `/a`,
+/// `/ab` is not).
+fn at_or_below(path: &str, ancestor: &str) -> bool {
+    path.strip_prefix(ancestor)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Whether `path` lies strictly below `ancestor`, segment-wise.
+fn below(path: &str, ancestor: &str) -> bool {
+    path.strip_prefix(ancestor)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// Whether two pointers touch the same subtree (one is the other or contains it).
 #[must_use]
 pub fn overlaps(a: &str, b: &str) -> bool {
-    let within = |short: &str, long: &str| {
-        long.strip_prefix(short)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    };
-    within(a, b) || within(b, a)
+    at_or_below(b, a) || at_or_below(a, b)
 }
 
 /// The pointer's proper ancestors, root (`""`) first: a user indexed at any of them holds a
@@ -166,31 +175,36 @@ pub fn minimal(pointers: BTreeSet<String>) -> Vec<String> {
     // Sorted order puts `/a` before `/a/b` and `/a~1b`; a descendant always follows its
     // ancestor, though not necessarily right after it.
     for pointer in pointers {
-        if !out.iter().any(|kept| {
-            pointer
-                .strip_prefix(kept.as_str())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        }) {
+        if !out.iter().any(|kept| at_or_below(&pointer, kept)) {
             out.push(pointer);
         }
     }
     out
 }
 
+/// The paths `pointers` continue with an array position ([`positional_parents`]), each
+/// once and none below another: the paths below which a user is reached for the shape of
+/// their layer alone. A patch inside one array has a pointer per element it touches; their
+/// common parent is looked up once.
+#[must_use]
+pub fn array_parents(pointers: &[String]) -> Vec<String> {
+    minimal(
+        pointers
+            .iter()
+            .flat_map(|p| positional_parents(p))
+            .collect(),
+    )
+}
+
 /// Whether a lower layer holds a leaf that any of `pointers` reaches: on, above or below
-/// it, or below one of its [`positional_parents`].
+/// it, or below one of their [`array_parents`].
 #[must_use]
 pub fn layer_reached(layer: &LowerLayer, pointers: &[String]) -> bool {
     let held = layer_pointers(layer);
-    let below = |path: &str, parent: &str| {
-        path.strip_prefix(parent)
-            .is_some_and(|rest| rest.starts_with('/'))
-    };
     held.iter().any(|h| pointers.iter().any(|p| overlaps(h, p)))
-        || pointers
+        || array_parents(pointers)
             .iter()
-            .flat_map(|p| positional_parents(p))
-            .any(|parent| held.iter().any(|h| below(h, &parent)))
+            .any(|parent| held.iter().any(|h| below(h, parent)))
 }
 
 #[cfg(test)]
@@ -253,6 +267,15 @@ mod tests {
         assert!(positional_parents("/a/b1/c").is_empty());
         assert!(positional_parents("").is_empty());
         assert!(positional_parents("/a").is_empty());
+    }
+
+    #[test]
+    fn array_parents_are_looked_up_once() {
+        let pointers: Vec<String> = ["/c/0/id", "/c/1", "/c/2/tags/0", "/d/x"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(array_parents(&pointers), ["/c"]);
     }
 
     #[test]
